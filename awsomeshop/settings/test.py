@@ -1,0 +1,24 @@
+"""Test settings: the database comes from DATABASE_URL (SQLite by default), fast hashing."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
+os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
+os.environ.setdefault(
+    "LOCAL_ISSUER_KEY_PATH", os.path.join(tempfile.gettempdir(), "awsomeshop-test-issuer.pem")
+)
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="awsomeshop-media-"))
+
+from .base import *  # noqa: E402,F403
+from .base import DATABASES, STORAGES
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+SERVE_MEDIA = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# Tests hold connections open across threads; never reuse one between tests.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}

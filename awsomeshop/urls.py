@@ -1,0 +1,42 @@
+"""URL map: the employee API under /api/v1/, health, the OpenAPI schema and docs, the admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
+from orders.apis import OrderDetailApi, OrderListCreateApi
+from points.apis import MeApi, TransactionListApi
+from shop import health
+
+api_v1 = [
+    path("me/", MeApi.as_view(), name="me"),
+    path("points/transactions/", TransactionListApi.as_view(), name="transactions"),
+    path("categories/", CategoryListApi.as_view(), name="categories"),
+    path("products/", ProductListApi.as_view(), name="products"),
+    path("products/<uuid:pk>/", ProductDetailApi.as_view(), name="product-detail"),
+    path("orders/", OrderListCreateApi.as_view(), name="orders"),
+    path("orders/<uuid:pk>/", OrderDetailApi.as_view(), name="order-detail"),
+]
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("health/live", health.live, name="health-live"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
+]
+
+if getattr(settings, "SERVE_MEDIA", False):
+    # Local mode only: production images live in a private S3 bucket behind signed URLs.
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+handler400 = "shop.errors.handler400"
+handler403 = "shop.errors.handler403"
+handler404 = "shop.errors.handler404"
+handler500 = "shop.errors.handler500"

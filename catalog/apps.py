@@ -1,0 +1,8 @@
+"""Catalog: categories and products with points costs, stock and images."""
+
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    verbose_name = "Catalog"

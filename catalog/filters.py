@@ -1,0 +1,51 @@
+"""Query filters for the product list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from catalog.models import Category, Product
+from shop.filters import StrictBooleanFilter
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.ModelChoiceFilter(
+        field_name="category",
+        to_field_name="slug",
+        queryset=Category.objects.all(),
+        help_text="A category slug.",
+    )
+    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Text in the name or description.")
+    min_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="gte", min_value=0)
+    max_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="lte", min_value=0)
+    in_stock = StrictBooleanFilter(method="filter_in_stock")
+    affordable = StrictBooleanFilter(method="filter_affordable", help_text="Cost at most my balance.")
+    ordering = django_filters.OrderingFilter(
+        fields=(("points_cost", "points_cost"), ("name", "name"), ("created_at", "created_at")),
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_in_stock(self, qs: QuerySet[Product], name: str, value: Any) -> QuerySet[Product]:
+        if value is None:
+            return qs
+        return qs.filter(stock__gt=0) if value else qs.filter(stock=0)
+
+    def filter_affordable(self, qs: QuerySet[Product], name: str, value: Any) -> QuerySet[Product]:
+        if value is None:
+            return qs
+        from points.models import PointsAccount
+
+        balance = PointsAccount.objects.filter(user_id=self.request.user.pk).values("balance")
+        return qs.filter(points_cost__lte=balance) if value else qs.filter(points_cost__gt=balance)

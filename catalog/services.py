@@ -1,0 +1,61 @@
+"""Writes to the catalog. Stock changes only here, each with a StockMovement row."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from catalog.lock_objects import product_for_update
+from catalog.models import Product, StockMovement
+from shop.errors import ApplicationError, OutOfStock
+from shop.models import User
+
+if TYPE_CHECKING:
+    from orders.models import Order
+
+
+class InvalidStockChange(ApplicationError):
+    status_code = 400
+    code = "validation_error"
+    default_detail = "The stock change is not valid."
+
+
+def stock_apply(
+    *,
+    product: Product,
+    delta: int,
+    reason: str,
+    note: str = "",
+    order: Order | None = None,
+    created_by: User | None = None,
+) -> StockMovement:
+    """Change a locked product's stock by `delta`; the caller holds the row lock."""
+    if delta == 0:
+        raise InvalidStockChange("The stock change must not be zero.")
+    if product.stock + delta < 0:
+        raise OutOfStock()
+    product.stock += delta
+    product.save(update_fields=["stock", "updated_at"])
+    return StockMovement.objects.create(
+        product=product,
+        delta=delta,
+        stock_after=product.stock,
+        reason=reason,
+        note=note[:255],
+        order=order,
+        created_by=created_by,
+    )
+
+
+def product_stock_adjust(
+    *, product_id: object, delta: int, reason: str, note: str, changed_by: User | None
+) -> StockMovement:
+    """HR restock or correction."""
+    if reason not in (StockMovement.Reason.RESTOCK, StockMovement.Reason.CORRECTION):
+        raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
+    with transaction.atomic():
+        product = product_for_update(product_id)
+        return stock_apply(
+            product=product, delta=delta, reason=reason, note=note, created_by=changed_by
+        )

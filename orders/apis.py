@@ -1,0 +1,172 @@
+"""Employee API: place an order (idempotently), list and read my orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.images import image_url
+from catalog.models import Product
+from orders.filters import OrderFilter
+from orders.idempotency import (
+    Replay,
+    idempotency_claim,
+    idempotency_record_failure,
+    idempotency_release,
+    is_valid_key,
+    request_fingerprint,
+)
+from orders.models import Order
+from orders.selectors import order_list
+from orders.services import MAX_QUANTITY, order_place
+from shop.errors import ApplicationError, error_body
+
+
+class ProductRefSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "image_url"]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image_url(self, obj: Product) -> str | None:
+        return image_url(obj.image, self.context.get("request"))
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    product = ProductRefSerializer()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "product",
+            "quantity",
+            "unit_points_cost",
+            "points_used",
+            "status",
+            "created_at",
+            "balance_after",
+        ]
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1-255 printable ASCII characters, scoped to the caller. The same key with the same body "
+        "within 24 hours replays the first response (header Idempotent-Replayed: true); with a "
+        "different body it is refused with 422 idempotency_key_reused."
+    ),
+)
+
+
+class OrderListCreateApi(ListAPIView):
+    class InputSerializer(serializers.Serializer):
+        product_id = serializers.UUIDField()
+        quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+
+    serializer_class = OrderOutputSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return order_list(user=self.request.user)
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: OrderOutputSerializer,
+            409: OpenApiResponse(
+                description="insufficient_points, out_of_stock, product_unavailable or "
+                "idempotency_request_in_progress; nothing was changed."
+            ),
+            422: OpenApiResponse(description="idempotency_key_reused"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        key = request.headers.get("Idempotency-Key")
+        context = self.get_serializer_context()
+
+        def respond(order: Order) -> Any:
+            return OrderOutputSerializer(order, context=context).data
+
+        if key is None:
+            order = order_place(user=request.user, product_id=data["product_id"], quantity=data["quantity"])
+            return Response(respond(order), status=status.HTTP_201_CREATED)
+
+        if not is_valid_key(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}
+            )
+        outcome = idempotency_claim(
+            user=request.user,
+            key=key,
+            request_hash=request_fingerprint(
+                {"product_id": str(data["product_id"]), "quantity": data["quantity"]}
+            ),
+        )
+        if isinstance(outcome, Replay):
+            return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"})
+        stored: dict[str, Any] = {}
+
+        def respond_and_keep(order: Order) -> Any:
+            stored["body"] = _jsonable(respond(order))
+            return stored["body"]
+
+        try:
+            order_place(
+                user=request.user,
+                product_id=data["product_id"],
+                quantity=data["quantity"],
+                claim=outcome,
+                response_for=respond_and_keep,
+            )
+        except ApplicationError as exc:
+            if exc.status_code == 409 and exc.code != "idempotency_request_in_progress":
+                # A refusal is an answer: a retry with the same key replays it.
+                idempotency_record_failure(
+                    claim=outcome, status=exc.status_code, body=error_body(exc.code, exc.detail)
+                )
+            else:
+                idempotency_release(outcome)
+            raise
+        except Exception:
+            try:
+                idempotency_release(outcome)
+            except Exception:  # noqa: BLE001 - the database may be the thing that failed
+                pass
+            raise
+        return Response(stored["body"], status=status.HTTP_201_CREATED)
+
+
+def _jsonable(data: Any) -> Any:
+    """Serializer output holds UUIDs and datetimes; store exactly what the renderer would send."""
+    import json
+
+    from rest_framework.utils.encoders import JSONEncoder
+
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+class OrderDetailApi(RetrieveAPIView):
+    serializer_class = OrderOutputSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return order_list(user=self.request.user)

@@ -1,0 +1,124 @@
+"""Placing and refunding orders: the money path.
+
+Lock order (the project's one order; see points.lock_objects): idempotency record, points
+account, product, order. Rows are re-read under their locks and every check is made on the
+locked values; the debit, the stock decrement, the order, its ledger entry and its stored
+idempotent response are written in one transaction or not at all. Nothing here calls the
+network while a lock is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Product, StockMovement
+from catalog.services import stock_apply
+from orders.idempotency import Claim, idempotency_complete, idempotency_lock
+from orders.models import Order
+from points.lock_objects import account_for_update
+from points.models import PointsTransaction
+from points.services import ledger_apply
+from shop.db import retry_on_conflict
+from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
+from shop.models import User
+
+MAX_QUANTITY = 10
+
+
+@retry_on_conflict
+def order_place(
+    *,
+    user: User,
+    product_id: Any,
+    quantity: int = 1,
+    claim: Claim | None = None,
+    response_for: Callable[[Order], Any] | None = None,
+) -> Order:
+    """Redeem points for `quantity` of a product, atomically.
+
+    With an idempotency `claim`, the response built by `response_for(order)` is stored in the
+    same transaction, so a retry replays it instead of ordering again.
+    """
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValueError("quantity out of range")
+    with transaction.atomic():
+        record = idempotency_lock(claim) if claim is not None else None
+        account = account_for_update(user.pk)
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None or not product.is_active:
+            raise ProductUnavailable()
+        if product.stock < quantity:
+            raise OutOfStock(
+                f"Only {product.stock} left in stock." if product.stock else "This product is out of stock."
+            )
+        cost = product.points_cost * quantity
+        if account.balance < cost:
+            raise InsufficientPoints(
+                f"This order costs {cost} points and your balance is {account.balance}."
+            )
+        order = Order.objects.create(
+            user=user,
+            product=product,
+            quantity=quantity,
+            unit_points_cost=product.points_cost,
+            points_used=cost,
+            balance_after=account.balance - cost,
+        )
+        ledger_apply(
+            account=account,
+            type=PointsTransaction.Type.REDEEMED,
+            amount=-cost,
+            description=f"Order: {quantity} x {product.name}"[:255],
+            order=order,
+            created_by=user,
+        )
+        stock_apply(
+            product=product,
+            delta=-quantity,
+            reason=StockMovement.Reason.ORDER,
+            order=order,
+            created_by=user,
+        )
+        if record is not None and response_for is not None:
+            idempotency_complete(record=record, status=201, body=response_for(order), order=order)
+        return order
+
+
+@retry_on_conflict
+def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -> Order:
+    """Reverse an order: points back (a `refunded` ledger entry), stock back, status refunded."""
+    with transaction.atomic():
+        snapshot = Order.objects.filter(pk=order_id).values("user_id", "product_id").first()
+        if snapshot is None:
+            raise Order.DoesNotExist(order_id)
+        account = account_for_update(snapshot["user_id"])
+        product = Product.objects.select_for_update().get(pk=snapshot["product_id"])
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == Order.Status.REFUNDED:
+            raise AlreadyRefunded()
+        ledger_apply(
+            account=account,
+            type=PointsTransaction.Type.REFUNDED,
+            amount=order.points_used,
+            description=(f"Refund of order {order.pk}" + (f": {reason}" if reason else ""))[:255],
+            order=order,
+            created_by=refunded_by,
+        )
+        stock_apply(
+            product=product,
+            delta=order.quantity,
+            reason=StockMovement.Reason.REFUND,
+            note=reason,
+            order=order,
+            created_by=refunded_by,
+        )
+        order.status = Order.Status.REFUNDED
+        order.refunded_at = timezone.now()
+        order.refunded_by = refunded_by
+        order.refund_reason = reason[:255]
+        order.save(update_fields=["status", "refunded_at", "refunded_by", "refund_reason"])
+        return order

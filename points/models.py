@@ -1,0 +1,153 @@
+"""Points accounts and the ledger.
+
+Rules the database itself enforces (CHECK constraints), so that not even a bug can break them:
+- a balance and its totals are never negative;
+- balance = total_earned - total_redeemed + total_adjusted, always;
+- each ledger entry's sign matches its type, its balance_after is never negative, and entries
+  of type redeemed/refunded point at an order while earned/adjusted do not;
+- an order has at most one redeemed and one refunded entry.
+Totals: `earned` adds to total_earned; `redeemed` adds its size to total_redeemed; `refunded`
+gives back a redemption, so it subtracts from total_redeemed; `adjusted` (HR corrections and
+deductions) goes to total_adjusted.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class PointsAccount(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="points_account",
+    )
+    balance = models.BigIntegerField(default=0)
+    total_earned = models.BigIntegerField(default=0)
+    total_redeemed = models.BigIntegerField(default=0)
+    total_adjusted = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = "points account"
+        indexes = [models.Index(fields=["balance"], name="points_account_balance_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_gte_0"),
+            models.CheckConstraint(condition=Q(total_earned__gte=0), name="account_earned_gte_0"),
+            models.CheckConstraint(
+                condition=Q(total_redeemed__gte=0), name="account_redeemed_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance=F("total_earned") - F("total_redeemed") + F("total_adjusted")),
+                name="account_balance_matches_totals",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.balance}"
+
+
+class PointsTransaction(models.Model):
+    """One ledger entry. Entries are only ever inserted: never updated, never deleted."""
+
+    class Type(models.TextChoices):
+        EARNED = "earned", "Earned"
+        REDEEMED = "redeemed", "Redeemed"
+        REFUNDED = "refunded", "Refunded"
+        ADJUSTED = "adjusted", "Adjusted"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    amount = models.BigIntegerField(help_text="Signed: credits positive, debits negative.")
+    balance_after = models.BigIntegerField()
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    description = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made the change: the HR user for grants and refunds, the employee for orders.",
+    )
+    batch = models.ForeignKey(
+        "points.GrantBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger"
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="ledger_account_created_idx"),
+            models.Index(fields=["type", "-created_at"], name="ledger_type_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
+            models.CheckConstraint(
+                condition=(
+                    Q(type="earned", amount__gt=0)
+                    | Q(type="redeemed", amount__lt=0)
+                    | Q(type="refunded", amount__gt=0)
+                    | (Q(type="adjusted") & ~Q(amount=0))
+                ),
+                name="ledger_amount_sign_matches_type",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(type__in=["redeemed", "refunded"], order__isnull=False)
+                    | Q(type__in=["earned", "adjusted"], order__isnull=True)
+                ),
+                name="ledger_order_iff_redemption",
+            ),
+            models.UniqueConstraint(fields=["order", "type"], name="ledger_one_entry_per_order_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount:+d}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise ValueError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Ledger entries are append-only.")
+
+
+class GrantBatch(models.Model):
+    """One bulk grant (a CSV import, or 'everyone'): the ledger entries it wrote point at it.
+
+    `content_hash` lets a second upload of the same file be flagged before it is applied.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=32)
+    filename = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    rows = models.PositiveIntegerField(default=0)
+    total_points = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.filename} ({self.rows} rows)"

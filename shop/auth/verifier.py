@@ -1,0 +1,106 @@
+"""Verifies bearer tokens by the Cognito rules, whoever issued them.
+
+The same code checks Cognito tokens in production and local-issuer tokens in development:
+only the key provider, the issuer and the client id differ. Rules (AWS's guide to verifying
+Cognito JWTs): RS256 only, key by `kid`, `exp` with a small leeway, `iss`, `token_use`
+(`id` or `access`), and `aud` (ID tokens) or `client_id` (access tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from shop.auth.keys import KeyProvider, KeyUnavailable, UnknownKey
+
+# Hard-coded on purpose: the algorithm is never taken from the token header.
+ALGORITHMS = ["RS256"]
+
+
+class InvalidToken(Exception):
+    """The token is not one we trust (a 401)."""
+
+
+class VerifierUnavailable(Exception):
+    """Trust cannot be decided now, e.g. the key set is unreachable (a 503)."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    token_use: str
+    email: str | None
+    email_verified: bool
+    name: str | None
+    employee_id: str | None
+    raw: dict[str, Any]
+
+
+class TokenVerifier:
+    def __init__(
+        self, *, key_provider: KeyProvider, issuer: str, client_id: str, leeway: int = 30
+    ):
+        self.key_provider = key_provider
+        self.issuer = issuer
+        self.client_id = client_id
+        self.leeway = leeway
+
+    def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken("unsupported algorithm")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token has no key id")
+        try:
+            key = self.key_provider.get_key(kid)
+        except UnknownKey as exc:
+            raise InvalidToken("unknown key id") from exc
+        except KeyUnavailable as exc:
+            raise VerifierUnavailable("the issuer's keys cannot be fetched") from exc
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        token_use = claims.get("token_use")
+        if token_use == "id":
+            audience = claims.get("aud")
+            if audience != self.client_id and not (
+                isinstance(audience, list) and self.client_id in audience
+            ):
+                raise InvalidToken("token is for another app client")
+        elif token_use == "access":
+            if claims.get("client_id") != self.client_id:
+                raise InvalidToken("token is for another app client")
+        else:
+            raise InvalidToken("token_use must be id or access")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise InvalidToken("token has no subject")
+        email = claims.get("email")
+        verified = claims.get("email_verified")
+        return Claims(
+            sub=sub,
+            token_use=token_use,
+            email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
+            email_verified=verified is True or verified == "true",
+            name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+            employee_id=(
+                claims.get("custom:employee_id")
+                if isinstance(claims.get("custom:employee_id"), str)
+                else None
+            ),
+            raw=claims,
+        )

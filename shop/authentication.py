@@ -1,0 +1,55 @@
+"""DRF authentication: a verified bearer token becomes an employee (provisioned on first sight)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from shop.auth.factory import get_verifier
+from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
+from shop.errors import ServiceUnavailable
+from shop.models import User
+from shop.selectors import user_get_or_provision
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, Claims] | None:
+        header = get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].lower() != self.keyword:
+            raise exceptions.AuthenticationFailed("Use an Authorization: Bearer <token> header.")
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header is malformed.")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("The token is malformed.") from None
+        try:
+            claims = get_verifier().verify(token)
+        except InvalidToken:
+            raise exceptions.AuthenticationFailed("The token is invalid or expired.") from None
+        except VerifierUnavailable:
+            raise ServiceUnavailable(
+                "Sign-in cannot be checked right now because the identity provider is "
+                "unreachable; retry later."
+            ) from None
+        user = user_get_or_provision(claims=claims)
+        if user is None:
+            raise exceptions.AuthenticationFailed(
+                "This token does not identify an employee yet; sign in once with an ID token."
+            )
+        return user, claims
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def get_claims(request: Any) -> Claims | None:
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, Claims) else None

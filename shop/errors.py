@@ -1,0 +1,202 @@
+"""One error family and the single handler that turns every failure into the spec's JSON shape.
+
+Every API error body is `{"code": ..., "detail": ...}`, plus `"fields"` for validation errors.
+Domain errors raise `ApplicationError` subclasses; DRF's and Django's own exceptions are
+mapped here too, so that no client ever sees an HTML page or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A failure the client can act on; `code` is stable, `detail` is for people."""
+
+    status_code = 400
+    code = "bad_request"
+    default_detail = "The request cannot be processed."
+
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None):
+        self.detail = detail or self.default_detail
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+
+class InsufficientPoints(ApplicationError):
+    status_code = 409
+    code = "insufficient_points"
+    default_detail = "Your balance is too low for this order."
+
+
+class OutOfStock(ApplicationError):
+    status_code = 409
+    code = "out_of_stock"
+    default_detail = "There is not enough stock of this product for this order."
+
+
+class ProductUnavailable(ApplicationError):
+    status_code = 409
+    code = "product_unavailable"
+    default_detail = "This product is no longer available."
+
+
+class IdempotencyInProgress(ApplicationError):
+    status_code = 409
+    code = "idempotency_request_in_progress"
+    default_detail = "A request with this Idempotency-Key is still being processed; retry later."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used with a different request body."
+
+
+class InvalidAmount(ApplicationError):
+    status_code = 400
+    code = "validation_error"
+    default_detail = "The amount is not valid."
+
+
+class NegativeBalance(ApplicationError):
+    status_code = 409
+    code = "insufficient_points"
+    default_detail = "This change would make the balance negative."
+
+
+class AlreadyRefunded(ApplicationError):
+    status_code = 409
+    code = "already_refunded"
+    default_detail = "This order has already been refunded."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = 503
+    code = "service_unavailable"
+    default_detail = "A service the API depends on is unavailable; nothing was changed. Retry later."
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "detail": detail, **extra}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into {"field.sub": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "non_field_errors" if key == "non_field_errors" and not prefix else str(key)
+            out.update(_flatten(value, f"{prefix}.{name}" if prefix else name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out.setdefault(prefix or "non_field_errors", []).extend(str(i) for i in detail)
+        else:
+            for index, item in enumerate(detail):
+                out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out.setdefault(prefix or "non_field_errors", []).append(str(detail))
+    return out
+
+
+_DRF_CODES: list[tuple[type[drf.APIException], str]] = [
+    (drf.NotAuthenticated, "not_authenticated"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.PermissionDenied, "permission_denied"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "not_acceptable"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.Throttled, "throttled"),
+    (drf.ParseError, "validation_error"),
+]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception becomes a JSON error in the spec's shape."""
+    # Imported here: rest_framework.views imports the authentication classes, which import us.
+    from rest_framework.views import set_rollback
+
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        body = error_body(exc.code, exc.detail, **exc.extra)
+        status = exc.status_code
+    elif isinstance(exc, drf.ValidationError):
+        fields = _flatten(exc.detail)
+        body = error_body("validation_error", _validation_summary(fields), fields=fields)
+        status = 400
+    elif isinstance(exc, drf.APIException):
+        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if isinstance(exc, drf.ParseError):
+            detail = f"The request body is not valid JSON: {detail}"
+        body = error_body(code, str(detail))
+        status = exc.status_code
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    elif isinstance(exc, Http404):
+        body, status = error_body("not_found", "Not found."), 404
+    elif isinstance(exc, DjangoPermissionDenied):
+        body = error_body("permission_denied", "You are not allowed to do this.")
+        status = 403
+    elif isinstance(exc, SuspiciousOperation):
+        body, status = error_body("validation_error", "The request is malformed or too large."), 400
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc)
+        body, status = error_body("service_unavailable", ServiceUnavailable.default_detail), 503
+        headers["Retry-After"] = "5"
+    else:
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error")
+        else:
+            logger.exception("unhandled error")
+        body = error_body("server_error", "Something went wrong on our side; nothing was changed.")
+        status = 500
+    set_rollback()
+    response = Response(body, status=status, headers=headers)
+    if isinstance(exc, drf.APIException):
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+    return response
+
+
+def _validation_summary(fields: dict[str, list[str]]) -> str:
+    if not fields:
+        return "The request is not valid."
+    name, messages = next(iter(fields.items()))
+    more = "" if len(fields) == 1 else f" (and {len(fields) - 1} more field(s))"
+    if name == "non_field_errors":
+        return f"{messages[0]}{more}"
+    return f"{name}: {messages[0]}{more}"
+
+
+def _json_error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(error_body(code, detail), status=status)
+
+
+# Django-level handlers for what never reaches a DRF view (unknown URLs, middleware failures).
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(400, "validation_error", "The request is malformed.")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(403, "permission_denied", "You are not allowed to do this.")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(404, "not_found", "Not found.")
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return _json_error(500, "server_error", "Something went wrong on our side; nothing was changed.")

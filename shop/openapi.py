@@ -1,0 +1,48 @@
+"""OpenAPI additions: the shared error schema and the error responses every endpoint may send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "detail"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable snake_case error code."},
+        "detail": {"type": "string", "description": "One sentence a person can read."},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Per-field messages, for validation errors.",
+        },
+    },
+}
+
+_COMMON = {
+    "400": "Validation error (`validation_error`).",
+    "401": "No token (`not_authenticated`) or a bad one (`authentication_failed`).",
+    "403": "Authenticated but not allowed (`permission_denied`).",
+    "429": "Too many requests (`throttled`); see Retry-After.",
+    "503": "A dependency is unavailable (`service_unavailable`); nothing was changed.",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """Spectacular post-processing hook: document the error shape on every API operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _COMMON.items():
+                responses.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": ref}}}
+                )
+            if "{id}" in path:
+                responses.setdefault(
+                    "404",
+                    {"description": "Unknown id (`not_found`).", "content": {"application/json": {"schema": ref}}},
+                )
+    return result

@@ -1,0 +1,26 @@
+"""Page-number pagination as the spec sets it: ?page= and ?page_size= (20 by default, 100 at most)."""
+
+from __future__ import annotations
+
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            raise ValidationError({"page_size": ["Must be a whole number from 1 to 100."]}) from None
+        if size < 1:
+            raise ValidationError({"page_size": ["Must be a whole number from 1 to 100."]})
+        # Larger pages are clamped rather than refused, as DRF clients expect.
+        return min(size, self.max_page_size)
