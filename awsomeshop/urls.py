@@ -32,9 +32,7 @@ urlpatterns = [
 
 if getattr(settings, "SERVE_MEDIA", False):
     # Local mode only: production images live in a private S3 bucket behind signed URLs.
-    urlpatterns.append(
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler400 = "shop.errors.handler400"
 handler403 = "shop.errors.handler403"

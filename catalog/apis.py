@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
@@ -14,12 +14,14 @@ from catalog.models import Category, Product
 from catalog.selectors import category_list, product_list_visible
 
 
+@extend_schema_serializer(component_name="CategoryRef")
 class CategoryRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "slug"]
 
 
+@extend_schema_serializer(component_name="Product")
 class ProductOutputSerializer(serializers.ModelSerializer):
     category = CategoryRefSerializer(allow_null=True)
     image_url = serializers.SerializerMethodField()
@@ -35,6 +37,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
 
 class CategoryListApi(ListAPIView):
+    @extend_schema_serializer(component_name="Category")
     class OutputSerializer(serializers.ModelSerializer):
         product_count = serializers.IntegerField()
 

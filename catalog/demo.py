@@ -89,7 +89,9 @@ def seed_demo() -> dict[str, int]:
             stock=stock,
             description=description,
         )
-        product.image.save(f"{slug}-{zlib.crc32(name.encode()):08x}.jpg", ContentFile(product_image(name)), save=False)
+        product.image.save(
+            f"{slug}-{zlib.crc32(name.encode()):08x}.jpg", ContentFile(product_image(name)), save=False
+        )
         product.save()
         created["products"] += 1
     for email, name, employee_id, points in EMPLOYEES:

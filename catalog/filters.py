@@ -18,7 +18,9 @@ class ProductFilter(django_filters.FilterSet):
         queryset=Category.objects.all(),
         help_text="A category slug.",
     )
-    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Text in the name or description.")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200, help_text="Text in the name or description."
+    )
     min_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="gte", min_value=0)
     max_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="lte", min_value=0)
     in_stock = StrictBooleanFilter(method="filter_in_stock")

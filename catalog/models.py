@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -31,11 +32,11 @@ class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    points_cost = models.PositiveIntegerField()
+    points_cost = models.IntegerField(validators=[MinValueValidator(1)])
     category = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
     )
-    stock = models.IntegerField(default=0)
+    stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     is_active = models.BooleanField(default=True)
     image = models.ImageField(upload_to=product_image_path, blank=True, max_length=500)
     thumbnail = models.ImageField(upload_to=product_image_path, blank=True, max_length=500)

@@ -56,6 +56,4 @@ def product_stock_adjust(
         raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
     with transaction.atomic():
         product = product_for_update(product_id)
-        return stock_apply(
-            product=product, delta=delta, reason=reason, note=note, created_by=changed_by
-        )
+        return stock_apply(product=product, delta=delta, reason=reason, note=note, created_by=changed_by)

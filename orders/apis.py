@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.images import image_url
 from catalog.models import Product
@@ -29,6 +35,7 @@ from orders.services import MAX_QUANTITY, order_place
 from shop.errors import ApplicationError, error_body
 
 
+@extend_schema_serializer(component_name="ProductRef")
 class ProductRefSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
 
@@ -41,6 +48,7 @@ class ProductRefSerializer(serializers.ModelSerializer):
         return image_url(obj.image, self.context.get("request"))
 
 
+@extend_schema_serializer(component_name="Order")
 class OrderOutputSerializer(serializers.ModelSerializer):
     product = ProductRefSerializer()
 
@@ -72,6 +80,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 class OrderListCreateApi(ListAPIView):
+    @extend_schema_serializer(component_name="OrderCreate")
     class InputSerializer(serializers.Serializer):
         product_id = serializers.UUIDField()
         quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
@@ -147,10 +156,10 @@ class OrderListCreateApi(ListAPIView):
                 idempotency_release(outcome)
             raise
         except Exception:
-            try:
+            # Free the key so a retry can run; if the database itself failed this may fail
+            # too, and the claim then expires after IDEMPOTENCY_STALE_SECONDS.
+            with contextlib.suppress(Exception):
                 idempotency_release(outcome)
-            except Exception:  # noqa: BLE001 - the database may be the thing that failed
-                pass
             raise
         return Response(stored["body"], status=status.HTTP_201_CREATED)
 

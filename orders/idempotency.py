@@ -59,7 +59,7 @@ def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Rep
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    user=user, key=key, request_hash=request_hash + ":" + token, created_at=now
+                    user=user, key=key, request_hash=request_hash, claim_token=token, created_at=now
                 )
             return Claim(record_id=record.pk, token=token)
         except IntegrityError:
@@ -70,8 +70,7 @@ def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Rep
         if existing.created_at < now - timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS):
             IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
-        stored_hash, _, stored_token = existing.request_hash.partition(":")
-        if stored_hash != request_hash:
+        if existing.request_hash != request_hash:
             raise IdempotencyKeyReused()
         if existing.state == IdempotencyRecord.State.COMPLETED:
             return Replay(status=existing.response_status or 200, body=existing.response_body)
@@ -81,8 +80,8 @@ def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Rep
             taken = IdempotencyRecord.objects.filter(
                 pk=existing.pk,
                 state=IdempotencyRecord.State.IN_PROGRESS,
-                request_hash=existing.request_hash,
-            ).update(request_hash=request_hash + ":" + token, updated_at=now)
+                claim_token=existing.claim_token,
+            ).update(claim_token=token, updated_at=now)
             if taken:
                 return Claim(record_id=existing.pk, token=token)
         raise IdempotencyInProgress()
@@ -95,7 +94,7 @@ def idempotency_lock(claim: Claim) -> IdempotencyRecord:
     if (
         record is None
         or record.state != IdempotencyRecord.State.IN_PROGRESS
-        or not record.request_hash.endswith(":" + claim.token)
+        or record.claim_token != claim.token
     ):
         raise IdempotencyInProgress()
     return record
@@ -116,7 +115,7 @@ def idempotency_release(claim: Claim) -> None:
     IdempotencyRecord.objects.filter(
         pk=claim.record_id,
         state=IdempotencyRecord.State.IN_PROGRESS,
-        request_hash__endswith=":" + claim.token,
+        claim_token=claim.token,
     ).delete()
 
 

@@ -17,9 +17,11 @@ class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="orders")
-    quantity = models.PositiveSmallIntegerField()
-    unit_points_cost = models.PositiveIntegerField()
-    points_used = models.PositiveIntegerField()
+    # Plain signed integers (CHECK constraints keep them positive): MySQL makes "positive"
+    # fields UNSIGNED, and unsigned arithmetic in audit queries overflows on negation.
+    quantity = models.SmallIntegerField()
+    unit_points_cost = models.IntegerField()
+    points_used = models.IntegerField()
     balance_after = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DELIVERED)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -74,6 +76,9 @@ class IdempotencyRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
+    claim_token = models.CharField(
+        max_length=32, help_text="Which request holds the key; re-checked under the row lock."
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)

@@ -57,9 +57,7 @@ def order_place(
             )
         cost = product.points_cost * quantity
         if account.balance < cost:
-            raise InsufficientPoints(
-                f"This order costs {cost} points and your balance is {account.balance}."
-            )
+            raise InsufficientPoints(f"This order costs {cost} points and your balance is {account.balance}.")
         order = Order.objects.create(
             user=user,
             product=product,

@@ -12,7 +12,16 @@ from points.models import PointsTransaction
 
 @admin.register(PointsTransaction)
 class LedgerAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "account", "type", "amount", "balance_after", "order", "description", "created_by")
+    list_display = (
+        "created_at",
+        "account",
+        "type",
+        "amount",
+        "balance_after",
+        "order",
+        "description",
+        "created_by",
+    )
     list_filter = ("type", "created_at")
     search_fields = ("account__user__email", "description")
     list_select_related = ("account__user", "order", "created_by")

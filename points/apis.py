@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -15,6 +15,7 @@ from points.selectors import account_get, ledger_list
 
 
 class MeApi(APIView):
+    @extend_schema_serializer(component_name="Me")
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         email = serializers.EmailField()
@@ -41,6 +42,7 @@ class MeApi(APIView):
 
 
 class TransactionListApi(ListAPIView):
+    @extend_schema_serializer(component_name="PointsTransaction")
     class OutputSerializer(serializers.ModelSerializer):
         order_id = serializers.UUIDField(allow_null=True)
 
@@ -52,4 +54,6 @@ class TransactionListApi(ListAPIView):
     filterset_class = LedgerFilter
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return PointsTransaction.objects.none()
         return ledger_list(user=self.request.user)

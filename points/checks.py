@@ -58,9 +58,9 @@ def ledger_violations() -> list[str]:
             problems.append(f"refunded order {order['id']} has no refund ledger entry")
         else:
             problems.append(f"order {order['id']} is not refunded but has a refund entry")
-    mismatched = PointsTransaction.objects.filter(type="redeemed").exclude(
-        amount=-F("order__points_used")
-    ).count()
+    mismatched = (
+        PointsTransaction.objects.filter(type="redeemed").exclude(amount=-F("order__points_used")).count()
+    )
     if mismatched:
         problems.append(f"{mismatched} redemption entries do not match their order's points_used")
     return problems

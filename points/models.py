@@ -40,9 +40,7 @@ class PointsAccount(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_gte_0"),
             models.CheckConstraint(condition=Q(total_earned__gte=0), name="account_earned_gte_0"),
-            models.CheckConstraint(
-                condition=Q(total_redeemed__gte=0), name="account_redeemed_gte_0"
-            ),
+            models.CheckConstraint(condition=Q(total_redeemed__gte=0), name="account_redeemed_gte_0"),
             models.CheckConstraint(
                 condition=Q(balance=F("total_earned") - F("total_redeemed") + F("total_adjusted")),
                 name="account_balance_matches_totals",

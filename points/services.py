@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F
 
 from points.lock_objects import account_for_update, accounts_for_update
 from points.models import GrantBatch, PointsAccount, PointsTransaction
@@ -258,9 +257,7 @@ def _now() -> Any:
     return timezone.now()
 
 
-def points_grant_all_active(
-    *, amount: int, reason: str, granted_by: User | None = None
-) -> GrantBatch:
+def points_grant_all_active(*, amount: int, reason: str, granted_by: User | None = None) -> GrantBatch:
     users = list(User.objects.filter(is_active=True).order_by("pk"))
     return points_grant_bulk(
         grants=[(u, amount, reason) for u in users], source="all_active", granted_by=granted_by
@@ -275,8 +272,13 @@ def points_grant_selected(
     )
 
 
-def points_import_plan(*, plan: GrantPlan, granted_by: User | None = None, filename: str = "",
-                       progress: Callable[[int], None] | None = None) -> GrantBatch:
+def points_import_plan(
+    *,
+    plan: GrantPlan,
+    granted_by: User | None = None,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> GrantBatch:
     if not plan.ok:
         raise InvalidAmount("The file has errors; nothing was imported.")
     return points_grant_bulk(

@@ -20,4 +20,6 @@ class UserAdmin(BaseUserAdmin):
         ("Identity", {"fields": ("cognito_sub", "date_joined", "last_login")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "employee_id", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "employee_id", "password1", "password2")}),
+    )

@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class ShopConfig(AppConfig):
     name = "shop"
     verbose_name = "Employees and access"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI extension for the bearer-token authentication.
+        from shop import openapi  # noqa: F401

@@ -49,7 +49,7 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
             except OperationalError as exc:
                 if attempt == attempts or not is_retryable(exc) or connection.in_atomic_block:
                     raise
-                delay = min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
+                delay = min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.5)
                 logger.info("retrying after %s (attempt %d): %s", type(exc).__name__, attempt, exc)
                 time.sleep(delay)
         raise AssertionError("unreachable")

@@ -35,7 +35,7 @@ class DateOrDateTimeField(forms.Field):
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if timezone.is_naive(parsed_dt):
-            parsed_dt = timezone.make_aware(parsed_dt, dt.timezone.utc)
+            parsed_dt = timezone.make_aware(parsed_dt, dt.UTC)
         return parsed_dt
 
 

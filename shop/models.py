@@ -52,9 +52,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = "employees"
         ordering = ("email",)
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(email=Lower("email")), name="user_email_lowercase"
-            ),
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
         ]
 
     def __str__(self) -> str:

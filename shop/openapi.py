@@ -4,6 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the bearer JWT (Cognito, or the local issuer in development)."""
+
+    target_class = "shop.authentication.BearerTokenAuthentication"
+    name = "cognitoJWT"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An ID or access token from the AWSomeShop Cognito user pool.",
+        }
+
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "detail"],
@@ -19,6 +37,7 @@ ERROR_SCHEMA = {
 }
 
 _COMMON = {
+    "default": "Any other error, in the same shape (e.g. 405 method_not_allowed, 415).",
     "400": "Validation error (`validation_error`).",
     "401": "No token (`not_authenticated`) or a bad one (`authentication_failed`).",
     "403": "Authenticated but not allowed (`permission_denied`).",
@@ -40,9 +59,12 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ref}}}
                 )
-            if "{id}" in path:
+            if "{id}" in path or "get" in operations:
                 responses.setdefault(
                     "404",
-                    {"description": "Unknown id (`not_found`).", "content": {"application/json": {"schema": ref}}},
+                    {
+                        "description": "Unknown id, or a page past the end (`not_found`).",
+                        "content": {"application/json": {"schema": ref}},
+                    },
                 )
     return result

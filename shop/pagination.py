@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -24,3 +26,16 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise ValidationError({"page_size": ["Must be a whole number from 1 to 100."]})
         # Larger pages are clamped rather than refused, as DRF clients expect.
         return min(size, self.max_page_size)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # DRF describes next/previous with OpenAPI 3.0's `nullable`; the schema is 3.1.
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": ["string", "null"], "format": "uri"},
+                "previous": {"type": ["string", "null"], "format": "uri"},
+                "results": schema,
+            },
+        }

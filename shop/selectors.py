@@ -36,9 +36,7 @@ def _provision(claims: Claims) -> User | None:
 
     assert claims.email is not None
     with transaction.atomic():
-        existing = (
-            User.objects.select_for_update().filter(email=claims.email, cognito_sub=None).first()
-        )
+        existing = User.objects.select_for_update().filter(email=claims.email, cognito_sub=None).first()
         if existing is not None:
             if not claims.email_verified:
                 return None

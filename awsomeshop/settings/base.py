@@ -85,9 +85,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -150,6 +148,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AWSomeShop employee API",
     "DESCRIPTION": "Catalog, points balance and history, and redemption for employees.",
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -173,9 +172,11 @@ COGNITO_ISSUER = env("COGNITO_ISSUER", default="")
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=30)
 LOCAL_ISSUER_KEY_PATH = env(
     "LOCAL_ISSUER_KEY_PATH",
-    default=str(Path(env("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
-    / "awsomeshop"
-    / "local-issuer-key.pem"),
+    default=str(
+        Path(env("XDG_DATA_HOME", default=str(Path.home() / ".local" / "share")))
+        / "awsomeshop"
+        / "local-issuer-key.pem"
+    ),
 )
 LOCAL_ISSUER = env("LOCAL_ISSUER", default="awsomeshop-local")
 LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")

@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-local-development-key-not-for-production")
 os.environ.setdefault("DATABASE_URL", "sqlite:///var/db.sqlite3")
 
-from .base import *  # noqa: E402,F403
+from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, STORAGES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

@@ -10,7 +10,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="awsomeshop-media-"))
 
-from .base import *  # noqa: E402,F403
+from .base import *  # noqa: F403
 from .base import DATABASES, STORAGES
 
 DEBUG = False

@@ -17,9 +17,7 @@ def cognito_issuer(region: str, pool_id: str) -> str:
 @lru_cache(maxsize=1)
 def get_verifier() -> TokenVerifier:
     if settings.COGNITO_USER_POOL_ID:
-        issuer = settings.COGNITO_ISSUER or cognito_issuer(
-            settings.AWS_REGION, settings.COGNITO_USER_POOL_ID
-        )
+        issuer = settings.COGNITO_ISSUER or cognito_issuer(settings.AWS_REGION, settings.COGNITO_USER_POOL_ID)
         jwks_url = settings.COGNITO_JWKS_URL or f"{issuer}/.well-known/jwks.json"
         return TokenVerifier(
             key_provider=JWKSKeyProvider(jwks_url),

@@ -39,9 +39,7 @@ class Claims:
 
 
 class TokenVerifier:
-    def __init__(
-        self, *, key_provider: KeyProvider, issuer: str, client_id: str, leeway: int = 30
-    ):
+    def __init__(self, *, key_provider: KeyProvider, issuer: str, client_id: str, leeway: int = 30):
         self.key_provider = key_provider
         self.issuer = issuer
         self.client_id = client_id
@@ -77,9 +75,7 @@ class TokenVerifier:
         token_use = claims.get("token_use")
         if token_use == "id":
             audience = claims.get("aud")
-            if audience != self.client_id and not (
-                isinstance(audience, list) and self.client_id in audience
-            ):
+            if audience != self.client_id and not (isinstance(audience, list) and self.client_id in audience):
                 raise InvalidToken("token is for another app client")
         elif token_use == "access":
             if claims.get("client_id") != self.client_id:

@@ -15,7 +15,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         created = seed_demo()
         self.stdout.write(
-            "Demo data: "
-            + ", ".join(f"{count} {what} created" for what, count in created.items())
-            + "."
+            "Demo data: " + ", ".join(f"{count} {what} created" for what, count in created.items()) + "."
         )

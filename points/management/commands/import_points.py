@@ -46,6 +46,4 @@ class Command(BaseCommand):
             batch = points_import_plan(
                 plan=plan, filename=path.name, progress=lambda n: bar.update(n - bar.n)
             )
-        self.stdout.write(
-            f"Imported {batch.rows} rows, {batch.total_points} points, from {path.name}."
-        )
+        self.stdout.write(f"Imported {batch.rows} rows, {batch.total_points} points, from {path.name}.")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine: system headers for mysqlclient,
+# a virtualenv in .venv, and the pinned Python dependencies. Safe to run again: each step is
+# skipped when already done. Usage: scripts/setup.sh [dev|base]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-dev}"
+
+need_apt=()
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null || need_apt+=(libmariadb-dev)
+command -v gcc >/dev/null 2>&1 || need_apt+=(build-essential)
+python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${need_apt[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+
+req="requirements/${profile}.txt"
+stamp=".venv/.requirements-${profile}.sha256"
+want=$(cat requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python packages from $req"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" -c requirements/constraints.txt
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The second README command: set up, then run the whole suite on SQLite, MariaDB and
+# PostgreSQL (and the infrastructure tests). A database server that cannot be reached is a
+# failure, not a skip. Override the servers with MARIADB_URL and POSTGRES_URL.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev || exit 1
+py=.venv/bin/python
+MARIADB_URL="${MARIADB_URL:-mysql://root@127.0.0.1:3306/awsomeshop}"
+POSTGRES_URL="${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/awsomeshop}"
+export DJANGO_SETTINGS_MODULE=awsomeshop.settings.test
+
+status=0
+summary=()
+
+echo "== lint (ruff)"
+if .venv/bin/ruff check . && .venv/bin/ruff format --check --quiet . ; then
+  summary+=("lint: ok")
+else
+  summary+=("lint: FAILED"); status=1
+fi
+
+echo "== migrations are up to date"
+if DATABASE_URL="sqlite:///:memory:" $py manage.py makemigrations --check --dry-run >/dev/null; then
+  summary+=("migrations: ok")
+else
+  summary+=("migrations: FAILED (run makemigrations)"); status=1
+fi
+
+run_suite() {
+  local name="$1" url="$2"
+  shift 2
+  echo "== tests on $name"
+  if ! DATABASE_URL="$url" $py scripts/wait_for_db.py; then
+    summary+=("$name: FAILED (database unreachable at ${url%%\?*})"); status=1; return
+  fi
+  DATABASE_URL="$url" $py -m pytest -q -p no:randomly "$@"
+  local rc=$?
+  if [ $rc -eq 0 ]; then summary+=("$name: ok"); else summary+=("$name: FAILED (pytest exit $rc)"); status=1; fi
+}
+
+run_suite sqlite "sqlite:///:memory:"
+run_suite mariadb "$MARIADB_URL" --create-db
+run_suite postgresql "$POSTGRES_URL" --create-db
+
+if [ -f scripts/test-infra.sh ]; then
+  echo "== infrastructure tests"
+  if bash scripts/test-infra.sh; then summary+=("infrastructure: ok"); else summary+=("infrastructure: FAILED"); status=1; fi
+fi
+
+echo
+echo "== summary"
+printf '  %s\n' "${summary[@]}"
+exit $status

@@ -1,0 +1,52 @@
+"""factory-boy factories for the test suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from catalog.models import Category, Product
+from points.services import points_grant
+from shop.models import User
+from shop.services import user_create
+
+
+class UserFactory(factory.Factory):
+    """Employees are made through the service, so each gets its points account."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"employee{n}@example.com")
+    name = factory.Faker("name")
+    employee_id = factory.Sequence(lambda n: f"E{n:05d}")
+
+    @classmethod
+    def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
+        points = kwargs.pop("points", 0)
+        user = user_create(**kwargs)
+        if points:
+            points_grant(user=user, amount=points, reason="test grant")
+        return user
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    description = "A useful thing."
+    points_cost = 100
+    stock = 10
+    is_active = True
+    category = factory.SubFactory(CategoryFactory)

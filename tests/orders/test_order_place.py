@@ -1,0 +1,188 @@
+"""POST /api/v1/orders/: redemption, its refusals, and Idempotency-Key semantics."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from catalog.models import Product, StockMovement
+from orders.models import Order
+from points.models import PointsAccount, PointsTransaction
+
+
+def _order(api, product_id, quantity=None, key=None):
+    body = {"product_id": str(product_id)}
+    if quantity is not None:
+        body["quantity"] = quantity
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return api.post("/api/v1/orders/", body, format="json", **headers)
+
+
+def _state(user, product):
+    product.refresh_from_db()
+    account = PointsAccount.objects.get(user=user)
+    return (
+        account.balance,
+        product.stock,
+        Order.objects.filter(user=user).count(),
+        PointsTransaction.objects.filter(account=account).count(),
+    )
+
+
+def test_order_place_debits_points_and_stock_in_one_go(api, employee, product):
+    response = _order(api, product.pk, 2)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["quantity"] == 2
+    assert body["unit_points_cost"] == 300
+    assert body["points_used"] == 600
+    assert body["balance_after"] == 400
+    assert body["status"] == "delivered"
+    assert body["product"] == {"id": str(product.pk), "name": "Earbuds", "image_url": None}
+    assert _state(employee, product) == (400, 3, 1, 2)
+    entry = PointsTransaction.objects.get(order_id=body["id"])
+    assert (entry.type, entry.amount, entry.balance_after) == ("redeemed", -600, 400)
+    movement = StockMovement.objects.get(order_id=body["id"])
+    assert (movement.delta, movement.stock_after, movement.reason) == (-2, 3, "order")
+
+
+def test_quantity_defaults_to_one(api, product):
+    assert _order(api, product.pk).json()["quantity"] == 1
+
+
+def test_order_place_with_insufficient_points_changes_nothing(api, employee, product):
+    product.points_cost = 600
+    product.save()
+    before = _state(employee, product)
+    response = _order(api, product.pk, 2)
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_points"
+    assert _state(employee, product) == before
+
+
+def test_order_place_out_of_stock_changes_nothing(api, employee, product):
+    before = _state(employee, product)
+    response = _order(api, product.pk, 6)
+    assert response.status_code == 409
+    assert response.json()["code"] == "out_of_stock"
+    assert _state(employee, product) == before
+
+
+def test_inactive_product_cannot_be_ordered(api, employee, product):
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    response = _order(api, product.pk)
+    assert response.status_code == 409
+    assert response.json()["code"] == "product_unavailable"
+    assert Order.objects.count() == 0
+
+
+def test_unknown_product_cannot_be_ordered(api, db):
+    response = _order(api, uuid.uuid4())
+    assert response.status_code == 409
+    assert response.json()["code"] == "product_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "product_id"),
+        ({"product_id": "abc"}, "product_id"),
+        ({"product_id": None}, "product_id"),
+        ({"product_id": "PID", "quantity": 0}, "quantity"),
+        ({"product_id": "PID", "quantity": 11}, "quantity"),
+        ({"product_id": "PID", "quantity": "two"}, "quantity"),
+        ({"product_id": "PID", "quantity": 1.5}, "quantity"),
+    ],
+)
+def test_order_place_validation_errors(api, employee, product, body, field):
+    body = {k: (str(product.pk) if v == "PID" else v) for k, v in body.items()}
+    before = _state(employee, product)
+    response = api.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["code"] == "validation_error"
+    assert field in payload["fields"]
+    assert _state(employee, product) == before
+
+
+def test_same_key_same_body_replays_the_first_response(api, employee, product):
+    first = _order(api, product.pk, 1, key="k-1")
+    second = _order(api, product.pk, 1, key="k-1")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert _state(employee, product) == (700, 4, 1, 2)
+
+
+def test_same_key_different_body_is_422(api, employee, product):
+    _order(api, product.pk, 1, key="k-2")
+    response = _order(api, product.pk, 2, key="k-2")
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert _state(employee, product) == (700, 4, 1, 2)
+
+
+def test_keys_are_scoped_to_the_caller(api, client_for, make_user, product):
+    other = make_user(points=1000, cognito_sub="sub-other")
+    assert _order(api, product.pk, 1, key="shared").status_code == 201
+    response = _order(client_for(other), product.pk, 1, key="shared")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+
+
+def test_a_refusal_is_replayed_too(api, employee, product):
+    first = _order(api, product.pk, 6, key="k-3")
+    assert first.json()["code"] == "out_of_stock"
+    Product.objects.filter(pk=product.pk).update(stock=50)
+    second = _order(api, product.pk, 6, key="k-3")
+    assert second.status_code == 409
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+
+
+def test_key_in_progress_is_409(api, employee, product):
+    from orders.idempotency import idempotency_claim, request_fingerprint
+
+    idempotency_claim(
+        user=employee,
+        key="busy",
+        request_hash=request_fingerprint({"product_id": str(product.pk), "quantity": 1}),
+    )
+    response = _order(api, product.pk, 1, key="busy")
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_request_in_progress"
+    assert Order.objects.count() == 0
+
+
+def test_expired_key_can_be_used_again(api, employee, product, settings):
+    from orders.models import IdempotencyRecord
+
+    _order(api, product.pk, 1, key="old")
+    IdempotencyRecord.objects.update(created_at="2000-01-01T00:00:00Z")
+    response = _order(api, product.pk, 1, key="old")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\tkey"])
+def test_invalid_idempotency_keys_are_400(api, product, key):
+    response = _order(api, product.pk, 1, key=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["fields"]
+    assert Order.objects.count() == 0
+
+
+def test_order_place_query_count(api, product, django_assert_num_queries):
+    # token user; savepoint; account lock; product lock; order insert; account update; ledger
+    # insert; product update; stock movement insert; release. Nothing grows with the data.
+    with django_assert_num_queries(10):
+        assert _order(api, product.pk).status_code == 201
+
+
+def test_order_place_with_key_query_count(api, product, django_assert_num_queries):
+    # The above plus the claim (insert in a savepoint), its lock, and the stored response.
+    with django_assert_num_queries(15):
+        assert _order(api, product.pk, key="qc").status_code == 201

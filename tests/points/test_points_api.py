@@ -1,0 +1,87 @@
+"""GET /api/v1/me/ and GET /api/v1/points/transactions/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from points.models import PointsTransaction
+from points.services import points_adjust, points_grant
+
+
+def test_me_returns_profile_and_balance(api, employee):
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(employee.pk),
+        "email": employee.email,
+        "name": employee.name,
+        "employee_id": employee.employee_id,
+        "balance": 1000,
+        "total_earned": 1000,
+        "total_redeemed": 0,
+    }
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "post"])
+def test_balance_cannot_be_written(api, employee, method):
+    response = getattr(api, method)("/api/v1/me/", {"balance": 999999}, format="json")
+    assert response.status_code == 405
+    assert api.get("/api/v1/me/").json()["balance"] == 1000
+
+
+def test_transactions_newest_first_with_signed_amounts(api, employee):
+    points_adjust(user=employee, amount=-100, reason="Correction")
+    results = api.get("/api/v1/points/transactions/").json()["results"]
+    assert [(r["type"], r["amount"], r["balance_after"]) for r in results] == [
+        ("adjusted", -100, 900),
+        ("earned", 1000, 1000),
+    ]
+    assert results[0]["order_id"] is None
+
+
+def test_transactions_filter_by_type(api, employee):
+    points_adjust(user=employee, amount=-1, reason="x")
+    results = api.get("/api/v1/points/transactions/?type=adjusted").json()["results"]
+    assert [r["type"] for r in results] == ["adjusted"]
+
+
+def test_transactions_filter_by_date_range(api, employee):
+    old = PointsTransaction.objects.get(account_id=employee.pk)
+    PointsTransaction.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=10))
+    points_grant(user=employee, amount=5, reason="recent")
+    since = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+    assert api.get(f"/api/v1/points/transactions/?since={since}").json()["count"] == 1
+    until = (timezone.now() - dt.timedelta(days=5)).isoformat()
+    response = api.get("/api/v1/points/transactions/", {"until": until})
+    assert response.json()["count"] == 1
+
+
+@pytest.mark.parametrize("query", ["type=bogus", "since=yesterday", "until=2026-13-01"])
+def test_transactions_bad_filters_are_400(api, query):
+    response = api.get(f"/api/v1/points/transactions/?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_transactions_only_mine(api, make_user):
+    make_user(points=777)
+    amounts = [r["amount"] for r in api.get("/api/v1/points/transactions/").json()["results"]]
+    assert 777 not in amounts
+
+
+@pytest.mark.parametrize("entries", [1, 30])
+def test_transactions_query_count_is_constant(api, employee, entries, django_assert_num_queries):
+    for _ in range(entries):
+        points_grant(user=employee, amount=1, reason="x")
+    # user by token subject, count, page
+    with django_assert_num_queries(3):
+        response = api.get("/api/v1/points/transactions/?page_size=100")
+    assert response.status_code == 200
+
+
+def test_me_query_count(api, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        api.get("/api/v1/me/")

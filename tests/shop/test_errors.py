@@ -1,0 +1,68 @@
+"""Every failure reaches the client as JSON in the spec's error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/products/not-a-uuid/", "/nothing-here"])
+def test_unknown_urls_are_json_404(api, path):
+    _assert_error(api.get(path), 404, "not_found")
+
+
+def test_malformed_json_is_400_validation_error(api):
+    response = api.post("/api/v1/orders/", data="{bad", content_type="application/json")
+    _assert_error(response, 400, "validation_error")
+
+
+def test_form_encoded_body_is_415(api):
+    response = api.post(
+        "/api/v1/orders/", data="product_id=1", content_type="application/x-www-form-urlencoded"
+    )
+    _assert_error(response, 415, "unsupported_media_type")
+
+
+def test_json_array_body_is_400(api):
+    response = api.post("/api/v1/orders/", data=[1, 2], format="json")
+    _assert_error(response, 400, "validation_error")
+
+
+def test_wrong_method_is_405(api):
+    _assert_error(api.delete("/api/v1/me/"), 405, "method_not_allowed")
+
+
+def test_oversized_body_is_400_not_500(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = api.post(
+        "/api/v1/orders/", data='{"x": "' + "a" * 5000 + '"}', content_type="application/json"
+    )
+    _assert_error(response, 400, "validation_error")
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "abc"])
+def test_bad_page_size_is_400(api, page_size):
+    body = _assert_error(api.get(f"/api/v1/products/?page_size={page_size}"), 400, "validation_error")
+    assert "page_size" in body["fields"]
+
+
+def test_page_size_above_100_is_clamped(api, product):
+    response = api.get("/api/v1/products/?page_size=1000")
+    assert response.status_code == 200
+
+
+def test_page_past_the_end_is_404(api, product):
+    _assert_error(api.get("/api/v1/products/?page=99"), 404, "not_found")
+
+
+def test_responses_carry_a_request_id(api):
+    response = api.get("/api/v1/me/", HTTP_X_REQUEST_ID="trace-123")
+    assert response["X-Request-ID"] == "trace-123"

@@ -1,0 +1,64 @@
+"""/health and /health/live, including a real database outage and recovery."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.support.markers import requires_server_db
+from tests.support.tcp_proxy import TcpProxy
+
+
+def test_health_reports_each_check(client, db):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert isinstance(body["checks"]["database"]["latency_ms"], (int, float))
+
+
+def test_liveness_touches_no_dependency(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health/live")
+    assert response.json() == {"status": "ok"}
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_database_outage_is_503_and_recovers_without_restart(client, api, product):
+    settings_dict = connection.settings_dict
+    host = settings_dict["HOST"] or "127.0.0.1"
+    port = int(settings_dict["PORT"] or (3306 if connection.vendor == "mysql" else 5432))
+    proxy = TcpProxy(host, port)
+    proxy.start()
+    original = (settings_dict["HOST"], settings_dict["PORT"])
+    connection.close()
+    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", str(proxy.port)
+    try:
+        assert api.get("/api/v1/me/").status_code == 200
+
+        proxy.stop()
+        connection.close()
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "error"
+        assert health.json()["checks"]["database"]["status"] == "error"
+        for call in (
+            lambda: api.get("/api/v1/me/"),
+            lambda: api.get("/api/v1/products/"),
+            lambda: api.post("/api/v1/orders/", {"product_id": str(product.pk)}, format="json"),
+        ):
+            response = call()
+            assert response.status_code == 503
+            assert response.json()["code"] == "service_unavailable"
+            assert response["Retry-After"]
+        assert client.get("/health/live").status_code == 200
+
+        proxy.start()
+        assert client.get("/health").status_code == 200
+        assert api.get("/api/v1/me/").status_code == 200
+    finally:
+        proxy.stop()
+        connection.close()
+        settings_dict["HOST"], settings_dict["PORT"] = original
