@@ -22,8 +22,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("health", health.health, name="health"),
-    path("health/live", health.live, name="health-live"),
+    path("health", health.HealthApi.as_view(), name="health"),
+    path("health/live", health.LiveApi.as_view(), name="health-live"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
