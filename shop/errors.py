@@ -151,7 +151,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         status = 403
     elif isinstance(exc, SuspiciousOperation):
         body, status = error_body("validation_error", "The request is malformed or too large."), 400
-    elif isinstance(exc, (OperationalError, InterfaceError)):
+    elif isinstance(exc, (OperationalError, InterfaceError)) or is_driver_connection_error(exc):
         logger.warning("database unavailable: %s", exc)
         body, status = error_body("service_unavailable", ServiceUnavailable.default_detail), 503
         headers["Retry-After"] = "5"
@@ -169,6 +169,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if auth_header:
             response["WWW-Authenticate"] = auth_header
     return response
+
+
+def is_driver_connection_error(exc: Exception) -> bool:
+    """A driver's own connection error that escaped Django's wrapper (it happens when a cursor
+    is closed on a dead connection): still an outage, still a 503."""
+    from django.db import connections
+
+    return any(
+        isinstance(exc, (conn.Database.OperationalError, conn.Database.InterfaceError))
+        for conn in connections.all(initialized_only=True)
+    )
 
 
 def _validation_summary(fields: dict[str, list[str]]) -> str:

@@ -6,8 +6,12 @@ non-JSON body or a body that breaks the schema.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -24,15 +28,27 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
-def fuzz_token(db) -> str:
+def fuzz_token(db) -> Iterator[str]:
     user = UserFactory(points=100_000, cognito_sub="fuzz-sub")
     ProductFactory(points_cost=10, stock=1000)
-    return token_for(user)
+    # schemathesis calls the WSGI app directly, not through Django's test client, so Django's
+    # per-request connection cleanup would run and close the test's open transaction; the test
+    # client disconnects these handlers for the same reason.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield token_for(user)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
 @settings(
     max_examples=25,
+    # Deterministic examples: CI is reproducible; raise max_examples locally to search harder.
+    derandomize=True,
+    database=None,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
