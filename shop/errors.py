@@ -8,6 +8,7 @@ mapped here too, so that no client ever sees an HTML page or a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -142,8 +143,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             detail = f"The request body is not valid JSON: {detail}"
         body = error_body(code, str(detail))
         status = exc.status_code
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
     elif isinstance(exc, Http404):
         body, status = error_body("not_found", "Not found."), 404
     elif isinstance(exc, DjangoPermissionDenied):
@@ -176,10 +178,11 @@ def is_driver_connection_error(exc: Exception) -> bool:
     is closed on a dead connection): still an outage, still a 503."""
     from django.db import connections
 
-    return any(
-        isinstance(exc, (conn.Database.OperationalError, conn.Database.InterfaceError))
-        for conn in connections.all(initialized_only=True)
-    )
+    for conn in connections.all(initialized_only=True):
+        driver = getattr(conn, "Database", None)
+        if driver is not None and isinstance(exc, (driver.OperationalError, driver.InterfaceError)):
+            return True
+    return False
 
 
 def _validation_summary(fields: dict[str, list[str]]) -> str:
