@@ -186,3 +186,36 @@ def test_order_place_with_key_query_count(api, product, django_assert_num_querie
     # The above plus the claim (insert in a savepoint), its lock, and the stored response.
     with django_assert_num_queries(15):
         assert _order(api, product.pk, key="qc").status_code == 201
+
+
+def test_client_cannot_set_prices_or_balances(api, employee, product):
+    response = api.post(
+        "/api/v1/orders/",
+        {
+            "product_id": str(product.pk),
+            "quantity": 1,
+            "unit_points_cost": 1,
+            "points_used": 0,
+            "balance_after": 999999,
+            "balance": 999999,
+            "status": "refunded",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["unit_points_cost"], body["points_used"], body["balance_after"], body["status"]) == (
+        300,
+        300,
+        700,
+        "delivered",
+    )
+    assert PointsAccount.objects.get(user=employee).balance == 700
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_orders_cannot_be_changed_through_the_api(api, employee, product, method):
+    order_id = _order(api, product.pk).json()["id"]
+    response = getattr(api, method)(f"/api/v1/orders/{order_id}/", {"status": "refunded"}, format="json")
+    assert response.status_code == 405
+    assert Order.objects.get(pk=order_id).status == "delivered"
