@@ -8,6 +8,10 @@ from shop.auth.verifier import Claims
 from shop.models import User
 
 
+def user_get_by_cognito_sub(*, sub: str) -> User | None:
+    return User.objects.filter(cognito_sub=sub).first()
+
+
 def user_get_or_provision(*, claims: Claims) -> User | None:
     """The employee for a verified token, created or linked on first sight.
 
@@ -16,7 +20,7 @@ def user_get_or_provision(*, claims: Claims) -> User | None:
     empty profile but never overwrite balances or staff flags. Concurrent first requests
     race on the unique `cognito_sub`/`email` constraints; the loser re-reads the winner's row.
     """
-    user = User.objects.filter(cognito_sub=claims.sub).first()
+    user = user_get_by_cognito_sub(sub=claims.sub)
     if user is not None:
         return user
     if not claims.email:
