@@ -1,4 +1,4 @@
-"""The client's IP address for login throttling, trusting X-Forwarded-For only as far as our proxies.
+"""Who is trying to log in, as django-axes counts it: the client's IP and the normalised username.
 
 Each proxy we run appends the address it saw to X-Forwarded-For, so with N trusted proxies the
 client is the N-th entry from the right; anything to its left was written by the client and is
@@ -8,6 +8,7 @@ ignored. With no trusted proxy (local runs) the header is ignored and REMOTE_ADD
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -33,3 +34,16 @@ def client_ip(request: HttpRequest) -> str | None:
         # health check straight to the container), so only the socket address is known.
         return remote
     return _valid(forwarded[-count]) or remote
+
+
+def login_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The username a login attempt is counted under, lower-cased like the stored emails.
+
+    Without this, "HR@Example.com" and "hr@example.com" would be counted apart, and each
+    spelling would get its own allowance of failures against the same account.
+    """
+    field: str = settings.AXES_USERNAME_FORM_FIELD
+    raw = (credentials or {}).get(field)
+    if raw is None:
+        raw = request.POST.get(field)
+    return str(raw).strip().lower() if raw is not None else None

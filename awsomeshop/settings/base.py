@@ -225,6 +225,10 @@ ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin form and authenticate() call it "username" (it holds the email); axes would
+# otherwise look for USERNAME_FIELD ("email") and count every failure under no username.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "shop.client_ip.login_username"
 AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would otherwise be logged by every management command.
 AXES_VERBOSE = False
