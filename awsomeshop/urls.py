@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -22,12 +22,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("health", health.health, name="health"),
-    path("health/live", health.live, name="health-live"),
+    path("health", health.HealthApi.as_view(), name="health"),
+    path("health/live", health.LiveApi.as_view(), name="health-live"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
-    *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
+    path("api/v1/", include(api_v1)),
 ]
 
 if getattr(settings, "SERVE_MEDIA", False):

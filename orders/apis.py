@@ -32,6 +32,7 @@ from orders.idempotency import (
 from orders.models import Order
 from orders.selectors import order_list
 from orders.services import MAX_QUANTITY, order_place
+from shop.authentication import request_employee
 from shop.errors import ApplicationError, error_body
 from shop.throttling import OrderPlacementThrottle
 
@@ -92,7 +93,7 @@ class OrderListCreateApi(ListAPIView):
     throttle_classes = [OrderPlacementThrottle]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return order_list(user=self.request.user)
+        return order_list(user=request_employee(self.request))
 
     @extend_schema(
         request=InputSerializer,
@@ -119,7 +120,9 @@ class OrderListCreateApi(ListAPIView):
             return OrderOutputSerializer(order, context=context).data
 
         if key is None:
-            order = order_place(user=request.user, product_id=data["product_id"], quantity=data["quantity"])
+            order = order_place(
+                user=request_employee(request), product_id=data["product_id"], quantity=data["quantity"]
+            )
             return Response(respond(order), status=status.HTTP_201_CREATED)
 
         if not is_valid_key(key):
@@ -127,7 +130,7 @@ class OrderListCreateApi(ListAPIView):
                 {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}
             )
         outcome = idempotency_claim(
-            user=request.user,
+            user=request_employee(request),
             key=key,
             request_hash=request_fingerprint(
                 {"product_id": str(data["product_id"]), "quantity": data["quantity"]}
@@ -143,7 +146,7 @@ class OrderListCreateApi(ListAPIView):
 
         try:
             order_place(
-                user=request.user,
+                user=request_employee(request),
                 product_id=data["product_id"],
                 quantity=data["quantity"],
                 claim=outcome,
@@ -181,4 +184,4 @@ class OrderDetailApi(RetrieveAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return order_list(user=self.request.user)
+        return order_list(user=request_employee(self.request))

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from points.filters import LedgerFilter
 from points.models import PointsTransaction
 from points.selectors import account_get, ledger_list
+from shop.authentication import request_employee
 
 
 class MeApi(APIView):
@@ -27,7 +28,7 @@ class MeApi(APIView):
 
     @extend_schema(responses=OutputSerializer, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = request_employee(request)
         account = account_get(user=user)
         data = {
             "id": user.pk,
@@ -56,4 +57,4 @@ class TransactionListApi(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return PointsTransaction.objects.none()
-        return ledger_list(user=self.request.user)
+        return ledger_list(user=request_employee(self.request))

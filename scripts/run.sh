@@ -26,5 +26,6 @@ Try it:
   curl -H "Authorization: Bearer ${token}" "http://127.0.0.1:${PORT}/api/v1/products/?affordable=true"
 
 MSG
+# Requests are logged by the app itself (JSON, with a request id), so no access log here.
 exec .venv/bin/gunicorn awsomeshop.wsgi:application --bind "0.0.0.0:${PORT}" --workers 2 \
-  --access-logfile - --log-level info
+  --log-level info

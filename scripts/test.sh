@@ -20,6 +20,9 @@ else
   summary+=("lint: FAILED"); status=1
 fi
 
+echo "== types (mypy)"
+if .venv/bin/mypy . ; then summary+=("types: ok"); else summary+=("types: FAILED"); status=1; fi
+
 echo "== migrations are up to date"
 if DATABASE_URL="sqlite:///:memory:" $py manage.py makemigrations --check --dry-run >/dev/null; then
   summary+=("migrations: ok")

@@ -64,6 +64,14 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+def request_employee(request: Request) -> User:
+    """The signed-in employee of an API request (the permission class guarantees one)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
 def get_claims(request: Any) -> Claims | None:
     auth = getattr(request, "auth", None)
     return auth if isinstance(auth, Claims) else None

@@ -26,7 +26,7 @@ _POSTGRES_RETRYABLE = {"40001", "40P01"}
 def is_retryable(exc: BaseException) -> bool:
     cause = exc.__cause__ or exc
     if connection.vendor == "mysql":
-        args = getattr(cause, "args", ())
+        args: tuple[object, ...] = getattr(cause, "args", ())
         return bool(args) and args[0] in _MYSQL_RETRYABLE
     if connection.vendor == "postgresql":
         return getattr(cause, "sqlstate", None) in _POSTGRES_RETRYABLE

@@ -8,6 +8,7 @@ mapped here too, so that no client ever sees an HTML page or a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -142,8 +143,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             detail = f"The request body is not valid JSON: {detail}"
         body = error_body(code, str(detail))
         status = exc.status_code
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
     elif isinstance(exc, Http404):
         body, status = error_body("not_found", "Not found."), 404
     elif isinstance(exc, DjangoPermissionDenied):
@@ -151,7 +153,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         status = 403
     elif isinstance(exc, SuspiciousOperation):
         body, status = error_body("validation_error", "The request is malformed or too large."), 400
-    elif isinstance(exc, (OperationalError, InterfaceError)):
+    elif isinstance(exc, (OperationalError, InterfaceError)) or is_driver_connection_error(exc):
         logger.warning("database unavailable: %s", exc)
         body, status = error_body("service_unavailable", ServiceUnavailable.default_detail), 503
         headers["Retry-After"] = "5"
@@ -169,6 +171,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if auth_header:
             response["WWW-Authenticate"] = auth_header
     return response
+
+
+def is_driver_connection_error(exc: Exception) -> bool:
+    """A driver's own connection error that escaped Django's wrapper (it happens when a cursor
+    is closed on a dead connection): still an outage, still a 503."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        driver = getattr(conn, "Database", None)
+        if driver is not None and isinstance(exc, (driver.OperationalError, driver.InterfaceError)):
+            return True
+    return False
 
 
 def _validation_summary(fields: dict[str, list[str]]) -> str:

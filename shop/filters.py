@@ -36,7 +36,12 @@ class DateOrDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if timezone.is_naive(parsed_dt):
             parsed_dt = timezone.make_aware(parsed_dt, dt.UTC)
-        return parsed_dt
+        try:
+            # Normalise to UTC: databases limit offsets (PostgreSQL to under 16 hours) while
+            # ISO 8601 allows up to 24; the instant is what matters.
+            return parsed_dt.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class DateOrDateTimeFilter(django_filters.Filter):

@@ -13,9 +13,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 
 def _check_database() -> None:
@@ -48,15 +52,46 @@ def _run(check: Callable[[], None]) -> dict[str, Any]:
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-@never_cache
-@require_GET
-def health(request: HttpRequest) -> JsonResponse:
-    checks = {name: _run(check) for name, check in CHECKS.items()}
-    ok = all(result["status"] == "ok" for result in checks.values())
-    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+class _CheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    latency_ms = serializers.FloatField()
+    error = serializers.CharField(required=False, help_text="The failure's type, when it failed.")
 
 
-@never_cache
-@require_GET
-def live(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+class _ReadinessSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    checks = serializers.DictField(child=_CheckSerializer())
+
+
+class _LivenessSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='Always "ok".')
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthApi(APIView):
+    """Readiness: 200 when every check passes, 503 with the failing check marked otherwise."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="health_readiness",
+        responses={200: _ReadinessSerializer, 503: _ReadinessSerializer},
+        tags=["health"],
+    )
+    def get(self, request: Request) -> Response:
+        checks = {name: _run(check) for name, check in CHECKS.items()}
+        ok = all(result["status"] == "ok" for result in checks.values())
+        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LiveApi(APIView):
+    """Liveness: answers whenever the process serves requests; touches no dependency."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(operation_id="health_liveness", responses={200: _LivenessSerializer}, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})

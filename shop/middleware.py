@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from shop.errors import ServiceUnavailable, error_body
+from shop.errors import ServiceUnavailable, error_body, is_driver_connection_error
 from shop.logging import request_id_var
 
 logger = logging.getLogger("shop.request")
@@ -48,7 +48,7 @@ class RequestIdMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         # A database outage outside a DRF view (for example in the admin's session lookup)
         # still answers 503 in the API's error shape instead of a 500 page.
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, (OperationalError, InterfaceError)) or is_driver_connection_error(exception):
             logger.warning("database unavailable: %s", exception)
             response = JsonResponse(
                 error_body("service_unavailable", ServiceUnavailable.default_detail), status=503

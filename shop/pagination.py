@@ -27,6 +27,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
         # Larger pages are clamped rather than refused, as DRF clients expect.
         return min(size, self.max_page_size)
 
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        raw = request.query_params.get(self.page_query_param, "1")
+        if raw == "last" or (raw.isdigit() and int(raw) >= 1):
+            return raw
+        # A malformed page number is the client's mistake (400); a page past the end is a 404.
+        raise ValidationError({"page": ["Must be a whole number from 1."]})
+
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         # DRF describes next/previous with OpenAPI 3.0's `nullable`; the schema is 3.1.
         return {

@@ -17,6 +17,7 @@ ALLOWED_HOSTS = ["*"]
 SERVE_MEDIA = True
 # Serve the admin's static files straight from the apps, no collectstatic step needed.
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # nothing is collected locally; WhiteNoise would warn about a missing folder
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     name = str(DATABASES["default"]["NAME"])

@@ -17,6 +17,8 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 SERVE_MEDIA = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 # Tests hold connections open across threads; never reuse one between tests.
 DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -85,3 +85,13 @@ def test_transactions_query_count_is_constant(api, employee, entries, django_ass
 def test_me_query_count(api, django_assert_num_queries):
     with django_assert_num_queries(2):
         api.get("/api/v1/me/")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["3600-03-05T03:39:17+18:19", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"],
+)
+def test_extreme_but_valid_datetimes_never_fail(api, value):
+    response = api.get("/api/v1/points/transactions/", {"since": value})
+    assert response.status_code in (200, 400)
+    assert response.json().get("code") in (None, "validation_error")

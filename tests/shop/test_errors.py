@@ -59,6 +59,12 @@ def test_page_size_above_100_is_clamped(api, product):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5"])
+def test_malformed_page_is_400(api, product, page):
+    body = _assert_error(api.get(f"/api/v1/products/?page={page}"), 400, "validation_error")
+    assert "page" in body["fields"]
+
+
 def test_page_past_the_end_is_404(api, product):
     _assert_error(api.get("/api/v1/products/?page=99"), 404, "not_found")
 

@@ -9,8 +9,8 @@ from tests.support.markers import requires_server_db
 from tests.support.tcp_proxy import TcpProxy
 
 
-def test_health_reports_each_check(client, db):
-    response = client.get("/health")
+def test_health_reports_each_check(anon, db):
+    response = anon.get("/health")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -18,15 +18,16 @@ def test_health_reports_each_check(client, db):
     assert isinstance(body["checks"]["database"]["latency_ms"], (int, float))
 
 
-def test_liveness_touches_no_dependency(client, db, django_assert_num_queries):
+def test_liveness_touches_no_dependency(anon, db, django_assert_num_queries):
     with django_assert_num_queries(0):
-        response = client.get("/health/live")
+        response = anon.get("/health/live")
     assert response.json() == {"status": "ok"}
 
 
 @requires_server_db
 @pytest.mark.django_db(transaction=True)
-def test_database_outage_is_503_and_recovers_without_restart(client, api, product):
+def test_database_outage_is_503_and_recovers_without_restart(anon, api, product):
+    client = anon
     settings_dict = connection.settings_dict
     host = settings_dict["HOST"] or "127.0.0.1"
     port = int(settings_dict["PORT"] or (3306 if connection.vendor == "mysql" else 5432))
@@ -46,8 +47,15 @@ def test_database_outage_is_503_and_recovers_without_restart(client, api, produc
         assert health.json()["checks"]["database"]["status"] == "error"
         for call in (
             lambda: api.get("/api/v1/me/"),
+            lambda: api.get("/api/v1/points/transactions/"),
+            lambda: api.get("/api/v1/categories/"),
             lambda: api.get("/api/v1/products/"),
+            lambda: api.get(f"/api/v1/products/{product.pk}/"),
+            lambda: api.get("/api/v1/orders/"),
             lambda: api.post("/api/v1/orders/", {"product_id": str(product.pk)}, format="json"),
+            lambda: api.post(
+                "/api/v1/orders/", {"product_id": str(product.pk)}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+            ),
         ):
             response = call()
             assert response.status_code == 503
@@ -58,6 +66,12 @@ def test_database_outage_is_503_and_recovers_without_restart(client, api, produc
         proxy.start()
         assert client.get("/health").status_code == 200
         assert api.get("/api/v1/me/").status_code == 200
+        # Nothing was written while the database was away, and the key is free again.
+        response = api.post(
+            "/api/v1/orders/", {"product_id": str(product.pk)}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        )
+        assert response.status_code == 201
+        assert "Idempotent-Replayed" not in response
     finally:
         proxy.stop()
         connection.close()
