@@ -23,10 +23,10 @@ class OrderPlacementThrottle(UserRateThrottle):
 
     scope = "order_place"
 
-    @property  # type: ignore[override]
-    def cache(self) -> Any:
+    def __init__(self) -> None:
         # Looked up per request, not bound at import, so settings overrides take effect.
-        return caches["default"]
+        self.cache = caches["default"]
+        super().__init__()
 
     def get_rate(self) -> str | None:
         # Read at request time: DRF binds THROTTLE_RATES at import, which tests cannot override.
@@ -47,8 +47,9 @@ class OrderPlacementThrottle(UserRateThrottle):
     def wait(self) -> float | None:
         # DRF answers None when the history overflowed (concurrent requests from one user);
         # a 429 must still say when to retry: when the oldest counted request ages out.
-        if self.duration is None:
+        _, duration = self.parse_rate(self.rate)
+        if duration is None:
             return None
         if not self.history:
-            return float(self.duration)
-        return max(1.0, self.duration - (self.now - self.history[-1]))
+            return float(duration)
+        return max(1.0, duration - (self.now - self.history[-1]))
