@@ -50,7 +50,7 @@ MIDDLEWARE = [
 
 # django-axes first: it refuses a locked-out HR login before the password is even checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "shop.login_backend.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 

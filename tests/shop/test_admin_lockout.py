@@ -111,3 +111,12 @@ def test_client_ip_trusts_only_the_configured_number_of_proxies(
     if forwarded:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded
     assert client_ip(RequestFactory().get("/", **meta)) == expected
+
+
+def test_logins_without_a_request_still_work_and_are_not_counted(db, hr_user, settings):
+    # Django's test client (and scripts) authenticate with no request: nothing to count.
+    assert Client().login(username="hr@example.com", password=PASSWORD)
+    assert not Client().login(username="hr@example.com", password="wrong")
+    from axes.models import AccessAttempt
+
+    assert not AccessAttempt.objects.exists()
