@@ -316,3 +316,28 @@ def test_rotation_within_ten_seconds_of_a_fetch_waits_for_the_interval(jwks, poo
     clock.now += 7
     assert verifier.verify(sign(cognito_claims(sub=SUB), new_key)).sub == SUB
     assert jwks.fetches == 2
+
+
+def test_concurrent_unknown_kids_share_one_fetch(jwks, pool_key):
+    import threading
+
+    clock = FakeClock()
+    verifier = _verifier(jwks, clock)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def forge(i: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            verifier.verify(sign(cognito_claims(sub=SUB), pool_key, kid=f"forged-{i}"))
+            outcomes.append("accepted")
+        except InvalidToken:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=forge, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == ["refused"] * 20
+    assert jwks.fetches == 1
