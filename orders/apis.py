@@ -34,6 +34,7 @@ from orders.selectors import order_list
 from orders.services import MAX_QUANTITY, order_place
 from shop.authentication import request_employee
 from shop.errors import ApplicationError, error_body
+from shop.throttling import OrderPlacementThrottle
 
 
 @extend_schema_serializer(component_name="ProductRef")
@@ -88,6 +89,8 @@ class OrderListCreateApi(ListAPIView):
 
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
+    # Limits POST only (placing orders); listing is not throttled.
+    throttle_classes = [OrderPlacementThrottle]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return order_list(user=request_employee(self.request))

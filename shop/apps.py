@@ -10,3 +10,6 @@ class ShopConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI extension for the bearer-token authentication.
         from shop import openapi  # noqa: F401
+
+        # Connects the receiver that rebuilds the token verifier when its settings change.
+        from shop.auth import factory  # noqa: F401

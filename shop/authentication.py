@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from shop.auth.cognito_profile import claims_complete_from_cognito
 from shop.auth.factory import get_verifier
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
 from shop.errors import ServiceUnavailable
 from shop.models import User
-from shop.selectors import user_get_or_provision
+from shop.selectors import user_get_by_cognito_sub, user_get_or_provision
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -32,6 +34,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is malformed.") from None
         try:
             claims = get_verifier().verify(token)
+            user = self._employee_for(claims=claims, token=token)
         except InvalidToken:
             raise exceptions.AuthenticationFailed("The token is invalid or expired.") from None
         except VerifierUnavailable:
@@ -39,12 +42,23 @@ class BearerTokenAuthentication(BaseAuthentication):
                 "Sign-in cannot be checked right now because the identity provider is "
                 "unreachable; retry later."
             ) from None
-        user = user_get_or_provision(claims=claims)
         if user is None:
             raise exceptions.AuthenticationFailed(
-                "This token does not identify an employee yet; sign in once with an ID token."
+                "This token does not identify an employee yet: sign in once with an ID token, "
+                "or ask HR to check the account (its email may be unverified or already linked)."
             )
         return user, claims
+
+    @staticmethod
+    def _employee_for(*, claims: Claims, token: str) -> User | None:
+        user = user_get_by_cognito_sub(sub=claims.sub)
+        if user is not None:
+            return user
+        profile = claims
+        if claims.token_use == "access" and settings.COGNITO_USER_POOL_ID:
+            # Outside any transaction: a network call to Cognito for the missing attributes.
+            profile = claims_complete_from_cognito(claims=claims, access_token=token)
+        return user_get_or_provision(claims=profile)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

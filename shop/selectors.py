@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from shop.auth.verifier import Claims
 from shop.models import User
+
+
+def user_get_by_cognito_sub(*, sub: str) -> User | None:
+    return User.objects.filter(cognito_sub=sub).first()
 
 
 def user_get_or_provision(*, claims: Claims) -> User | None:
@@ -14,9 +19,11 @@ def user_get_or_provision(*, claims: Claims) -> User | None:
     Linking to an HR-registered record happens only when the token says the email is
     verified, and only to a record not yet linked to another identity. Claims fill in an
     empty profile but never overwrite balances or staff flags. Concurrent first requests
-    race on the unique `cognito_sub`/`email` constraints; the loser re-reads the winner's row.
+    race on the unique `cognito_sub`/`email`/`employee_id` constraints; a loser sees either
+    the database's IntegrityError or, if the winner committed before its own checks ran,
+    the model's uniqueness ValidationError, and then re-reads the winner's row.
     """
-    user = User.objects.filter(cognito_sub=claims.sub).first()
+    user = user_get_by_cognito_sub(sub=claims.sub)
     if user is not None:
         return user
     if not claims.email:
@@ -24,11 +31,11 @@ def user_get_or_provision(*, claims: Claims) -> User | None:
     for _ in range(3):
         try:
             return _provision(claims)
-        except IntegrityError:
-            user = User.objects.filter(cognito_sub=claims.sub).first()
+        except (IntegrityError, ValidationError):
+            user = user_get_by_cognito_sub(sub=claims.sub)
             if user is not None:
                 return user
-    return User.objects.filter(cognito_sub=claims.sub).first()
+    return user_get_by_cognito_sub(sub=claims.sub)
 
 
 def _provision(claims: Claims) -> User | None:
@@ -36,23 +43,34 @@ def _provision(claims: Claims) -> User | None:
 
     assert claims.email is not None
     with transaction.atomic():
-        existing = User.objects.select_for_update().filter(email=claims.email, cognito_sub=None).first()
+        # Looked up again: a concurrent first request may have provisioned since the caller did.
+        user = User.objects.filter(cognito_sub=claims.sub).first()
+        if user is not None:
+            return user
+        # Locked so that concurrent first requests link the HR record one at a time; the
+        # waiters then see it linked to this sub (read committed re-reads the locked row).
+        existing = User.objects.select_for_update().filter(email=claims.email).first()
         if existing is not None:
-            if not claims.email_verified:
+            if existing.cognito_sub == claims.sub:
+                return existing
+            if existing.cognito_sub is not None or not claims.email_verified:
+                # The email belongs to another identity, or the token does not prove it owns
+                # the address: refuse rather than merge.
                 return None
             existing.cognito_sub = claims.sub
             update = ["cognito_sub"]
             if not existing.name and claims.name:
                 existing.name = claims.name
                 update.append("name")
-            if not existing.employee_id and claims.employee_id:
+            if (
+                not existing.employee_id
+                and claims.employee_id
+                and not User.objects.filter(employee_id=claims.employee_id).exists()
+            ):
                 existing.employee_id = claims.employee_id
                 update.append("employee_id")
             existing.save(update_fields=update)
             return existing
-        if User.objects.filter(email=claims.email).exists():
-            # The email belongs to another identity already: refuse rather than merge.
-            return None
         employee_id = claims.employee_id
         if employee_id and User.objects.filter(employee_id=employee_id).exists():
             # Employee ids are unique; a clash is left for HR to resolve, not guessed at.

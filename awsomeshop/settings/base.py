@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "shop",
     "points",
     "catalog",
@@ -42,6 +44,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout raised during login into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out HR login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "shop.login_backend.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
@@ -142,6 +152,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shop.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Throttles are set per view (see shop.throttling); only order placement has one.
+    "DEFAULT_THROTTLE_CLASSES": [],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -181,6 +193,50 @@ LOCAL_ISSUER_KEY_PATH = env(
 )
 LOCAL_ISSUER = env("LOCAL_ISSUER", default="awsomeshop-local")
 LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in (Cognito), HR login brute-force protection, rate limits: see docs/authentication.md.
+# ---------------------------------------------------------------------------------------------
+# Where boto3 sends Cognito API calls (GetUser, to complete access-token profiles). Empty means
+# AWS itself; a local emulator is named here. The name is the one boto3 itself reads.
+COGNITO_ENDPOINT_URL = env("AWS_ENDPOINT_URL_COGNITO_IDP", default="")
+# An unknown `kid` refetches the pool's JWKS at most once per this many seconds.
+COGNITO_JWKS_MIN_REFETCH_SECONDS = env.float("COGNITO_JWKS_MIN_REFETCH_SECONDS", default=10.0)
+COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
+
+# Shared by every server process, so rate limits hold across containers: Redis when
+# REDIS_URL is set, else a database table (created by the migration shop 0002).
+CACHE_TABLE_NAME = "awsomeshop_cache"
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE_NAME,
+        }
+    }
+
+# Order placement per employee, e.g. "30/min"; "" switches the limit off.
+ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None
+
+# django-axes: lock an HR login out after AXES_FAILURE_LIMIT failures from one username and IP
+# together (so an attacker cannot lock a colleague out from elsewhere), for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin form and authenticate() call it "username" (it holds the email); axes would
+# otherwise look for USERNAME_FIELD ("email") and count every failure under no username.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "shop.client_ip.login_username"
+AXES_RESET_ON_SUCCESS = True
+# Its start-up banner would otherwise be logged by every management command.
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+# How many proxies we run in front of Django that append to X-Forwarded-For (the ALB: 1).
+# 0 ignores the header, which any client can forge.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Orders: how long an Idempotency-Key is remembered, and when an unfinished one is abandoned.
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)

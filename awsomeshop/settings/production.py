@@ -12,3 +12,5 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # The ALB health check calls /health by IP address; it is not a real host name.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# One ALB in front of the containers appends the client's address to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)

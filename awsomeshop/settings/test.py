@@ -24,3 +24,8 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+# The process-local cache keeps tests apart and adds no queries to pinned query counts; the
+# throttle tests switch to the database cache and Redis themselves. The order limit is high
+# so that tests placing many orders are not throttled; tests that need it lower set it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+ORDER_RATE_LIMIT = "100000/min"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from shop.auth.keys import JWKSKeyProvider, StaticKeyProvider
 from shop.auth.verifier import TokenVerifier
@@ -20,7 +23,11 @@ def get_verifier() -> TokenVerifier:
         issuer = settings.COGNITO_ISSUER or cognito_issuer(settings.AWS_REGION, settings.COGNITO_USER_POOL_ID)
         jwks_url = settings.COGNITO_JWKS_URL or f"{issuer}/.well-known/jwks.json"
         return TokenVerifier(
-            key_provider=JWKSKeyProvider(jwks_url),
+            key_provider=JWKSKeyProvider(
+                jwks_url,
+                min_refetch_interval=settings.COGNITO_JWKS_MIN_REFETCH_SECONDS,
+                timeout=settings.COGNITO_JWKS_TIMEOUT_SECONDS,
+            ),
             issuer=issuer,
             client_id=settings.COGNITO_CLIENT_ID,
             leeway=settings.JWT_LEEWAY_SECONDS,
@@ -34,3 +41,23 @@ def get_verifier() -> TokenVerifier:
         client_id=local.client_id,
         leeway=settings.JWT_LEEWAY_SECONDS,
     )
+
+
+_VERIFIER_SETTINGS = {
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_CLIENT_ID",
+    "COGNITO_JWKS_URL",
+    "COGNITO_ISSUER",
+    "COGNITO_JWKS_MIN_REFETCH_SECONDS",
+    "COGNITO_JWKS_TIMEOUT_SECONDS",
+    "AWS_REGION",
+    "JWT_LEEWAY_SECONDS",
+}
+
+
+@receiver(setting_changed)
+def _rebuild_on_settings_change(*, setting: str, **kwargs: Any) -> None:
+    # Tests switch between local and Cognito mode with override_settings; the next request
+    # must see the new configuration, not the verifier built for the old one.
+    if setting in _VERIFIER_SETTINGS:
+        get_verifier.cache_clear()

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 class KeyUnavailable(Exception):
-    """The key set could not be fetched and the key is not cached: a 503, not a 401."""
+    """The key is not cached and the key set cannot be fetched now: a 503, not a 401."""
 
 
 class UnknownKey(Exception):
@@ -42,9 +42,15 @@ class StaticKeyProvider:
 
 
 def _parse_jwks(document: dict[str, Any]) -> dict[str, Any]:
+    """RSA signing keys by `kid`; keys meant for encryption or other algorithms are left out."""
     keys: dict[str, Any] = {}
-    for entry in document.get("keys", []):
-        if entry.get("kty") != "RSA" or "kid" not in entry:
+    entries = document.get("keys")
+    if not isinstance(entries, list):
+        raise ValueError("JWKS has no keys list")
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
+            continue
+        if entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") != "RS256":
             continue
         keys[entry["kid"]] = RSAAlgorithm.from_jwk(json.dumps(entry))
     return keys
@@ -74,6 +80,7 @@ class JWKSKeyProvider:
         self._clock = clock
         self._keys: dict[str, Any] = {}
         self._last_fetch: float | None = None
+        self._last_fetch_failed = False
         self._lock = threading.Lock()
         self.fetch_count = 0
 
@@ -96,7 +103,9 @@ class JWKSKeyProvider:
                 return key
             now = self._clock()
             if self._last_fetch is not None and now - self._last_fetch < self.min_refetch_interval:
-                if not self._keys:
+                # Too soon to ask again. If the last attempt failed, trust cannot be decided
+                # (503); if it succeeded, the issuer does not publish this kid (401).
+                if self._last_fetch_failed:
                     raise KeyUnavailable(self.url)
                 raise UnknownKey(kid)
             self._last_fetch = now
@@ -104,11 +113,11 @@ class JWKSKeyProvider:
             try:
                 document = self._fetch(self.url, self.timeout)
                 fresh = _parse_jwks(document)
-            except (requests.RequestException, ValueError, jwt.InvalidKeyError) as exc:
+            except (requests.RequestException, ValueError, TypeError, jwt.InvalidKeyError) as exc:
                 logger.warning("could not fetch JWKS from %s: %s", self.url, exc)
-                if not self._keys:
-                    raise KeyUnavailable(self.url) from exc
-                raise UnknownKey(kid) from exc
+                self._last_fetch_failed = True
+                raise KeyUnavailable(self.url) from exc
+            self._last_fetch_failed = False
             # Keep keys we already trust: a JWKS briefly missing a key must not lock users out.
             self._keys = {**self._keys, **fresh}
             key = self._keys.get(kid)

@@ -74,8 +74,8 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         token_use = claims.get("token_use")
         if token_use == "id":
-            audience = claims.get("aud")
-            if audience != self.client_id and not (isinstance(audience, list) and self.client_id in audience):
+            # Cognito writes one app client id as a string; anything else is not our token.
+            if claims.get("aud") != self.client_id:
                 raise InvalidToken("token is for another app client")
         elif token_use == "access":
             if claims.get("client_id") != self.client_id:

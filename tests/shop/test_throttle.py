@@ -1,0 +1,186 @@
+"""Order placement rate limit: 429 `throttled` with Retry-After, per employee, in a shared cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection
+
+from orders.models import Order
+from points.models import PointsAccount
+from tests.factories import ProductFactory
+
+DB_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "awsomeshop_cache"}
+}
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_reachable(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def limited(settings: Any) -> Any:
+    settings.ORDER_RATE_LIMIT = "2/min"
+    return settings
+
+
+@pytest.fixture
+def cheap_product(category: Any) -> Any:
+    return ProductFactory(points_cost=10, stock=100, category=category)
+
+
+def _order(client: Any, product: Any) -> Any:
+    return client.post("/api/v1/orders/", {"product_id": str(product.pk)}, format="json")
+
+
+def _assert_throttled(response: Any) -> None:
+    assert response.status_code == 429, response.content
+    assert response.json()["code"] == "throttled"
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= 60
+
+
+def test_orders_over_the_limit_are_429_with_retry_after_and_not_placed(limited, api, employee, cheap_product):
+    assert [_order(api, cheap_product).status_code for _ in range(2)] == [201, 201]
+    _assert_throttled(_order(api, cheap_product))
+    assert Order.objects.filter(user=employee).count() == 2
+    assert PointsAccount.objects.get(user=employee).balance == 1000 - 20
+
+
+def test_listing_and_reading_are_not_throttled(limited, api, cheap_product):
+    for _ in range(2):
+        _order(api, cheap_product)
+    _assert_throttled(_order(api, cheap_product))
+    for _ in range(5):
+        assert api.get("/api/v1/orders/").status_code == 200
+        assert api.get("/api/v1/me/").status_code == 200
+
+
+def test_the_limit_is_per_employee(limited, api, cheap_product, make_user, client_for):
+    for _ in range(2):
+        _order(api, cheap_product)
+    _assert_throttled(_order(api, cheap_product))
+    colleague = client_for(make_user(points=100, cognito_sub="sub-colleague"))
+    assert _order(colleague, cheap_product).status_code == 201
+
+
+def test_the_window_slides_so_orders_are_allowed_again(limited, api, cheap_product, monkeypatch):
+    from shop.throttling import OrderPlacementThrottle
+
+    now = [time.time()]
+    monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])
+    for _ in range(2):
+        assert _order(api, cheap_product).status_code == 201
+    response = _order(api, cheap_product)
+    _assert_throttled(response)
+    now[0] += int(response["Retry-After"])
+    assert _order(api, cheap_product).status_code == 201
+
+
+def test_limit_off_when_rate_is_empty(settings, api, cheap_product):
+    settings.ORDER_RATE_LIMIT = None
+    assert {_order(api, cheap_product).status_code for _ in range(5)} == {201}
+
+
+def test_database_cache_table_exists_after_migrate(db):
+    assert "awsomeshop_cache" in connection.introspection.table_names()
+
+
+def test_counts_in_the_database_cache_are_shared_by_every_process(
+    limited, api, employee, cheap_product, make_user, client_for
+):
+    limited.CACHES = DB_CACHE
+    assert _order(api, cheap_product).status_code == 201
+    # Another server process has its own cache object over the same table and sees the count.
+    other_process = DatabaseCache("awsomeshop_cache", {})
+    key = f"throttle_order_place_{employee.pk}"
+    assert len(other_process.get(key, [])) == 1
+    # And what another process counted limits this one.
+    colleague = make_user(points=100, cognito_sub="sub-colleague-db")
+    other_process.set(f"throttle_order_place_{colleague.pk}", [time.time(), time.time()], 60)
+    _assert_throttled(_order(client_for(colleague), cheap_product))
+    assert not Order.objects.filter(user=colleague).exists()
+
+
+@pytest.mark.skipif(
+    not _redis_reachable(REDIS_URL), reason=f"no Redis server reachable at {REDIS_URL} (set REDIS_URL)"
+)
+def test_counts_in_redis_are_shared_by_every_process(
+    limited, api, employee, cheap_product, make_user, client_for
+):
+    import redis
+
+    prefix = f"awsomeshop-test-{uuid.uuid4().hex}"  # our own keys only: never clobber others'
+    limited.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    raw = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert [_order(api, cheap_product).status_code for _ in range(2)] == [201, 201]
+        _assert_throttled(_order(api, cheap_product))
+        assert raw.exists(f"{prefix}:1:throttle_order_place_{employee.pk}")
+        assert Order.objects.filter(user=employee).count() == 2
+    finally:
+        for key in raw.scan_iter(f"{prefix}:*"):
+            raw.delete(key)
+
+
+def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, caplog):
+    from tests.support.cognito import free_port
+
+    limited.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    assert _order(api, cheap_product).status_code == 201
+    assert "order throttle cache unavailable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({}, "django.core.cache.backends.db.DatabaseCache"),
+        ({"REDIS_URL": "redis://cache.internal:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
+    ],
+    ids=["default-database", "redis-url"],
+)
+def test_production_settings_choose_the_shared_cache(env, backend):
+    environment = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"REDIS_URL", "ORDER_RATE_LIMIT", "TRUSTED_PROXY_COUNT"}
+        },
+        "DJANGO_SETTINGS_MODULE": "awsomeshop.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "sqlite:///:memory:",
+        **env,
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.ORDER_RATE_LIMIT, s.TRUSTED_PROXY_COUNT)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert out == [backend, "30/min", "1"]
