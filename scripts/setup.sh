@@ -29,7 +29,15 @@ stamp=".venv/.requirements-${profile}.sha256"
 want=$(cat requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages from $req"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" -c requirements/constraints.txt
+  # Some machines carry pip configuration pointing at local mirrors that may be absent; pip
+  # warns once per package about them, which buries real errors, so those lines are dropped.
+  quiet_pip() {
+    local out rc=0
+    out=$(.venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" | grep -v "is ignored: it is neither a file nor a directory" | grep -v '^$' || true
+    return $rc
+  }
+  quiet_pip --upgrade "pip==25.3"
+  quiet_pip -r "$req" -c requirements/constraints.txt
   echo "$want" > "$stamp"
 fi

@@ -35,6 +35,10 @@ def _check_cache() -> None:
 
 
 CHECKS: dict[str, Callable[[], None]] = {"database": _check_database, "cache": _check_cache}
+# Only the database decides readiness. The cache holds rate-limit counters, and the throttle
+# fails open when it is unreachable, so a cache outage is reported but keeps tasks in service
+# (otherwise a Redis blip would take every container out of the load balancer at once).
+CRITICAL = {"database"}
 
 
 def _run(check: Callable[[], None]) -> dict[str, Any]:
@@ -81,7 +85,7 @@ class HealthApi(APIView):
     )
     def get(self, request: Request) -> Response:
         checks = {name: _run(check) for name, check in CHECKS.items()}
-        ok = all(result["status"] == "ok" for result in checks.values())
+        ok = all(checks[name]["status"] == "ok" for name in CRITICAL)
         return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
 
 

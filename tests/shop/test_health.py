@@ -76,3 +76,19 @@ def test_database_outage_is_503_and_recovers_without_restart(anon, api, product)
         proxy.stop()
         connection.close()
         settings_dict["HOST"], settings_dict["PORT"] = original
+
+
+def test_cache_outage_is_reported_but_keeps_the_task_ready(anon, db, monkeypatch):
+    from shop import health
+
+    def broken() -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken)
+    response = anon.get("/health")
+    assert response.status_code == 200
+    assert response.json()["checks"]["cache"] == {
+        "status": "error",
+        "latency_ms": response.json()["checks"]["cache"]["latency_ms"],
+        "error": "ConnectionError",
+    }
