@@ -33,6 +33,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         "status",
         "refunded_at",
     )
+    list_display_links = ("created_at", "short_id")
     list_filter = ("status", DateRangeFilter, ("product", admin.RelatedOnlyFieldListFilter), EmployeeFilter)
     search_fields = ("user__email", "user__name", "user__employee_id", "product__name", "=id")
     list_select_related = ("user", "product")

@@ -149,6 +149,7 @@ class GrantBatch(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name_plural = "grant batches"
 
     def __str__(self) -> str:
         return f"{self.source} {self.filename} ({self.rows} rows)"
