@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "awsomeshop.settings.test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -85,9 +85,15 @@ def run(*, rows: int, employees: int) -> None:
 
     vendor = connection.vendor
     print(f"database: {vendor}; rows: {rows}; employees: {employees}; file: {len(content) / 1024:.0f} KiB")
-    print(f"preview (upload, parse, check, store): {previewed - start:.2f} s ({rows / (previewed - start):,.0f} rows/s)")
-    print(f"confirm (re-validate, apply):          {done - previewed:.2f} s ({rows / (done - previewed):,.0f} rows/s)")
-    print(f"total:                                 {done - start:.2f} s ({rows / (done - start):,.0f} rows/s)")
+    print(
+        f"preview (upload, parse, check, store): {previewed - start:.2f} s ({rows / (previewed - start):,.0f} rows/s)"
+    )
+    print(
+        f"confirm (re-validate, apply):          {done - previewed:.2f} s ({rows / (done - previewed):,.0f} rows/s)"
+    )
+    print(
+        f"total:                                 {done - start:.2f} s ({rows / (done - start):,.0f} rows/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from catalog.images import product_image_set
 from catalog.models import Category, Product, StockMovement
 from catalog.selectors import LOW_STOCK_THRESHOLD
 from catalog.services import product_stock_adjust
-from shop.admin_tools import admin_url, form_page
+from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import OutOfStock
 
 
@@ -149,7 +149,7 @@ class ProductAdmin(admin.ModelAdmin):
                 delta=initial,
                 reason=StockMovement.Reason.RESTOCK,
                 note="Initial stock",
-                changed_by=request.user,
+                changed_by=acting_user(request),
             )
             obj.refresh_from_db(fields=["stock"])
 
@@ -187,7 +187,11 @@ class ProductAdmin(admin.ModelAdmin):
             change, reason, note = (form.cleaned_data[k] for k in ("change", "reason", "note"))
             try:
                 move = product_stock_adjust(
-                    product_id=product.pk, delta=change, reason=reason, note=note, changed_by=request.user
+                    product_id=product.pk,
+                    delta=change,
+                    reason=reason,
+                    note=note,
+                    changed_by=acting_user(request),
                 )
             except OutOfStock:
                 form.add_error(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -15,7 +16,14 @@ from django.urls import path
 from orders.forms import RefundForm
 from orders.models import Order
 from orders.services import order_refund
-from shop.admin_tools import CsvExportMixin, DateRangeFilter, EmployeeFilter, admin_url, form_page
+from shop.admin_tools import (
+    CsvExportMixin,
+    DateRangeFilter,
+    EmployeeFilter,
+    acting_user,
+    admin_url,
+    form_page,
+)
 from shop.errors import AlreadyRefunded
 
 
@@ -89,7 +97,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     def _refund(self, request: HttpRequest, order: Order, reason: str) -> bool:
         try:
-            order_refund(order_id=order.pk, refunded_by=request.user, reason=reason)
+            order_refund(order_id=order.pk, refunded_by=acting_user(request), reason=reason)
         except AlreadyRefunded:
             return False
         self.log_change(request, order, f"Refunded: {reason}")
@@ -158,6 +166,6 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 f"{o.user.email}: {o.quantity} x {o.product.name} ({o.points_used} points)" for o in orders
             ],
             hidden=[("action", "refund_selected")]
-            + [(admin.helpers.ACTION_CHECKBOX_NAME, str(o.pk)) for o in orders],
+            + [(helpers.ACTION_CHECKBOX_NAME, str(o.pk)) for o in orders],
             danger=True,
         )

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from points.forms import GrantCsvUploadForm
 from points.models import GrantBatch, PointsTransaction
 from points.services import GrantImportRefused, grant_import_confirm, grant_import_stage
-from shop.admin_tools import CsvExportMixin, DateRangeFilter, EmployeeFilter
+from shop.admin_tools import CsvExportMixin, DateRangeFilter, EmployeeFilter, acting_user
 
 PREVIEW_ROWS = 50
 PREVIEW_ERRORS = 200
@@ -114,7 +114,7 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
             try:
                 batch = grant_import_confirm(
                     token=request.POST.get("token", ""),
-                    confirmed_by=request.user,
+                    confirmed_by=acting_user(request),
                     allow_duplicate=bool(request.POST.get("allow_duplicate")),
                 )
             except GrantImportRefused as exc:
@@ -134,7 +134,7 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
         form = GrantCsvUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             staged = grant_import_stage(
-                content=form.cleaned_data["file"], filename=form.filename, staged_by=request.user
+                content=form.cleaned_data["file"], filename=form.filename, staged_by=acting_user(request)
             )
             plan = staged.plan
             context.update(

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -24,7 +25,7 @@ from points.forms import AdjustForm, GrantForm
 from points.models import PointsAccount
 from points.selectors import ledger_list
 from points.services import points_adjust, points_grant, points_grant_all_active, points_grant_selected
-from shop.admin_tools import admin_url, form_page
+from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import ApplicationError, NegativeBalance
 from shop.models import User
 from shop.services import normalize_email, user_create, users_deactivate
@@ -261,7 +262,7 @@ class UserAdmin(BaseUserAdmin):
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
-                points_grant(user=user, amount=amount, reason=reason, granted_by=request.user)
+                points_grant(user=user, amount=amount, reason=reason, granted_by=acting_user(request))
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -284,7 +285,7 @@ class UserAdmin(BaseUserAdmin):
         if request.method == "POST" and form.is_valid():
             amount, reason = form.signed_amount(), form.cleaned_data["reason"]
             try:
-                points_adjust(user=user, amount=amount, reason=reason, adjusted_by=request.user)
+                points_adjust(user=user, amount=amount, reason=reason, adjusted_by=acting_user(request))
             except NegativeBalance:
                 balance = PointsAccount.objects.get(user=user).balance
                 form.add_error(
@@ -316,7 +317,7 @@ class UserAdmin(BaseUserAdmin):
         form = GrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_all_active(amount=amount, reason=reason, granted_by=request.user)
+            batch = points_grant_all_active(amount=amount, reason=reason, granted_by=acting_user(request))
             self.log_addition(
                 request, batch, f"Granted {amount} points to all {batch.rows} active employees: {reason}"
             )
@@ -342,7 +343,9 @@ class UserAdmin(BaseUserAdmin):
         form = GrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_selected(users=users, amount=amount, reason=reason, granted_by=request.user)
+            batch = points_grant_selected(
+                users=users, amount=amount, reason=reason, granted_by=acting_user(request)
+            )
             self.log_addition(
                 request, batch, f"Granted {amount} points to {batch.rows} selected employees: {reason}"
             )
@@ -354,7 +357,7 @@ class UserAdmin(BaseUserAdmin):
             self.message_user(request, "None of the selected employees is active.", messages.ERROR)
             return None
         hidden = [("action", "grant_points_selected")] + [
-            (admin.helpers.ACTION_CHECKBOX_NAME, str(u.pk)) for u in users
+            (helpers.ACTION_CHECKBOX_NAME, str(u.pk)) for u in users
         ]
         intro = "Each selected active employee gets the amount below."
         if inactive:

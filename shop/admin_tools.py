@@ -18,6 +18,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from shop.models import User
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in admin user (admin views only run for authenticated staff)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
 
 class InputFilter(admin.ListFilter):
     """A sidebar filter with typed inputs (text, date) instead of a list of links."""
@@ -37,11 +47,15 @@ class InputFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def value(self, name: str) -> str | None:
+        value = self.used_parameters.get(name)
+        return str(value) if value else None
+
+    def expected_parameters(self) -> list[str | None]:
         return [name for name, _, _ in self.inputs]
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
-        rest = changelist.get_query_string(remove=[*self.expected_parameters(), "p"])
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        rest = changelist.get_query_string(remove=[*(n for n, _, _ in self.inputs), "p"])
         yield {
             "inputs": [(n, label, kind, self.used_parameters.get(n, "")) for n, label, kind in self.inputs],
             "hidden": parse_qsl(rest.lstrip("?"), keep_blank_values=True),
@@ -58,7 +72,7 @@ class EmployeeFilter(InputFilter):
     user_path = "user"
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.used_parameters.get("employee")
+        value = self.value("employee")
         if not value:
             return queryset
         p = self.user_path
@@ -85,8 +99,8 @@ class DateRangeFilter(InputFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         tz = timezone.get_current_timezone()
-        start = _parse_day(self.used_parameters.get("date_from"))
-        end = _parse_day(self.used_parameters.get("date_to"))
+        start = _parse_day(self.value("date_from"))
+        end = _parse_day(self.value("date_to"))
         if start:
             queryset = queryset.filter(**{f"{self.field_name}__gte": datetime.combine(start, time.min, tz)})
         if end:
