@@ -151,6 +151,23 @@ def test_change_stock_needs_the_permission(staff_without_group, product):
     assert response.status_code == 403
 
 
-def test_stock_movements_are_read_only(super_client, product):
-    ProductFactory()
-    assert super_client.get(reverse("admin:catalog_stockmovement_add")).status_code == 403
+def test_stock_movements_are_visible_but_read_only(hr_client, super_client, product):
+    from catalog.services import product_stock_adjust
+
+    move = product_stock_adjust(
+        product_id=product.pk, delta=3, reason="restock", note="Delivery", changed_by=None
+    )
+    assert "Delivery" in hr_client.get(reverse("admin:catalog_stockmovement_changelist")).content.decode()
+    for client in (hr_client, super_client):
+        assert client.get(reverse("admin:catalog_stockmovement_add")).status_code == 403
+        url = reverse("admin:catalog_stockmovement_change", args=[move.pk])
+        assert client.post(url, {"delta": "100", "note": "x"}).status_code == 403
+    move.refresh_from_db()
+    assert move.delta == 3
+
+
+def test_hr_cannot_delete_products(hr_client):
+    product = ProductFactory()
+    url = reverse("admin:catalog_product_delete", args=[product.pk])
+    assert hr_client.post(url, {"post": "yes"}).status_code == 403
+    assert Product.objects.filter(pk=product.pk).exists()

@@ -266,3 +266,11 @@ def test_staff_without_hr_role_cannot_grant(staff_without_group, make_user):
     assert response.status_code == 403
     assert balance(user) == 0
     assert staff_without_group.get(CHANGELIST).status_code == 403
+
+
+def test_hr_cannot_delete_employees(hr_client, make_user):
+    user = make_user()
+    assert (
+        hr_client.post(reverse("admin:shop_user_delete", args=[user.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert User.objects.filter(pk=user.pk).exists()
