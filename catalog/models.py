@@ -45,6 +45,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ("name",)
+        # Stock is not a form field: it changes through product_stock_adjust, under this permission.
+        permissions = [("change_stock", "Can restock or correct stock")]
         indexes = [
             models.Index(fields=["is_active", "category"], name="product_active_category_idx"),
             models.Index(fields=["points_cost"], name="product_points_cost_idx"),

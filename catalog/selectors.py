@@ -15,3 +15,11 @@ def category_list() -> QuerySet[Category]:
 
 def product_list_visible() -> QuerySet[Product]:
     return Product.objects.filter(is_active=True).select_related("category").order_by("name", "id")
+
+
+LOW_STOCK_THRESHOLD = 5
+
+
+def products_low_stock(*, threshold: int = LOW_STOCK_THRESHOLD, limit: int = 20) -> QuerySet[Product]:
+    """Active products that will soon run out (or have), fewest first."""
+    return Product.objects.filter(is_active=True, stock__lte=threshold).order_by("stock", "name")[:limit]

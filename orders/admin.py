@@ -1,21 +1,71 @@
-"""Admin for orders: read-only records; refunds go through the refund service."""
+"""Admin for orders: filter, search, export; refunds go through order_refund (points and stock
+come back, with a `refunded` ledger entry). Orders themselves are never edited or deleted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path
 
+from orders.forms import RefundForm
 from orders.models import Order
+from orders.services import order_refund
+from shop.admin_tools import (
+    CsvExportMixin,
+    DateRangeFilter,
+    EmployeeFilter,
+    acting_user,
+    admin_url,
+    form_page,
+)
+from shop.errors import AlreadyRefunded
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "user", "product", "quantity", "points_used", "status")
-    list_filter = ("status", "created_at")
-    search_fields = ("user__email", "product__name")
+class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
+    change_list_template = "admin/orders/order/change_list.html"
+    change_form_template = "admin/orders/order/change_form.html"
+    list_display = (
+        "created_at",
+        "short_id",
+        "user",
+        "product",
+        "quantity",
+        "points_used",
+        "status",
+        "refunded_at",
+    )
+    list_display_links = ("created_at", "short_id")
+    list_filter = ("status", DateRangeFilter, ("product", admin.RelatedOnlyFieldListFilter), EmployeeFilter)
+    search_fields = ("user__email", "user__name", "user__employee_id", "product__name", "=id")
     list_select_related = ("user", "product")
+    list_per_page = 100
+    show_full_result_count = False
+    actions = ("refund_selected",)
+    csv_filename = "orders"
+    csv_columns = (
+        ("order_id", lambda o: o.pk),
+        ("created_at", lambda o: o.created_at.isoformat()),
+        ("email", lambda o: o.user.email),
+        ("employee_id", lambda o: o.user.employee_id),
+        ("product", lambda o: o.product.name),
+        ("quantity", lambda o: o.quantity),
+        ("unit_points_cost", lambda o: o.unit_points_cost),
+        ("points_used", lambda o: o.points_used),
+        ("status", lambda o: o.status),
+        ("refunded_at", lambda o: o.refunded_at.isoformat() if o.refunded_at else ""),
+        ("refund_reason", lambda o: o.refund_reason),
+    )
+
+    @admin.display(description="Order", ordering="id")
+    def short_id(self, obj: Order) -> str:
+        return str(obj.pk)[:8]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -25,3 +75,97 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("orders.refund_order")
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="orders_order_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        context["can_refund"] = self.has_refund_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def _refund(self, request: HttpRequest, order: Order, reason: str) -> bool:
+        try:
+            order_refund(order_id=order.pk, refunded_by=acting_user(request), reason=reason)
+        except AlreadyRefunded:
+            return False
+        self.log_change(request, order, f"Refunded: {reason}")
+        return True
+
+    def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        if order.status == Order.Status.REFUNDED:
+            self.message_user(request, "This order has already been refunded.", messages.WARNING)
+            return HttpResponseRedirect(admin_url(order))
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if self._refund(request, order, form.cleaned_data["reason"]):
+                self.message_user(
+                    request,
+                    f"Refunded: {order.points_used} points back to {order.user.email}, "
+                    f"{order.quantity} x {order.product.name} back in stock.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(request, "This order has already been refunded.", messages.WARNING)
+            return HttpResponseRedirect(admin_url(order))
+        return form_page(
+            request,
+            self,
+            title=f"Refund order {str(order.pk)[:8]}",
+            intro=f"{order.user.email} gets {order.points_used} points back and {order.quantity} x "
+            f"{order.product.name} goes back into stock.",
+            form=form,
+            submit="Refund order",
+            obj=order,
+            danger=True,
+        )
+
+    @admin.action(description="Refund the selected orders", permissions=["refund"])
+    def refund_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> Any:
+        orders = list(queryset.filter(status=Order.Status.DELIVERED).select_related("user", "product"))
+        already = queryset.filter(status=Order.Status.REFUNDED).count()
+        if not orders:
+            self.message_user(request, "The selected orders have already been refunded.", messages.WARNING)
+            return None
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = [o for o in orders if self._refund(request, o, form.cleaned_data["reason"])]
+            self.message_user(
+                request,
+                f"Refunded {len(done)} order(s): {sum(o.points_used for o in done)} points returned.",
+                messages.SUCCESS,
+            )
+            return None
+        intro = "Points go back to each employee and the products back into stock."
+        if already:
+            intro += f" {already} selected order(s) were already refunded and are left out."
+        return form_page(
+            request,
+            self,
+            title="Refund the selected orders",
+            intro=intro,
+            form=form,
+            submit=f"Refund {len(orders)} order(s)",
+            objects=[
+                f"{o.user.email}: {o.quantity} x {o.product.name} ({o.points_used} points)" for o in orders
+            ],
+            hidden=[("action", "refund_selected")]
+            + [(helpers.ACTION_CHECKBOX_NAME, str(o.pk)) for o in orders],
+            danger=True,
+        )

@@ -33,6 +33,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        permissions = [("refund_order", "Can refund orders")]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created_idx"),
             models.Index(fields=["product", "-created_at"], name="order_product_created_idx"),

@@ -90,6 +90,9 @@ class PointsTransaction(models.Model):
         verbose_name = "ledger entry"
         verbose_name_plural = "ledger"
         ordering = ("-created_at", "-id")
+        # The ledger's add/change/delete permissions are never honoured (entries are written by
+        # the points services only); granting is its own permission, checked by the admin.
+        permissions = [("grant_points", "Can grant, adjust and import points")]
         indexes = [
             models.Index(fields=["account", "-created_at"], name="ledger_account_created_idx"),
             models.Index(fields=["type", "-created_at"], name="ledger_type_created_idx"),
@@ -146,6 +149,29 @@ class GrantBatch(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name_plural = "grant batches"
 
     def __str__(self) -> str:
         return f"{self.source} {self.filename} ({self.rows} rows)"
+
+
+class PendingGrantImport(models.Model):
+    """An uploaded grants CSV between its preview and its confirmation.
+
+    The file is kept here rather than in the session (10,000 rows is too big for a cookie and
+    clutters the session table); confirming re-parses and re-validates it, because employees
+    may have been deactivated since the preview. Rows are deleted once applied or abandoned.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "pending grant import"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.content_hash[:12]})"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from points.models import PointsAccount, PointsTransaction
 from shop.models import User
@@ -14,3 +19,58 @@ def account_get(*, user: User) -> PointsAccount:
 
 def ledger_list(*, user: User) -> QuerySet[PointsTransaction]:
     return PointsTransaction.objects.filter(account_id=user.pk).order_by("-created_at", "-id")
+
+
+@dataclass
+class WeekFlow:
+    week_start: date
+    granted: int
+    redeemed: int
+
+
+def points_weekly_flows(*, weeks: int = 12, today: date | None = None) -> list[WeekFlow]:
+    """Points granted (earned entries) and redeemed (orders, before refunds) per ISO week.
+
+    One grouped query; weeks with no activity are filled in with zeros, oldest first.
+    """
+    today = today or timezone.now().date()
+    first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    start = datetime.combine(first_week, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    rows = (
+        PointsTransaction.objects.filter(
+            created_at__gte=start, type__in=[PointsTransaction.Type.EARNED, PointsTransaction.Type.REDEEMED]
+        )
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "type")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    by_week: dict[date, WeekFlow] = {
+        first_week + timedelta(weeks=i): WeekFlow(first_week + timedelta(weeks=i), 0, 0) for i in range(weeks)
+    }
+    for row in rows:
+        week = row["week"]
+        key = week.date() if isinstance(week, datetime) else week
+        flow = by_week.get(key)
+        if flow is None:
+            continue
+        if row["type"] == PointsTransaction.Type.EARNED:
+            flow.granted += int(row["total"])
+        else:
+            flow.redeemed += -int(row["total"])
+    return list(by_week.values())
+
+
+@dataclass
+class UnspentSummary:
+    employees: int
+    points: int
+    top: list[PointsAccount]
+
+
+def points_unspent_summary(*, limit: int = 10) -> UnspentSummary:
+    """Active employees holding points: how many, how much in all, and the largest balances."""
+    accounts = PointsAccount.objects.filter(balance__gt=0, user__is_active=True)
+    totals = accounts.aggregate(employees=Count("pk"), points=Sum("balance"))
+    top = list(accounts.select_related("user").order_by("-balance", "user__email")[:limit])
+    return UnspentSummary(employees=totals["employees"] or 0, points=int(totals["points"] or 0), top=top)

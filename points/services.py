@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core import signing
 from django.db import transaction
 
 from points.lock_objects import account_for_update, accounts_for_update
-from points.models import GrantBatch, PointsAccount, PointsTransaction
+from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
 from shop.db import retry_on_conflict
-from shop.errors import InvalidAmount, NegativeBalance
+from shop.errors import ApplicationError, InvalidAmount, NegativeBalance
 from shop.models import User
 
 if TYPE_CHECKING:
@@ -289,3 +290,89 @@ def points_import_plan(
         content_hash=plan.content_hash,
         progress=progress,
     )
+
+
+# --- CSV grants from the admin: preview, then confirm ------------------------------------
+
+IMPORT_TOKEN_SALT = "points.grant-import"
+IMPORT_TOKEN_MAX_AGE = 2 * 3600  # a preview left open longer than this must be uploaded again
+
+
+class GrantImportRefused(ApplicationError):
+    status_code = 409
+    code = "grant_import_refused"
+    default_detail = "This import cannot be applied; nothing was imported."
+
+
+@dataclass
+class StagedGrantImport:
+    """A previewed upload: its plan, the token that confirms it, and any earlier import of it."""
+
+    plan: GrantPlan
+    token: str
+    filename: str
+    previous: GrantBatch | None
+
+
+def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> StagedGrantImport:
+    """Check an uploaded CSV and keep it for confirmation; writes no points.
+
+    The token is signed and names both the stored upload and its content hash, so the confirm
+    step needs no re-upload and cannot be pointed at another file (or an edited one).
+    """
+    plan = grant_plan_from_csv(content)
+    # Uploads older than a day were abandoned; clearing them here needs no scheduler.
+    PendingGrantImport.objects.filter(created_at__lt=_now() - _hours(24)).delete()
+    token = ""
+    if plan.ok:
+        pending = PendingGrantImport.objects.create(
+            filename=filename[:255],
+            # Lossless for valid UTF-8 (the plan is ok, so it is): re-encoding gives the same
+            # bytes, hence the same content hash, at confirm time.
+            content=content.decode("utf-8"),
+            content_hash=plan.content_hash,
+            created_by=staged_by,
+        )
+        token = signing.dumps({"id": str(pending.pk), "hash": plan.content_hash}, salt=IMPORT_TOKEN_SALT)
+    return StagedGrantImport(
+        plan=plan,
+        token=token,
+        filename=filename,
+        previous=grant_batch_previously_applied(plan.content_hash),
+    )
+
+
+def grant_import_confirm(*, token: str, confirmed_by: User, allow_duplicate: bool = False) -> GrantBatch:
+    """Apply a previewed upload: re-validated now, all rows or none, duplicates refused unless allowed."""
+    try:
+        data = signing.loads(token, salt=IMPORT_TOKEN_SALT, max_age=IMPORT_TOKEN_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise GrantImportRefused("This preview has expired; upload the file again.") from exc
+    except signing.BadSignature as exc:
+        raise GrantImportRefused("This preview is not valid; upload the file again.") from exc
+    pending = PendingGrantImport.objects.filter(pk=data["id"], created_by=confirmed_by).first()
+    if pending is None:
+        raise GrantImportRefused("This preview was already used or has expired; upload the file again.")
+    content = pending.content.encode("utf-8")
+    plan = grant_plan_from_csv(content)
+    if plan.content_hash != data["hash"]:
+        raise GrantImportRefused("The stored file does not match its preview; upload the file again.")
+    if not plan.ok:
+        # Something changed since the preview (an employee was deactivated, say).
+        raise GrantImportRefused(
+            "The file no longer passes its checks; nothing was imported: " + "; ".join(plan.errors[:5])
+        )
+    previous = grant_batch_previously_applied(plan.content_hash)
+    if previous is not None and not allow_duplicate:
+        raise GrantImportRefused(
+            f"This file was already imported on {previous.created_at:%Y-%m-%d %H:%M} UTC; nothing was imported."
+        )
+    batch = points_import_plan(plan=plan, granted_by=confirmed_by, filename=pending.filename)
+    pending.delete()
+    return batch
+
+
+def _hours(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(hours=n)

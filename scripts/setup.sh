@@ -11,6 +11,8 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null || need_apt+=(libmariadb-dev)
 command -v gcc >/dev/null 2>&1 || need_apt+=(build-essential)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+# The admin's browser tests drive Debian's Chromium (a test tool's own browser download fails).
+if [ "$profile" = "dev" ]; then [ -x /usr/bin/chromium ] || need_apt+=(chromium); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   sudo_cmd=""

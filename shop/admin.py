@@ -1,25 +1,398 @@
-"""Admin for employees. Balances are shown, never edited here: points change only via services."""
+"""Admin for employees: register, grant and adjust points, deactivate; balances read-only.
+
+Points change only through the points services; this module validates forms, calls them and
+records each change in Django's admin log. Fields that confer access (staff, superuser,
+groups, permissions, password) are for superusers only, so HR cannot widen its own role.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from typing import Any
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from orders.selectors import order_list
+from points.forms import AdjustForm, GrantForm
+from points.models import PointsAccount
+from points.selectors import ledger_list
+from points.services import points_adjust, points_grant, points_grant_all_active, points_grant_selected
+from shop.admin_tools import acting_user, admin_url, form_page
+from shop.errors import ApplicationError, NegativeBalance
 from shop.models import User
+from shop.services import normalize_email, user_create, users_deactivate
+
+SECTION_ROWS = 50
+
+
+class HasBalanceFilter(admin.SimpleListFilter):
+    title = "balance"
+    parameter_name = "has_balance"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Has points"), ("no", "No points")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "yes":
+            return queryset.filter(points_account__balance__gt=0)
+        if self.value() == "no":
+            return queryset.filter(points_account__balance=0)
+        return queryset
+
+
+class EmployeeAddForm(forms.ModelForm):
+    """Register an employee before their first sign-in; they sign in with the company login."""
+
+    class Meta:
+        model = User
+        fields = ("email", "name", "employee_id")
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("An employee with this email already exists.")
+        return email
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    add_form = EmployeeAddForm
+    add_form_template = "admin/shop/user/add_form.html"
+    change_form_template = "admin/shop/user/change_form.html"
+    change_list_template = "admin/shop/user/change_list.html"
     ordering = ("email",)
-    list_display = ("email", "name", "employee_id", "is_active", "is_staff")
-    list_filter = ("is_active", "is_staff")
+    list_display = (
+        "email",
+        "name",
+        "employee_id",
+        "balance",
+        "total_earned",
+        "total_redeemed",
+        "last_activity",
+        "is_active",
+    )
+    list_select_related = ("points_account",)
+    list_filter = ("is_active", HasBalanceFilter, "is_staff")
     search_fields = ("email", "name", "employee_id")
-    readonly_fields = ("cognito_sub", "date_joined", "last_login")
-    fieldsets = (
-        (None, {"fields": ("email", "name", "employee_id", "password")}),
-        ("Identity", {"fields": ("cognito_sub", "date_joined", "last_login")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+    list_per_page = 50
+    actions = ("grant_points_selected", "deactivate_selected")
+    readonly_fields = (
+        "cognito_sub",
+        "date_joined",
+        "last_login",
+        "points_summary",
+        "ledger_section",
+        "orders_section",
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "name", "employee_id", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "employee_id")}),)
+
+    # --- who may change what ---------------------------------------------------------
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.add_fieldsets
+        fieldsets: list[Any] = [
+            (None, {"fields": ("email", "name", "employee_id", "is_active")}),
+            ("Points", {"fields": ("points_summary", "ledger_section")}),
+            ("Orders", {"fields": ("orders_section",)}),
+            ("Sign-in", {"fields": ("cognito_sub", "date_joined", "last_login")}),
+        ]
+        if request.user.is_superuser:
+            fieldsets.append(
+                (
+                    "Admin access (superusers only)",
+                    {"fields": ("password", "is_staff", "is_superuser", "groups", "user_permissions")},
+                )
+            )
+        return fieldsets
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Staff accounts (HR and superusers) are managed by superusers: otherwise HR could
+        # edit, deactivate or take over an account with more rights than its own.
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def has_grant_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("points.grant_points")
+
+    # --- list columns -----------------------------------------------------------------
+
+    @admin.display(description="Balance", ordering="points_account__balance")
+    def balance(self, obj: User) -> int:
+        return obj.points_account.balance
+
+    @admin.display(description="Earned", ordering="points_account__total_earned")
+    def total_earned(self, obj: User) -> int:
+        return obj.points_account.total_earned
+
+    @admin.display(description="Redeemed", ordering="points_account__total_redeemed")
+    def total_redeemed(self, obj: User) -> int:
+        return obj.points_account.total_redeemed
+
+    @admin.display(description="Last points activity", ordering="points_account__updated_at")
+    def last_activity(self, obj: User) -> Any:
+        account = obj.points_account
+        # An account untouched since it was created has had no activity yet.
+        return account.updated_at if account.updated_at > account.created_at else None
+
+    # --- detail sections (read-only) -----------------------------------------------------
+
+    @admin.display(description="Balance")
+    def points_summary(self, obj: User) -> str:
+        a = obj.points_account
+        return format_html(
+            "<strong>{}</strong> points (earned {}, redeemed {}, adjusted {})",
+            a.balance,
+            a.total_earned,
+            a.total_redeemed,
+            a.total_adjusted,
+        )
+
+    @admin.display(description="Ledger")
+    def ledger_section(self, obj: User) -> str:
+        entries = list(ledger_list(user=obj).select_related("created_by")[:SECTION_ROWS])
+        if not entries:
+            return "No ledger entries yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    e.get_type_display(),
+                    f"{e.amount:+d}",
+                    e.balance_after,
+                    e.description,
+                    e.created_by or "",
+                )
+                for e in entries
+            ),
+        )
+        more = reverse("admin:points_pointstransaction_changelist") + f"?employee={obj.email}"
+        return format_html(
+            '<table class="hr-section"><thead><tr><th>When</th><th>Type</th><th>Points</th>'
+            "<th>Balance after</th><th>Description</th><th>By</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All ledger entries of this employee</a></p>',
+            rows,
+            more,
+        )
+
+    @admin.display(description="Orders")
+    def orders_section(self, obj: User) -> str:
+        orders = list(order_list(user=obj)[:SECTION_ROWS])
+        if not orders:
+            return "No orders yet."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    admin_url(o),
+                    o.created_at.strftime("%Y-%m-%d %H:%M"),
+                    o.product.name,
+                    o.quantity,
+                    o.points_used,
+                    o.get_status_display(),
+                )
+                for o in orders
+            ),
+        )
+        more = reverse("admin:orders_order_changelist") + f"?employee={obj.email}"
+        return format_html(
+            '<table class="hr-section"><thead><tr><th>When</th><th>Product</th><th>Qty</th>'
+            "<th>Points</th><th>Status</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All orders of this employee</a></p>',
+            rows,
+            more,
+        )
+
+    # --- registering an employee: through user_create, so the points account exists ------
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        return user_create(email=data["email"], name=data["name"], employee_id=data.get("employee_id"))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # On add, save_form already created the employee (and its points account).
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    # --- grants and adjustments -----------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
+            path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
+            path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
+            *super().get_urls(),
+        ]
+
+    def _employee(self, request: HttpRequest, object_id: str) -> User:
+        if not self.has_grant_permission(request):
+            raise PermissionDenied
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404("No such employee.")
+        return user
+
+    def grant_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self._employee(request, object_id)
+        form = GrantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            try:
+                points_grant(user=user, amount=amount, reason=reason, granted_by=acting_user(request))
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.log_change(request, user, f"Granted {amount} points: {reason}")
+                self.message_user(request, f"Granted {amount} points to {user.email}.", messages.SUCCESS)
+                return HttpResponseRedirect(admin_url(user))
+        return form_page(
+            request,
+            self,
+            title=f"Grant points to {user.get_full_name()}",
+            intro=f"Current balance: {user.points_account.balance} points.",
+            form=form,
+            submit="Grant points",
+            obj=user,
+        )
+
+    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self._employee(request, object_id)
+        form = AdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.signed_amount(), form.cleaned_data["reason"]
+            try:
+                points_adjust(user=user, amount=amount, reason=reason, adjusted_by=acting_user(request))
+            except NegativeBalance:
+                balance = PointsAccount.objects.get(user=user).balance
+                form.add_error(
+                    None,
+                    f"Refused: {user.email} has {balance} points, so deducting {-amount} would make "
+                    "the balance negative. Nothing was changed.",
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.log_change(request, user, f"Adjusted points by {amount:+d}: {reason}")
+                self.message_user(request, f"Adjusted {user.email} by {amount:+d} points.", messages.SUCCESS)
+                return HttpResponseRedirect(admin_url(user))
+        return form_page(
+            request,
+            self,
+            title=f"Adjust the points of {user.get_full_name()}",
+            intro=f"Current balance: {user.points_account.balance} points. A deduction can never "
+            "take the balance below zero.",
+            form=form,
+            submit="Adjust points",
+            obj=user,
+        )
+
+    def grant_all_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_grant_permission(request):
+            raise PermissionDenied
+        count = User.objects.filter(is_active=True).count()
+        form = GrantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            batch = points_grant_all_active(amount=amount, reason=reason, granted_by=acting_user(request))
+            self.log_addition(
+                request, batch, f"Granted {amount} points to all {batch.rows} active employees: {reason}"
+            )
+            self.message_user(
+                request,
+                f"Granted {amount} points to {batch.rows} active employees ({batch.total_points} points).",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        return form_page(
+            request,
+            self,
+            title="Grant points to all active employees",
+            intro=f"Every one of the {count} active employees gets the same amount, in one step.",
+            form=form,
+            submit=f"Grant to {count} employees",
+        )
+
+    @admin.action(description="Grant points to the selected employees", permissions=["grant"])
+    def grant_points_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> Any:
+        users = list(queryset.filter(is_active=True).order_by("pk"))
+        inactive = queryset.filter(is_active=False).count()
+        form = GrantForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid() and users:
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            batch = points_grant_selected(
+                users=users, amount=amount, reason=reason, granted_by=acting_user(request)
+            )
+            self.log_addition(
+                request, batch, f"Granted {amount} points to {batch.rows} selected employees: {reason}"
+            )
+            self.message_user(
+                request, f"Granted {amount} points to {batch.rows} employees.", messages.SUCCESS
+            )
+            return None
+        if not users:
+            self.message_user(request, "None of the selected employees is active.", messages.ERROR)
+            return None
+        hidden = [("action", "grant_points_selected")] + [
+            (helpers.ACTION_CHECKBOX_NAME, str(u.pk)) for u in users
+        ]
+        intro = "Each selected active employee gets the amount below."
+        if inactive:
+            intro += f" {inactive} inactive employee(s) in the selection are left out."
+        return form_page(
+            request,
+            self,
+            title="Grant points to the selected employees",
+            intro=intro,
+            form=form,
+            submit=f"Grant to {len(users)} employees",
+            objects=users,
+            hidden=hidden,
+        )
+
+    @admin.action(description="Deactivate the selected employees", permissions=["change"])
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_staff=False)
+        changed = users_deactivate(users=queryset.order_by("pk"))
+        for user in changed:
+            self.log_change(request, user, "Deactivated")
+        self.message_user(
+            request,
+            f"Deactivated {len(changed)} employee(s). They keep their points and history "
+            "but can no longer sign in or order.",
+            messages.SUCCESS,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        extra_context = {**(extra_context or {}), "can_grant": self.has_grant_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        context["can_grant"] = self.has_grant_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -40,3 +41,12 @@ def user_create(
     user.save(force_insert=True)
     account_create(user=user)
     return user
+
+
+def users_deactivate(*, users: Iterable[User]) -> list[User]:
+    """Deactivate employees: they can no longer sign in or order; their points and history stay."""
+    changed = [user for user in users if user.is_active]
+    for user in changed:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return changed

@@ -1,0 +1,47 @@
+"""Forms HR fills in to grant, adjust and import points (used by the admin)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from points.services import MAX_GRANT
+
+MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
+
+
+class GrantForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=1, max_value=MAX_GRANT, help_text="Whole points to give each employee."
+    )
+    reason = forms.CharField(
+        max_length=255, help_text="Shown to the employee in their history, e.g. 'Q3 peer award'."
+    )
+
+
+class AdjustForm(forms.Form):
+    DEDUCT = "deduct"
+    ADD = "add"
+    direction = forms.ChoiceField(
+        choices=[(DEDUCT, "Deduct points"), (ADD, "Add points (correction)")],
+        initial=DEDUCT,
+        widget=forms.RadioSelect,
+    )
+    amount = forms.IntegerField(min_value=1, max_value=MAX_GRANT, help_text="Whole points.")
+    reason = forms.CharField(max_length=255, help_text="Why: kept in the ledger and shown to the employee.")
+
+    def signed_amount(self) -> int:
+        amount = int(self.cleaned_data["amount"])
+        return -amount if self.cleaned_data["direction"] == self.DEDUCT else amount
+
+
+class GrantCsvUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="A CSV file with the columns email,amount,reason (a header row is optional)."
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB; split it into several files.")
+        self.filename = upload.name or "grants.csv"
+        return upload.read()

@@ -1,0 +1,35 @@
+"""The HR dashboard shown on the admin index: weekly points chart, top products, low stock,
+employees with unspent points. A handful of grouped queries, whatever the data size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
+from orders.selectors import products_top
+from points.selectors import points_unspent_summary, points_weekly_flows
+from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/hr/dashboard.html", takes_context=True)
+def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
+    user = context["request"].user
+    if not user.has_perm("points.view_pointstransaction"):
+        return {"show": False}
+    flows = points_weekly_flows(weeks=12)
+    return {
+        "show": True,
+        "chart": weekly_flows_svg(flows),
+        "granted_colour": GRANTED_COLOUR,
+        "redeemed_colour": REDEEMED_COLOUR,
+        "granted_total": sum(f.granted for f in flows),
+        "redeemed_total": sum(f.redeemed for f in flows),
+        "top_products": products_top(limit=10),
+        "low_stock": list(products_low_stock(limit=10)),
+        "low_stock_threshold": LOW_STOCK_THRESHOLD,
+        "unspent": points_unspent_summary(limit=10),
+    }
