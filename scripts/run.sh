@@ -16,7 +16,8 @@ cat <<MSG
 
 AWSomeShop is starting on http://127.0.0.1:${PORT}
   API docs:  http://127.0.0.1:${PORT}/api/docs/
-  Admin:     http://127.0.0.1:${PORT}/admin/  (create an HR user: .venv/bin/python manage.py createsuperuser)
+  Admin:     http://127.0.0.1:${PORT}/admin/
+             (first create an HR user: .venv/bin/python manage.py create_hr_user --email hr@example.com --name "HR")
 
 A token for the demo employee alice@example.com (valid for one hour):
 ${token}
