@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,30 +15,9 @@ from points.models import PointsAccount, PointsTransaction
 from tests.conftest import CheckedClient, token_for
 from tests.factories import ProductFactory, UserFactory
 from tests.support.markers import requires_server_db
+from tests.support.threads import run_at_once
 
 pytestmark = [requires_server_db, pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
-    """Start n threads that all call work(i) at the same moment; return their results."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def _post_order(token: str, product_id: Any, key: str | None = None) -> tuple[int, str]:

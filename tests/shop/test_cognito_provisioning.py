@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from points.models import PointsAccount
 from shop.auth.local_issuer import get_local_issuer
 from shop.models import User
 from tests.conftest import CheckedClient
 from tests.support.markers import requires_server_db
-
-
-def run_at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
-    """Start n threads that call work(i) at the same moment; return results (or exceptions)."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+from tests.support.threads import run_at_once
 
 
 def _me_status(token: str) -> int:

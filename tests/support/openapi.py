@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -22,9 +23,19 @@ def schema_dict() -> dict[str, Any]:
     return json.loads(json.dumps(schema, cls=JSONEncoder))
 
 
+_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def openapi() -> OpenAPI:
+def _openapi() -> OpenAPI:
     return OpenAPI.from_dict(schema_dict())
+
+
+def openapi() -> OpenAPI:
+    # The concurrency tests validate responses from many threads at once; building the schema
+    # (drf-spectacular's extension loading) is not thread-safe, so the first build is guarded.
+    with _lock:
+        return _openapi()
 
 
 def assert_conforms(response: Any) -> None:
