@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from .database import database_url, mysql_tls_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -73,8 +76,9 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL selects the engine: sqlite:///..., mysql://..., postgres://...
-DATABASES = {"default": env.db("DATABASE_URL")}
+# DATABASE_URL selects the engine: sqlite:///..., mysql://..., postgres://...; the AWS
+# deployment passes the parts instead (see settings/database.py).
+DATABASES = {"default": env.db_url_config(database_url(os.environ))}
 # Keep connections for a minute but check them before use, so a database that restarted
 # is reconnected to on the next request instead of failing every request on a dead socket.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
@@ -87,6 +91,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             # re-read after select_for_update and see the latest committed values.
             "isolation_level": "read committed",
             "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
+            **mysql_tls_options(os.environ),
         }
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

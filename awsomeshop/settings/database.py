@@ -1,0 +1,66 @@
+"""Where the database settings come from.
+
+Two ways to name the database, checked in this order:
+
+1. ``DATABASE_URL``: ``sqlite:///path``, ``mysql://user:pass@host:3306/name`` or
+   ``postgres://...``. Development, tests and most deployments use this.
+2. The parts ``DB_HOST``, ``DB_PORT`` (3306), ``DB_NAME`` (awsomeshop), ``DB_USER`` and
+   ``DB_PASSWORD``, for MySQL. The AWS deployment uses this: RDS keeps the master credentials in
+   a Secrets Manager secret that it generates (and may rotate) itself, and ECS injects its
+   ``username`` and ``password`` keys as separate variables. Composing a URL in the container
+   keeps the password out of Terraform state and out of the task definition.
+
+``DB_SSL_MODE=REQUIRED`` (MySQL only) makes the client use TLS and verify the server against the
+CA bundle in ``DB_SSL_CA`` (the system bundle by default: RDS Proxy presents a certificate from a
+public CA). MariaDB's client library, which the container image links, falls back to plain text
+when the server offers no TLS whatever ``ssl_mode`` says, so the deployment also sets
+``require_tls`` on the proxy: a plain-text connection is refused at the server side too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from django.core.exceptions import ImproperlyConfigured
+
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+SSL_MODES = {"DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"}
+
+
+def database_url(environ: Mapping[str, str]) -> str:
+    """The database URL named by ``DATABASE_URL`` or composed from the ``DB_*`` parts."""
+    url = environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    host = environ.get("DB_HOST", "").strip()
+    if not host:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL (e.g. mysql://user:password@host:3306/awsomeshop), "
+            "or DB_HOST with DB_USER and DB_PASSWORD."
+        )
+    missing = [name for name in ("DB_USER", "DB_PASSWORD") if not environ.get(name)]
+    if missing:
+        raise ImproperlyConfigured(f"DB_HOST is set, so {' and '.join(missing)} must be set too.")
+    port = environ.get("DB_PORT", "").strip() or "3306"
+    if not port.isdigit():
+        raise ImproperlyConfigured(f"DB_PORT must be a number, not {port!r}.")
+    name = environ.get("DB_NAME", "").strip() or "awsomeshop"
+    # Generated passwords contain any printable character; quote them so ':' '@' '/' '%' survive.
+    user = quote(environ["DB_USER"], safe="")
+    password = quote(environ["DB_PASSWORD"], safe="")
+    return f"mysql://{user}:{password}@{host}:{port}/{quote(name, safe='')}"
+
+
+def mysql_tls_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Connection OPTIONS for TLS to MySQL, from ``DB_SSL_MODE`` and ``DB_SSL_CA``."""
+    mode = environ.get("DB_SSL_MODE", "").strip().upper()
+    if not mode or mode == "DISABLED":
+        return {}
+    if mode not in SSL_MODES:
+        raise ImproperlyConfigured(f"DB_SSL_MODE must be one of {sorted(SSL_MODES)}, not {mode!r}.")
+    if mode == "PREFERRED":
+        return {"ssl_mode": mode}
+    # Passing a CA is what makes MariaDB's client library start TLS at all.
+    return {"ssl_mode": mode, "ssl": {"ca": environ.get("DB_SSL_CA", "").strip() or SYSTEM_CA_BUNDLE}}
