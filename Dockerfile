@@ -1,0 +1,38 @@
+# The production image: gunicorn serving the Django app on port 8000, configured entirely from
+# the environment (see README "Configuration"). Build: docker build -t awsomeshop .
+# Build stage: compilers and headers for mysqlclient stay out of the final image.
+FROM python:3.11-slim-bookworm AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc pkg-config libmariadb-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY requirements/base.txt requirements/constraints.txt /tmp/requirements/
+RUN python -m venv /venv \
+    && /venv/bin/pip install --no-cache-dir -r /tmp/requirements/base.txt -c /tmp/requirements/constraints.txt
+
+FROM python:3.11-slim-bookworm
+# libmariadb3: mysqlclient's runtime library. ca-certificates: the CA bundle that verifies the
+# RDS Proxy's certificate (DB_SSL_MODE=REQUIRED uses it by default).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmariadb3 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app
+COPY --from=build /venv /venv
+WORKDIR /app
+COPY --chown=app:app . .
+ENV PATH=/venv/bin:$PATH \
+    DJANGO_SETTINGS_MODULE=awsomeshop.settings.production \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    WEB_CONCURRENCY=2
+# Static files (admin, API docs) are collected at build time and served by WhiteNoise. The
+# placeholder secret and database are only for this step; nothing connects to them.
+RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:///:memory: \
+    python manage.py collectstatic --noinput -v0
+USER app
+EXPOSE 8000
+# ECS runs its own health check (GET /health/live); this one serves plain `docker run`.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)" || exit 1
+# Workers: WEB_CONCURRENCY (2 fits a 0.5 vCPU Fargate task). The one-off tasks override this
+# command: `python manage.py migrate --noinput`, `python manage.py create_hr_user ...`.
+CMD ["gunicorn", "awsomeshop.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "30", "--graceful-timeout", "25", "--log-level", "info"]
