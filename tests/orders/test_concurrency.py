@@ -40,7 +40,7 @@ def test_fifty_orders_against_one_account_only_the_affordable_succeed(record_fig
     token = token_for(user)
     results = run_at_once(50, lambda i: _post_order(token, product.pk))
     outcomes = Counter(results)
-    print(f"\nconcurrency[{connection.vendor}] one account, 50 attempts: {dict(outcomes)}")
+    record_figure(f"concurrency[{connection.vendor}] one account, 50 attempts: {dict(outcomes)}")
     assert outcomes == {(201, "created"): 10, (409, "insufficient_points"): 40}
     account = PointsAccount.objects.get(user=user)
     assert account.balance == 0
@@ -56,7 +56,7 @@ def test_fifty_orders_against_scarce_stock_only_the_stocked_succeed(record_figur
     tokens = [token_for(u) for u in users]
     results = run_at_once(50, lambda i: _post_order(tokens[i], product.pk))
     outcomes = Counter(results)
-    print(f"\nconcurrency[{connection.vendor}] one product, 50 buyers: {dict(outcomes)}")
+    record_figure(f"concurrency[{connection.vendor}] one product, 50 buyers: {dict(outcomes)}")
     assert outcomes == {(201, "created"): 7, (409, "out_of_stock"): 43}
     assert Product.objects.get(pk=product.pk).stock == 0
     assert sum(PointsAccount.objects.values_list("balance", flat=True)) == 50 * 100 - 7 * 10
@@ -69,7 +69,7 @@ def test_twenty_requests_with_one_idempotency_key_make_one_order(record_figure):
     token = token_for(user)
     results = run_at_once(20, lambda i: _post_order(token, product.pk, key="same-key"))
     outcomes = Counter(status for status, _ in results)
-    print(f"\nconcurrency[{connection.vendor}] 20 x same Idempotency-Key: {dict(Counter(results))}")
+    record_figure(f"concurrency[{connection.vendor}] 20 x same Idempotency-Key: {dict(Counter(results))}")
     # One creates; the rest either replay it (201) or are told it is still in progress (409).
     assert set(outcomes) <= {201, 409}
     assert all(code in ("created", "idempotency_request_in_progress") for _, code in results)
