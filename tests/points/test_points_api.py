@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -49,14 +50,17 @@ def test_transactions_filter_by_type(api, employee):
 
 
 def test_transactions_filter_by_date_range(api, employee):
-    old = PointsTransaction.objects.get(account_id=employee.pk)
-    PointsTransaction.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=10))
+    # Ledger rows cannot be updated (a database trigger), so the old entry is written in the past.
+    ten_days_ago = timezone.now() - dt.timedelta(days=10)
+    with mock.patch("django.utils.timezone.now", return_value=ten_days_ago):
+        points_grant(user=employee, amount=7, reason="old")
     points_grant(user=employee, amount=5, reason="recent")
     since = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
-    assert api.get(f"/api/v1/points/transactions/?since={since}").json()["count"] == 1
+    recent = api.get(f"/api/v1/points/transactions/?since={since}").json()
+    assert sorted(r["amount"] for r in recent["results"]) == [5, 1000]
     until = (timezone.now() - dt.timedelta(days=5)).isoformat()
     response = api.get("/api/v1/points/transactions/", {"until": until})
-    assert response.json()["count"] == 1
+    assert [r["amount"] for r in response.json()["results"]] == [7]
 
 
 @pytest.mark.parametrize("query", ["type=bogus", "since=yesterday", "until=2026-13-01"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from points.models import PointsAccount, PointsTransaction
 from points.services import points_adjust, points_grant
@@ -109,3 +109,21 @@ def test_grant_points_command_all_active(make_user):
 def test_grant_points_command_unknown_email_fails(db):
     with pytest.raises(CommandError, match="No employee"):
         call_command("grant_points", "--email", "ghost@example.com", "--amount", "5", "--reason", "x")
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_change_a_ledger_entry(make_user):
+    user = make_user(points=100)
+    entry = PointsTransaction.objects.get(account_id=user.pk)
+    attempts = [
+        lambda: PointsTransaction.objects.filter(pk=entry.pk).update(amount=1_000_000, balance_after=1_000_000),
+        lambda: PointsTransaction.objects.filter(pk=entry.pk).update(description="rewritten history"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+        c.execute(f"UPDATE {PointsTransaction._meta.db_table} SET amount = 5")
+    entry.refresh_from_db()
+    assert (entry.amount, entry.balance_after, entry.description) == (100, 100, entry.description)
+    call_command("check_ledger")
