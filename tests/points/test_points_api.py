@@ -8,7 +8,6 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from points.models import PointsTransaction
 from points.services import points_adjust, points_grant
 
 
