@@ -116,7 +116,9 @@ def test_the_database_refuses_to_change_a_ledger_entry(make_user):
     user = make_user(points=100)
     entry = PointsTransaction.objects.get(account_id=user.pk)
     attempts = [
-        lambda: PointsTransaction.objects.filter(pk=entry.pk).update(amount=1_000_000, balance_after=1_000_000),
+        lambda: PointsTransaction.objects.filter(pk=entry.pk).update(
+            amount=1_000_000, balance_after=1_000_000
+        ),
         lambda: PointsTransaction.objects.filter(pk=entry.pk).update(description="rewritten history"),
     ]
     for attempt in attempts:
