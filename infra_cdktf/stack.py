@@ -32,6 +32,7 @@ class AwsomeShopStack(TerraformStack):
         self.provider = provider
         # The prebuilt bindings pin no version; the provider they were generated for is pinned here.
         self.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_VERSION)
+        self.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
         self._backend(cfg)
 
         self.storage = Storage(self, "storage", props=StorageProps(config=cfg))
