@@ -13,27 +13,14 @@ from typing import Any
 import pytest
 from infra_helpers import METRICS
 from infra_tools import (
-    MIRROR_ENV,
     SynthRun,
     checkov_binary,
     checkov_skips,
-    find_provider_mirror,
     run_synth,
-    terraform_binary,
-    write_cli_config,
 )
 
 STACKS = ["awsomeshop-dev", "awsomeshop-prod"]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthRun:
-    run = run_synth(tmp_path_factory.mktemp("cdktf.out"))
-    METRICS["synth (python -m infra_cdktf, dev + prod)"] = (
-        f"{run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB"
-    )
-    return run
 
 
 def test_synth_writes_one_terraform_config_per_environment(synthesized: SynthRun) -> None:
@@ -49,27 +36,6 @@ def test_synth_selects_environments(tmp_path: Path) -> None:
     assert sorted(p.name for p in (run.outdir / "stacks").iterdir()) == ["awsomeshop-prod"]
     doc = (run.outdir / "stacks" / "awsomeshop-prod" / "cdk.tf.json").read_text()
     assert "repository_url}:v42" in doc
-
-
-@pytest.fixture(scope="module")
-def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    terraform = terraform_binary()
-    if terraform is None:
-        pytest.skip("Terraform CLI not found on PATH (set AWSOMESHOP_TERRAFORM to its path)")
-    mirror = find_provider_mirror()
-    if mirror is None:
-        pytest.skip(
-            f"no local mirror of hashicorp/aws found; set {MIRROR_ENV} to a directory holding "
-            "registry.terraform.io/hashicorp/aws/<version>/<os_arch>"
-        )
-    config = write_cli_config(mirror, tmp_path_factory.mktemp("terraform-cli"))
-    return {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(config),
-        "TF_IN_AUTOMATION": "1",
-        "CHECKPOINT_DISABLE": "1",
-        "TF_TERRAFORM": terraform,
-    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
