@@ -1,0 +1,1 @@
+"""AWSomeShop infrastructure as code (CDK for Terraform, Python)."""

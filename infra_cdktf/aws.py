@@ -1,0 +1,174 @@
+"""The one place that imports the AWS provider bindings.
+
+Every construct takes its resource classes from here, so moving to other bindings (the 21.x
+line for provider 6.x, or the CDK Terrain fork's packages) means editing this module only.
+Nested blocks are passed as plain dicts, which the bindings accept for every struct, so only
+resource and data-source classes are listed.
+"""
+
+from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
+from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
+from cdktf_cdktf_provider_aws.appautoscaling_policy import AppautoscalingPolicy
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.cloudfront_distribution import (
+    CloudfrontDistribution,
+    CloudfrontDistributionOrigin,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cognito_user_pool import (
+    CognitoUserPool,
+    CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
+    CognitoUserPoolSchema,
+)
+from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
+    CognitoUserPoolClient,
+    CognitoUserPoolClientTokenValidityUnits,
+)
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
+    DataAwsSecretsmanagerRandomPassword,
+)
+from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.db_proxy import DbProxy, DbProxyAuth
+from cdktf_cdktf_provider_aws.db_proxy_default_target_group import DbProxyDefaultTargetGroup
+from cdktf_cdktf_provider_aws.db_proxy_target import DbProxyTarget
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
+from cdktf_cdktf_provider_aws.ecr_repository import EcrRepository, EcrRepositoryEncryptionConfiguration
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
+    EcsClusterCapacityProviders,
+    EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
+)
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceCapacityProviderStrategy,
+    EcsServiceLoadBalancer,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route53_record import Route53Record
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
+    S3BucketCorsConfiguration,
+    S3BucketCorsConfigurationCorsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+)
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+
+__all__ = [
+    "AcmCertificate",
+    "AcmCertificateValidation",
+    "AppautoscalingPolicy",
+    "AppautoscalingTarget",
+    "AwsProvider",
+    "AwsProviderDefaultTags",
+    "CloudfrontDistribution",
+    "CloudfrontDistributionOrigin",
+    "CloudwatchDashboard",
+    "CloudwatchLogGroup",
+    "CloudwatchMetricAlarm",
+    "CognitoUserPool",
+    "CognitoUserPoolAccountRecoverySettingRecoveryMechanism",
+    "CognitoUserPoolClient",
+    "CognitoUserPoolClientTokenValidityUnits",
+    "CognitoUserPoolSchema",
+    "DataAwsCallerIdentity",
+    "DataAwsElbServiceAccount",
+    "DataAwsPartition",
+    "DataAwsRoute53Zone",
+    "DataAwsSecretsmanagerRandomPassword",
+    "DbInstance",
+    "DbProxy",
+    "DbProxyAuth",
+    "DbProxyDefaultTargetGroup",
+    "DbProxyTarget",
+    "DbSubnetGroup",
+    "DefaultSecurityGroup",
+    "EcrLifecyclePolicy",
+    "EcrRepository",
+    "EcrRepositoryEncryptionConfiguration",
+    "EcsCluster",
+    "EcsClusterCapacityProviders",
+    "EcsClusterCapacityProvidersDefaultCapacityProviderStrategy",
+    "EcsClusterSetting",
+    "EcsService",
+    "EcsServiceCapacityProviderStrategy",
+    "EcsServiceLoadBalancer",
+    "EcsTaskDefinition",
+    "Eip",
+    "FlowLog",
+    "IamRole",
+    "IamRolePolicy",
+    "InternetGateway",
+    "Lb",
+    "LbListener",
+    "LbListenerDefaultAction",
+    "LbTargetGroup",
+    "NatGateway",
+    "Route",
+    "Route53Record",
+    "RouteTable",
+    "RouteTableAssociation",
+    "S3Bucket",
+    "S3BucketCorsConfiguration",
+    "S3BucketCorsConfigurationCorsRule",
+    "S3BucketLifecycleConfiguration",
+    "S3BucketLifecycleConfigurationRule",
+    "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload",
+    "S3BucketLifecycleConfigurationRuleExpiration",
+    "S3BucketLifecycleConfigurationRuleFilter",
+    "S3BucketOwnershipControls",
+    "S3BucketPolicy",
+    "S3BucketPublicAccessBlock",
+    "S3BucketServerSideEncryptionConfigurationA",
+    "S3BucketServerSideEncryptionConfigurationRuleA",
+    "SecretsmanagerSecret",
+    "SecretsmanagerSecretVersion",
+    "SecurityGroup",
+    "SnsTopic",
+    "SnsTopicSubscription",
+    "Subnet",
+    "Vpc",
+    "VpcSecurityGroupEgressRule",
+    "VpcSecurityGroupIngressRule",
+]

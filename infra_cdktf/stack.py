@@ -1,0 +1,179 @@
+"""The AWSomeShop stack: wires the constructs together, decides nothing on its own."""
+
+from __future__ import annotations
+
+from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
+from constructs import Construct
+
+from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
+from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
+from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.data import Data, DataProps
+from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
+from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
+from infra_cdktf.monitoring import Monitoring, MonitoringProps
+from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
+from infra_cdktf.storage import Storage, StorageProps
+
+AWS_PROVIDER_VERSION = "5.100.0"
+
+
+def stack_name(config: EnvironmentConfig) -> str:
+    return f"awsomeshop-{config.name}"
+
+
+class AwsomeShopStack(TerraformStack):
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, stack_name(config))
+        cfg = config
+        provider = AwsProvider(
+            self, "aws", region=cfg.region, default_tags=[AwsProviderDefaultTags(tags=cfg.tags)]
+        )
+        self.provider = provider
+        # The prebuilt bindings pin no version; the provider they were generated for is pinned here.
+        self.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_VERSION)
+        self.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
+        self._backend(cfg)
+
+        self.storage = Storage(self, "storage", props=StorageProps(config=cfg))
+        self.network = Network(
+            self, "network", props=NetworkProps(config=cfg, flow_log_bucket_arn=self.storage.logs_bucket.arn)
+        )
+        private_subnet_ids = [s.id for s in self.network.private_subnets]
+        self.data = Data(
+            self,
+            "data",
+            props=DataProps(
+                config=cfg,
+                private_subnet_ids=private_subnet_ids,
+                db_security_group_id=self.network.db_security_group.id,
+                proxy_security_group_id=self.network.proxy_security_group.id,
+            ),
+        )
+        self.users = UserDirectory(self, "identity", props=UserDirectoryProps(config=cfg))
+        self.registry = ContainerRegistry(self, "registry", props=ContainerRegistryProps(config=cfg))
+        master_secret = self.data.master_secret_arn
+        self.roles = WorkloadRoles(
+            self,
+            "roles",
+            props=WorkloadRolesProps(
+                config=cfg,
+                ecr_repository_arn=self.registry.repository.arn,
+                log_group_arn=self.registry.log_group.arn,
+                secret_arns=[master_secret, self.data.django_secret.arn],
+                images_bucket_arn=self.storage.images_bucket.arn,
+                db_resource_id=self.data.instance.resource_id,
+                db_username=cfg.db_master_username,
+            ),
+        )
+        self.load_balancer = LoadBalancer(
+            self,
+            "edge",
+            props=LoadBalancerProps(
+                config=cfg,
+                vpc_id=self.network.vpc.id,
+                public_subnet_ids=[s.id for s in self.network.public_subnets],
+                alb_security_group_id=self.network.alb_security_group.id,
+                logs_bucket_name=Token.as_string(self.storage.logs_bucket.bucket),
+                logs_bucket_policy=self.storage.logs_policy,
+            ),
+        )
+        self.cdn = (
+            Cdn(self, "cdn", props=CdnProps(config=cfg, alb_dns_name=self.load_balancer.alb.dns_name))
+            if cfg.cloudfront_enabled
+            else None
+        )
+        self.app = AppService(
+            self,
+            "compute",
+            props=AppServiceProps(
+                config=cfg,
+                image=self.registry.image,
+                log_group_name=self.registry.log_group.name,
+                execution_role_arn=self.roles.execution_role.arn,
+                task_role_arn=self.roles.task_role.arn,
+                private_subnet_ids=private_subnet_ids,
+                app_security_group_id=self.network.app_security_group.id,
+                target_group_arn=self.load_balancer.target_group.arn,
+                depends_on=[self.load_balancer.serving_listener],
+                environment={
+                    "AWS_REGION": cfg.region,
+                    "LOG_LEVEL": cfg.log_level,
+                    "COGNITO_USER_POOL_ID": self.users.user_pool.id,
+                    "COGNITO_CLIENT_ID": self.users.client.id,
+                    "S3_BUCKET_NAME": self.storage.images_bucket_name,
+                    "DB_HOST": self.data.proxy_endpoint,
+                    "DB_PORT": str(MYSQL_PORT),
+                    "DB_NAME": cfg.db_name,
+                    "DB_SSL_MODE": "REQUIRED",
+                    "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
+                },
+                secrets={
+                    "DB_USER": f"{master_secret}:username::",
+                    "DB_PASSWORD": f"{master_secret}:password::",
+                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                },
+            ),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "monitoring",
+            props=MonitoringProps(
+                config=cfg,
+                cluster_name=self.app.cluster.name,
+                service_name=self.app.service.name,
+                db_instance_identifier=self.data.instance.identifier,
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+        )
+        self._outputs(cfg)
+
+    def _backend(self, cfg: EnvironmentConfig) -> None:
+        state = cfg.remote_state
+        if state is None:
+            LocalBackend(self, path=f"terraform.{stack_name(cfg)}.tfstate")
+            return
+        backend = S3Backend(
+            self,
+            bucket=state.bucket,
+            key=f"{state.key_prefix}/{cfg.name}/terraform.tfstate",
+            region=state.region,
+            encrypt=True,
+            dynamodb_table=state.dynamodb_table,
+        )
+        if state.dynamodb_table is None:
+            # cdktf 0.21 predates the S3 backend's native lock file (Terraform >= 1.10).
+            backend.add_override("use_lockfile", True)
+
+    def _outputs(self, cfg: EnvironmentConfig) -> None:
+        outputs: dict[str, tuple[str, str]] = {
+            "alb_dns_name": (self.load_balancer.alb.dns_name, "Load balancer DNS name"),
+            "ecr_repository_url": (self.registry.repository.repository_url, "Push images here"),
+            "cluster_name": (self.app.cluster.name, "ECS cluster"),
+            "service_name": (self.app.service.name, "ECS web service"),
+            "migrate_task_definition_arn": (
+                self.app.migrate_task_definition.arn,
+                "Run once per release: python manage.py migrate",
+            ),
+            "task_definition_family": (
+                self.app.task_definition.family,
+                "Web task family (overrides reuse it)",
+            ),
+            "private_subnet_ids": (
+                Fn.join(",", [s.id for s in self.network.private_subnets]),
+                "Comma-separated, for aws ecs run-task",
+            ),
+            "app_security_group_id": (self.network.app_security_group.id, "Security group for one-off tasks"),
+            "user_pool_id": (self.users.user_pool.id, "Cognito user pool"),
+            "user_pool_client_id": (self.users.client.id, "Cognito app client"),
+            "images_bucket_name": (self.storage.images_bucket_name, "Product images"),
+            "db_proxy_endpoint": (self.data.proxy_endpoint, "MySQL endpoint the containers use"),
+            "alerts_topic_arn": (self.monitoring.topic.arn, "Subscribe to receive alarms"),
+        }
+        if cfg.domain_name is not None:
+            outputs["url"] = (f"https://{cfg.domain_name}", "Public URL")
+        if self.cdn is not None:
+            outputs["cloudfront_domain_name"] = (self.cdn.distribution.domain_name, "CloudFront URL host")
+        for key, (value, description) in outputs.items():
+            TerraformOutput(self, key, value=value, description=description)

@@ -1,0 +1,100 @@
+"""Data construct: RDS MySQL, RDS Proxy, the master secret and the Django secret key."""
+
+from __future__ import annotations
+
+import json
+
+from infra_helpers import Synth
+
+MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
+
+
+def test_database_settings_from_the_design(dev: Synth) -> None:
+    db = dev.resources("aws_db_instance")["database"]
+    expected = {
+        "engine": "mysql",
+        "engine_version": "8.0",
+        "instance_class": "db.t3.micro",
+        "allocated_storage": 20,
+        "storage_type": "gp2",
+        "storage_encrypted": True,
+        "publicly_accessible": False,
+        "backup_retention_period": 30,
+        "backup_window": "03:00-04:00",
+        "maintenance_window": "sun:04:00-sun:05:00",
+        "manage_master_user_password": True,
+        "db_name": "awsomeshop",
+        "copy_tags_to_snapshot": True,
+    }
+    assert {k: db.get(k) for k in expected} == expected
+    assert db["max_allocated_storage"] > db["allocated_storage"]
+    # No password is ever written into the configuration (or the state).
+    assert "password" not in db
+
+
+def test_dev_is_single_az_and_disposable(dev: Synth) -> None:
+    db = dev.resources("aws_db_instance")["database"]
+    assert db["multi_az"] is False
+    assert db["deletion_protection"] is False
+    assert db["skip_final_snapshot"] is True
+
+
+def test_prod_is_multi_az_protected_and_keeps_a_final_snapshot(prod: Synth) -> None:
+    db = prod.resources("aws_db_instance")["database"]
+    assert db["multi_az"] is True
+    assert db["deletion_protection"] is True
+    assert db["skip_final_snapshot"] is False
+    assert db["final_snapshot_identifier"] == "awsomeshop-db-final-prod"
+
+
+def test_subnet_group_spans_both_private_subnets(dev: Synth) -> None:
+    (group,) = dev.resources("aws_db_subnet_group").values()
+    private = {
+        f"${{aws_subnet.{n}.id}}"
+        for n, s in dev.resources("aws_subnet").items()
+        if s["tags"]["Tier"] == "private"
+    }
+    assert set(group["subnet_ids"]) == private and len(private) == 2
+    assert dev.resources("aws_db_instance")["database"]["db_subnet_group_name"].endswith(".name}")
+
+
+def test_proxy_uses_the_master_secret_over_tls(dev: Synth) -> None:
+    (proxy,) = dev.resources("aws_db_proxy").values()
+    assert proxy["engine_family"] == "MYSQL"
+    assert proxy["require_tls"] is True
+    assert proxy["auth"] == [
+        {
+            "auth_scheme": "SECRETS",
+            "secret_arn": MASTER_SECRET,
+            "iam_auth": "DISABLED",
+            "description": "RDS-managed master credentials",
+        }
+    ]
+    (role_name,) = [
+        n for n, r in dev.resources("aws_iam_role").items() if r["name"] == "awsomeshop-rds-proxy-role-dev"
+    ]
+    assert proxy["role_arn"] == f"${{aws_iam_role.{role_name}.arn}}"
+    trust = json.loads(dev.resources("aws_iam_role")[role_name]["assume_role_policy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "rds.amazonaws.com"}
+    (policy,) = [
+        p
+        for p in dev.resources("aws_iam_role_policy").values()
+        if p["role"] == f"${{aws_iam_role.{role_name}.id}}"
+    ]
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert statement["Resource"] == [MASTER_SECRET]
+    (target,) = dev.resources("aws_db_proxy_target").values()
+    assert target["db_instance_identifier"] == "${aws_db_instance.database.identifier}"
+
+
+def test_django_secret_is_generated_once_without_other_providers(dev: Synth) -> None:
+    (secret,) = dev.resources("aws_secretsmanager_secret").values()
+    assert secret["name"] == "awsomeshop-django-secret-key-dev"
+    (version,) = dev.resources("aws_secretsmanager_secret_version").values()
+    (generator,) = dev.data("aws_secretsmanager_random_password")
+    assert (
+        version["secret_string"]
+        == f"${{data.aws_secretsmanager_random_password.{generator}.random_password}}"
+    )
+    assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+    assert set(dev.doc["terraform"]["required_providers"]) == {"aws"}

@@ -1,0 +1,70 @@
+"""Monitoring: the alert topic, every alarm from the design, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+from infra_helpers import Synth
+
+
+def test_alarms_match_the_design(dev: Synth) -> None:
+    (topic,) = dev.resources("aws_sns_topic")
+    topic_arn = f"${{aws_sns_topic.{topic}.arn}}"
+    alarms = {
+        a["alarm_name"].removeprefix("awsomeshop-").removesuffix("-dev"): a
+        for a in dev.resources("aws_cloudwatch_metric_alarm").values()
+    }
+    summary = {
+        key: (
+            a["namespace"],
+            a["metric_name"],
+            a["comparison_operator"],
+            a["threshold"],
+            a["period"] * a["evaluation_periods"],
+        )
+        for key, a in alarms.items()
+    }
+    assert summary == {
+        "ecs-cpu-high": ("AWS/ECS", "CPUUtilization", "GreaterThanThreshold", 80, 600),
+        "ecs-memory-high": ("AWS/ECS", "MemoryUtilization", "GreaterThanThreshold", 85, 600),
+        "ecs-no-running-tasks": ("ECS/ContainerInsights", "RunningTaskCount", "LessThanThreshold", 1, 120),
+        "rds-connections-high": ("AWS/RDS", "DatabaseConnections", "GreaterThanThreshold", 48, 300),
+        "rds-cpu-high": ("AWS/RDS", "CPUUtilization", "GreaterThanThreshold", 80, 300),
+        "rds-free-storage-low": ("AWS/RDS", "FreeStorageSpace", "LessThanThreshold", 2 * 1024**3, 300),
+        "alb-response-time-high": (
+            "AWS/ApplicationELB",
+            "TargetResponseTime",
+            "GreaterThanThreshold",
+            5,
+            180,
+        ),
+        "alb-5xx-high": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "GreaterThanThreshold", 10, 300),
+        "alb-no-healthy-hosts": ("AWS/ApplicationELB", "HealthyHostCount", "LessThanThreshold", 1, 120),
+    }
+    assert alarms["alb-5xx-high"]["statistic"] == "Sum"
+    for alarm in alarms.values():
+        assert alarm["alarm_actions"] == [topic_arn]
+        assert alarm["dimensions"], alarm["alarm_name"]
+    (service,) = dev.resources("aws_ecs_service")
+    assert alarms["ecs-cpu-high"]["dimensions"]["ServiceName"] == f"${{aws_ecs_service.{service}.name}}"
+    assert alarms["rds-cpu-high"]["dimensions"] == {
+        "DBInstanceIdentifier": "${aws_db_instance.database.identifier}"
+    }
+    assert set(alarms["alb-no-healthy-hosts"]["dimensions"]) == {"LoadBalancer", "TargetGroup"}
+    # A vanished service or target group is an outage, not "no data".
+    assert alarms["ecs-no-running-tasks"]["treat_missing_data"] == "breaching"
+
+
+def test_alert_topic_and_optional_email(dev: Synth, options: Synth) -> None:
+    (topic,) = dev.resources("aws_sns_topic").values()
+    assert topic["name"] == "awsomeshop-alerts-dev"
+    assert not dev.resources("aws_sns_topic_subscription")
+    (subscription,) = options.resources("aws_sns_topic_subscription").values()
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "ops@example.org")
+
+
+def test_dashboard_covers_service_balancer_and_database(dev: Synth) -> None:
+    (dashboard,) = dev.resources("aws_cloudwatch_dashboard").values()
+    body = json.loads(dashboard["dashboard_body"])
+    namespaces = {metric[0] for widget in body["widgets"] for metric in widget["properties"]["metrics"]}
+    assert namespaces == {"AWS/ECS", "AWS/ApplicationELB", "AWS/RDS"}

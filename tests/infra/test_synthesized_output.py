@@ -1,0 +1,132 @@
+"""The real artefact: `python -m infra_cdktf` output, checked by Terraform and by checkov."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_helpers import METRICS
+from infra_tools import (
+    SynthRun,
+    checkov_binary,
+    checkov_skips,
+    run_synth,
+)
+
+STACKS = ["awsomeshop-dev", "awsomeshop-prod"]
+pytestmark = pytest.mark.slow
+
+
+def test_synth_writes_one_terraform_config_per_environment(synthesized: SynthRun) -> None:
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == STACKS
+    for stack in STACKS:
+        doc = json.loads((synthesized.outdir / "stacks" / stack / "cdk.tf.json").read_text())
+        assert doc["provider"]["aws"][0]["default_tags"][0]["tags"]["Environment"] == stack.split("-")[1]
+
+
+def test_synth_selects_environments(tmp_path: Path) -> None:
+    run = run_synth(tmp_path, {"AWSOMESHOP_ENVIRONMENTS": "prod", "AWSOMESHOP_IMAGE_TAG": "v42"})
+    assert sorted(p.name for p in (run.outdir / "stacks").iterdir()) == ["awsomeshop-prod"]
+    doc = (run.outdir / "stacks" / "awsomeshop-prod" / "cdk.tf.json").read_text()
+    assert "repository_url}:v42" in doc
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_terraform_validate(
+    synthesized: SynthRun, terraform_env: dict[str, str], stack: str, tmp_path: Path
+) -> None:
+    workdir = tmp_path / stack
+    shutil.copytree(synthesized.outdir / "stacks" / stack, workdir)
+    terraform = terraform_env["TF_TERRAFORM"]
+    init = subprocess.run(
+        [terraform, "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=workdir, env=terraform_env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stdout + init.stderr
+    validate = subprocess.run(
+        [terraform, "validate", "-json", "-no-color"],
+        cwd=workdir, env=terraform_env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    result = json.loads(validate.stdout)
+    assert result["valid"] is True, json.dumps(result["diagnostics"], indent=2)
+    assert result["error_count"] == 0
+    version = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True, check=False)
+    tf = json.loads(version.stdout)["terraform_version"]
+    METRICS[f"terraform validate {stack}"] = f"valid (Terraform {tf}, hashicorp/aws from the local mirror)"
+
+
+@pytest.fixture(scope="module")
+def checkov() -> str:
+    binary = checkov_binary()
+    if binary is None:
+        pytest.skip("checkov not found: run scripts/test-infra.sh, which installs it into .venv-checkov")
+    return binary
+
+
+def test_every_skip_has_a_reason_and_a_known_environment() -> None:
+    skips = checkov_skips()
+    assert skips
+    assert len({s.id for s in skips}) == len(skips), "one entry per check"
+    for skip in skips:
+        assert len(skip.reason) > 20, skip.id
+        assert skip.environments is None or set(skip.environments) <= {"dev", "prod"}
+
+
+def _checkov(checkov: str, directory: Path, skip_ids: list[str]) -> dict[str, Any]:
+    command = [
+        checkov,
+        "-d",
+        str(directory),
+        "--framework",
+        "terraform_json",
+        "--skip-download",
+        "--compact",
+        "--quiet",
+    ]
+    if skip_ids:
+        command += ["--skip-check", ",".join(skip_ids)]
+    done = subprocess.run(
+        [*command, "-o", "json"],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_NO_TELEMETRY": "1"},
+    )  # fmt: skip
+    report: dict[str, Any] = json.loads(done.stdout)
+    assert report["summary"]["parsing_errors"] == 0
+    return report
+
+
+def test_checkov_passes_with_only_the_listed_skips(synthesized: SynthRun, checkov: str) -> None:
+    skips = checkov_skips()
+    totals: Counter[str] = Counter()
+    used: set[str] = set()
+    failures: list[str] = []
+    for stack in STACKS:
+        env = stack.split("-")[1]
+        ids = [s.id for s in skips if s.environments is None or env in s.environments]
+        directory = synthesized.outdir / "stacks" / stack
+        # The verdict: checkov with the listed skips applied must report no failure.
+        report = _checkov(checkov, directory, ids)
+        failures += [
+            f"{stack}: {c['check_id']} {c['resource']} ({c['check_name']})"
+            for c in report["results"]["failed_checks"]
+        ]
+        totals.update({"passed": report["summary"]["passed"], "failed": report["summary"]["failed"]})
+        # A second run without skips counts what they hide and finds skips that hide nothing.
+        unskipped = _checkov(checkov, directory, [])
+        hidden = [c for c in unskipped["results"]["failed_checks"] if c["check_id"] in ids]
+        totals["skipped"] += len(hidden)
+        used |= {c["check_id"] for c in hidden}
+    METRICS["checkov (terraform_json, dev + prod)"] = (
+        f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped "
+        f"({len(skips)} listed skip ids)"
+    )
+    assert failures == []
+    stale = sorted({s.id for s in skips} - used)
+    assert stale == [], "skips that match nothing any more; remove them"
