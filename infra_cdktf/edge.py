@@ -26,6 +26,8 @@ from infra_cdktf.storage import ALB_LOG_PREFIX
 # AllViewerExceptHostHeader (keeps the origin's own host name for TLS to the ALB).
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# AWS managed SecurityHeadersPolicy: HSTS, nosniff, frame options, referrer policy.
+SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
@@ -214,6 +216,7 @@ class Cdn(Construct):
                 "cached_methods": ["GET", "HEAD"],
                 "cache_policy_id": CACHING_DISABLED_POLICY_ID,
                 "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+                "response_headers_policy_id": SECURITY_HEADERS_POLICY_ID,
                 "compress": True,
             },
             restrictions={"geo_restriction": {"restriction_type": "none"}},

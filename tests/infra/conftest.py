@@ -67,6 +67,25 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthRun:
     return run
 
 
+# The synth command with every option switched on through the operator variables: the dev stack
+# with HTTPS, CloudFront, Fargate Spot, NAT per AZ and remote state.
+OPTION_VARIABLES = {
+    "AWSOMESHOP_ENVIRONMENTS": "dev",
+    "AWSOMESHOP_DOMAIN_NAME": "shop.example.org",
+    "AWSOMESHOP_HOSTED_ZONE_NAME": "example.org",
+    "AWSOMESHOP_CLOUDFRONT": "true",
+    "AWSOMESHOP_FARGATE_SPOT": "true",
+    "AWSOMESHOP_NAT_PER_AZ": "true",
+    "AWSOMESHOP_ALARM_EMAIL": "ops@example.org",
+    "AWSOMESHOP_IMAGE_TAG": "v42",
+}
+
+
+@pytest.fixture(scope="session")
+def synthesized_options(tmp_path_factory: pytest.TempPathFactory) -> SynthRun:
+    return run_synth(tmp_path_factory.mktemp("cdktf.out.options"), OPTION_VARIABLES)
+
+
 @pytest.fixture(scope="session")
 def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     terraform = terraform_binary()

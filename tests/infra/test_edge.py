@@ -91,6 +91,11 @@ def test_cloudfront_option_fronts_the_alb(options: Synth) -> None:
     # With a domain, CloudFront reaches the ALB by the certificate's name, over HTTPS only.
     assert origin["domain_name"] == "shop.example.org"
     assert origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
-    assert dist["default_cache_behavior"]["viewer_protocol_policy"] == "redirect-to-https"
+    behavior = dist["default_cache_behavior"]
+    assert behavior["viewer_protocol_policy"] == "redirect-to-https"
+    # Pages are per user: nothing may be cached, and the origin keeps its own Host header.
+    assert behavior["cache_policy_id"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behavior["origin_request_policy_id"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     (task,) = [t for t in options.resources("aws_ecs_task_definition").values() if "core" in t["family"]]
     assert '"name":"TRUSTED_PROXY_COUNT","value":"2"' in task["container_definitions"].replace(" ", "")

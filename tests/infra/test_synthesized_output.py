@@ -16,10 +16,24 @@ from infra_tools import (
     SynthRun,
     checkov_binary,
     checkov_skips,
-    run_synth,
 )
 
 STACKS = ["awsomeshop-dev", "awsomeshop-prod"]
+# (variant, stack directory): the plain synth's two stacks, and dev with every option on.
+VARIANTS = {
+    "dev": ("main", "awsomeshop-dev"),
+    "prod": ("main", "awsomeshop-prod"),
+    "options": ("options", "awsomeshop-dev"),
+}
+
+
+def _stack_dir(variant: str, request: pytest.FixtureRequest) -> Path:
+    run_name, stack = VARIANTS[variant]
+    fixture = "synthesized" if run_name == "main" else "synthesized_options"
+    run: SynthRun = request.getfixturevalue(fixture)
+    return run.outdir / "stacks" / stack
+
+
 pytestmark = pytest.mark.slow
 
 
@@ -31,19 +45,20 @@ def test_synth_writes_one_terraform_config_per_environment(synthesized: SynthRun
         assert doc["provider"]["aws"][0]["default_tags"][0]["tags"]["Environment"] == stack.split("-")[1]
 
 
-def test_synth_selects_environments(tmp_path: Path) -> None:
-    run = run_synth(tmp_path, {"AWSOMESHOP_ENVIRONMENTS": "prod", "AWSOMESHOP_IMAGE_TAG": "v42"})
-    assert sorted(p.name for p in (run.outdir / "stacks").iterdir()) == ["awsomeshop-prod"]
-    doc = (run.outdir / "stacks" / "awsomeshop-prod" / "cdk.tf.json").read_text()
+def test_synth_selects_environments_and_applies_overrides(synthesized_options: SynthRun) -> None:
+    stacks = synthesized_options.outdir / "stacks"
+    assert sorted(p.name for p in stacks.iterdir()) == ["awsomeshop-dev"]
+    doc = (stacks / "awsomeshop-dev" / "cdk.tf.json").read_text()
     assert "repository_url}:v42" in doc
+    assert "aws_cloudfront_distribution" in json.loads(doc)["resource"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("variant", list(VARIANTS))
 def test_terraform_validate(
-    synthesized: SynthRun, terraform_env: dict[str, str], stack: str, tmp_path: Path
+    variant: str, terraform_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    workdir = tmp_path / stack
-    shutil.copytree(synthesized.outdir / "stacks" / stack, workdir)
+    workdir = tmp_path / variant
+    shutil.copytree(_stack_dir(variant, request), workdir)
     terraform = terraform_env["TF_TERRAFORM"]
     init = subprocess.run(
         [terraform, "init", "-backend=false", "-input=false", "-no-color"],
@@ -59,7 +74,7 @@ def test_terraform_validate(
     assert result["error_count"] == 0
     version = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True, check=False)
     tf = json.loads(version.stdout)["terraform_version"]
-    METRICS[f"terraform validate {stack}"] = f"valid (Terraform {tf}, hashicorp/aws from the local mirror)"
+    METRICS[f"terraform validate {variant}"] = f"valid (Terraform {tf}, hashicorp/aws from the local mirror)"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +91,7 @@ def test_every_skip_has_a_reason_and_a_known_environment() -> None:
     assert len({s.id for s in skips}) == len(skips), "one entry per check"
     for skip in skips:
         assert len(skip.reason) > 20, skip.id
-        assert skip.environments is None or set(skip.environments) <= {"dev", "prod"}
+        assert skip.environments is None or set(skip.environments) <= set(VARIANTS)
 
 
 def _checkov(checkov: str, directory: Path, skip_ids: list[str]) -> dict[str, Any]:
@@ -102,19 +117,18 @@ def _checkov(checkov: str, directory: Path, skip_ids: list[str]) -> dict[str, An
     return report
 
 
-def test_checkov_passes_with_only_the_listed_skips(synthesized: SynthRun, checkov: str) -> None:
+def test_checkov_passes_with_only_the_listed_skips(checkov: str, request: pytest.FixtureRequest) -> None:
     skips = checkov_skips()
     totals: Counter[str] = Counter()
     used: set[str] = set()
     failures: list[str] = []
-    for stack in STACKS:
-        env = stack.split("-")[1]
-        ids = [s.id for s in skips if s.environments is None or env in s.environments]
-        directory = synthesized.outdir / "stacks" / stack
+    for variant in VARIANTS:
+        ids = [s.id for s in skips if s.environments is None or variant in s.environments]
+        directory = _stack_dir(variant, request)
         # The verdict: checkov with the listed skips applied must report no failure.
         report = _checkov(checkov, directory, ids)
         failures += [
-            f"{stack}: {c['check_id']} {c['resource']} ({c['check_name']})"
+            f"{variant}: {c['check_id']} {c['resource']} ({c['check_name']})"
             for c in report["results"]["failed_checks"]
         ]
         totals.update({"passed": report["summary"]["passed"], "failed": report["summary"]["failed"]})
@@ -123,7 +137,7 @@ def test_checkov_passes_with_only_the_listed_skips(synthesized: SynthRun, checko
         hidden = [c for c in unskipped["results"]["failed_checks"] if c["check_id"] in ids]
         totals["skipped"] += len(hidden)
         used |= {c["check_id"] for c in hidden}
-    METRICS["checkov (terraform_json, dev + prod)"] = (
+    METRICS["checkov (terraform_json, dev + prod + dev with options)"] = (
         f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped "
         f"({len(skips)} listed skip ids)"
     )
