@@ -34,6 +34,7 @@ from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
     DataAwsSecretsmanagerRandomPassword,
 )
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_proxy import DbProxy, DbProxyAuth
 from cdktf_cdktf_provider_aws.db_proxy_default_target_group import DbProxyDefaultTargetGroup
 from cdktf_cdktf_provider_aws.db_proxy_target import DbProxyTarget
@@ -118,6 +119,8 @@ __all__ = [
     "DataAwsRoute53Zone",
     "DataAwsSecretsmanagerRandomPassword",
     "DbInstance",
+    "DbParameterGroup",
+    "DbParameterGroupParameter",
     "DbProxy",
     "DbProxyAuth",
     "DbProxyDefaultTargetGroup",

@@ -11,6 +11,8 @@ from constructs import Construct
 from infra_cdktf.aws import (
     DataAwsSecretsmanagerRandomPassword,
     DbInstance,
+    DbParameterGroup,
+    DbParameterGroupParameter,
     DbProxy,
     DbProxyAuth,
     DbProxyDefaultTargetGroup,
@@ -34,6 +36,7 @@ class DataProps:
 
 class Data(Construct):
     subnet_group: DbSubnetGroup
+    parameter_group: DbParameterGroup
     instance: DbInstance
     proxy: DbProxy
     proxy_role: IamRole
@@ -50,6 +53,22 @@ class Data(Construct):
             "subnet_group",
             name=cfg.resource_name("db-subnets"),
             subnet_ids=props.private_subnet_ids,
+        )
+        # The app's migrations create a trigger that makes ledger rows append-only. With
+        # automated backups RDS turns on binary logging, and then MySQL lets only SUPER create
+        # triggers unless log_bin_trust_function_creators is on; the master user has no SUPER.
+        self.parameter_group = DbParameterGroup(
+            self,
+            "parameter_group",
+            name=cfg.resource_name("mysql8"),
+            family=f"mysql{cfg.db_engine_version}",
+            description="AWSomeShop MySQL settings",
+            parameter=[
+                DbParameterGroupParameter(name="log_bin_trust_function_creators", value="1"),
+                # Plain-text connections are refused by the database too, not only by the proxy
+                # (require_tls): the proxy reaches the instance over TLS.
+                DbParameterGroupParameter(name="require_secure_transport", value="1"),
+            ],
         )
         prod_like = cfg.db_deletion_protection
         self.instance = DbInstance(
@@ -69,6 +88,7 @@ class Data(Construct):
             # Terraform state; containers and the proxy read that secret.
             manage_master_user_password=True,
             db_subnet_group_name=self.subnet_group.name,
+            parameter_group_name=self.parameter_group.name,
             vpc_security_group_ids=[props.db_security_group_id],
             publicly_accessible=False,
             multi_az=cfg.db_multi_az,
