@@ -58,7 +58,7 @@ class ContainerRegistry(Construct):
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="AES256")],
-            force_delete=not cfg.db_deletion_protection,
+            force_delete=not cfg.protect_from_deletion,
         )
         self.repository.override_logical_id("ecr_repository")
         self.lifecycle_policy = EcrLifecyclePolicy(

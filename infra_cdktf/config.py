@@ -79,11 +79,13 @@ class EnvironmentConfig:
     db_maintenance_window: str = "sun:04:00-sun:05:00"
     db_name: str = "awsomeshop"
     db_master_username: str = "awsomeshop_admin"
-    db_deletion_protection: bool = False
     # Rough default max_connections of a db.t3.micro MySQL; the alarm fires at 80 % of it.
     db_max_connections: int = 60
     # Storage.
     cors_allowed_origins: tuple[str, ...] = ("*",)
+    # Long-lived environment: deletion protection on the database, ALB and user pool, a final
+    # snapshot, no force-deleting a registry that still holds images.
+    protect_from_deletion: bool = False
     # Secrets: 0 deletes at once so a torn-down dev stack can be rebuilt under the same names.
     secret_recovery_window_days: int = 0
     # Monitoring.
@@ -115,7 +117,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         name="prod",
         nat_gateway_per_az=True,
         db_multi_az=True,
-        db_deletion_protection=True,
+        protect_from_deletion=True,
         secret_recovery_window_days=30,
         # A placeholder from the design: operators set AWSOMESHOP_DOMAIN_NAME to their own.
         domain_name="awsomeshop.example.com",

@@ -70,7 +70,7 @@ class Data(Construct):
                 DbParameterGroupParameter(name="require_secure_transport", value="1"),
             ],
         )
-        prod_like = cfg.db_deletion_protection
+        keep = cfg.protect_from_deletion
         self.instance = DbInstance(
             self,
             "instance",
@@ -99,10 +99,10 @@ class Data(Construct):
             auto_minor_version_upgrade=True,
             iam_database_authentication_enabled=True,
             enabled_cloudwatch_logs_exports=["error", "slowquery"],
-            deletion_protection=cfg.db_deletion_protection,
-            skip_final_snapshot=not prod_like,
-            final_snapshot_identifier=cfg.resource_name("db-final") if prod_like else None,
-            apply_immediately=not prod_like,
+            deletion_protection=keep,
+            skip_final_snapshot=not keep,
+            final_snapshot_identifier=cfg.resource_name("db-final") if keep else None,
+            apply_immediately=not keep,
         )
         self.instance.override_logical_id("database")
 

@@ -63,7 +63,7 @@ class LoadBalancer(Construct):
             security_groups=[props.alb_security_group_id],
             subnets=props.public_subnet_ids,
             drop_invalid_header_fields=True,
-            enable_deletion_protection=cfg.db_deletion_protection,
+            enable_deletion_protection=cfg.protect_from_deletion,
             access_logs={"bucket": props.logs_bucket_name, "prefix": ALB_LOG_PREFIX, "enabled": True},
             depends_on=[props.logs_bucket_policy],  # type: ignore[list-item]
         )

@@ -66,7 +66,7 @@ class UserDirectory(Construct):
                     string_attribute_constraints={"min_length": "1", "max_length": "64"},
                 )
             ],
-            deletion_protection="ACTIVE" if cfg.db_deletion_protection else "INACTIVE",
+            deletion_protection="ACTIVE" if cfg.protect_from_deletion else "INACTIVE",
         )
         self.client = CognitoUserPoolClient(
             self,

@@ -16,8 +16,8 @@ def test_dev_and_prod_exist_with_the_design_figures() -> None:
     assert (dev.db_backup_retention_days, dev.db_backup_window) == (30, "03:00-04:00")
     assert dev.db_maintenance_window == "sun:04:00-sun:05:00"
     # dev is the single-AZ, low-cost design; prod turns on the sibling designs' resilience.
-    assert not dev.db_multi_az and not dev.nat_gateway_per_az and not dev.db_deletion_protection
-    assert prod.db_multi_az and prod.nat_gateway_per_az and prod.db_deletion_protection
+    assert not dev.db_multi_az and not dev.nat_gateway_per_az and not dev.protect_from_deletion
+    assert prod.db_multi_az and prod.nat_gateway_per_az and prod.protect_from_deletion
     assert not dev.cloudfront_enabled and not prod.cloudfront_enabled
     assert not dev.use_fargate_spot
 

@@ -27,6 +27,25 @@ def test_no_resource_overrides_the_default_tags(dev: Synth) -> None:
             )
 
 
+def test_only_prod_is_protected_from_deletion(dev: Synth, prod: Synth) -> None:
+    def protection(synth: Synth) -> tuple[object, ...]:
+        (alb,) = synth.resources("aws_lb").values()
+        (pool,) = synth.resources("aws_cognito_user_pool").values()
+        db = synth.resources("aws_db_instance")["database"]
+        repo = synth.resources("aws_ecr_repository")["ecr_repository"]
+        return (
+            alb["enable_deletion_protection"],
+            pool["deletion_protection"],
+            db["deletion_protection"],
+            repo["force_delete"],
+        )
+
+    assert protection(dev) == (False, "INACTIVE", False, True)
+    assert protection(prod) == (True, "ACTIVE", True, False)
+    (secret,) = prod.resources("aws_secretsmanager_secret").values()
+    assert secret["recovery_window_in_days"] == 30
+
+
 def test_local_state_by_default_and_s3_with_locking_when_configured(dev: Synth, options: Synth) -> None:
     assert dev.doc["terraform"]["backend"] == {"local": {"path": "terraform.awsomeshop-dev.tfstate"}}
     assert options.doc["terraform"]["backend"] == {
