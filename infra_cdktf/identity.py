@@ -95,6 +95,8 @@ class WorkloadRolesProps:
     log_group_arn: str
     # Exactly the secrets the containers receive: the RDS master secret and the Django key.
     secret_arns: list[str]
+    # The RDS-managed master secret: the app re-reads it after a rotation (shop.db_backends).
+    db_secret_arn: str
     images_bucket_arn: str
     db_resource_id: str
     db_username: str
@@ -202,6 +204,12 @@ class WorkloadRoles(Construct):
                             "Effect": "Allow",
                             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                             "Resource": [f"{props.images_bucket_arn}/*"],
+                        },
+                        {
+                            "Sid": "FollowDatabasePasswordRotation",
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue"],
+                            "Resource": [props.db_secret_arn],
                         },
                         {
                             "Sid": "DatabaseIamConnect",

@@ -61,6 +61,7 @@ class AwsomeShopStack(TerraformStack):
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
                 secret_arns=[master_secret, self.data.django_secret.arn],
+                db_secret_arn=master_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
                 db_resource_id=self.data.instance.resource_id,
                 db_username=cfg.db_master_username,
@@ -106,6 +107,8 @@ class AwsomeShopStack(TerraformStack):
                     "DB_PORT": str(MYSQL_PORT),
                     "DB_NAME": cfg.db_name,
                     "DB_SSL_MODE": "REQUIRED",
+                    # Read again after a rotation; DB_USER/DB_PASSWORD are the start-up values.
+                    "DB_SECRET_ARN": master_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
                 },
                 secrets={

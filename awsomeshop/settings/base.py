@@ -94,6 +94,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             **mysql_tls_options(os.environ),
         }
     )
+    # The AWS deployment names the RDS-managed secret, so a rotated password is followed.
+    if env("DB_SECRET_ARN", default=""):
+        DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"
+        DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)}

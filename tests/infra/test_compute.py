@@ -81,6 +81,7 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         "DB_PORT": "3306",
         "DB_NAME": "awsomeshop",
         "DB_SSL_MODE": "REQUIRED",
+        "DB_SECRET_ARN": MASTER_SECRET,
         "TRUSTED_PROXY_COUNT": "1",
     }
     (django_secret,) = dev.resources("aws_secretsmanager_secret")

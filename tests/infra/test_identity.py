@@ -81,6 +81,13 @@ def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth)
     assert statements["PublishAppMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AWSomeShop"}
     }
+    # Only the database's own secret, so the app can follow a password rotation.
+    assert statements["FollowDatabasePasswordRotation"] == {
+        "Sid": "FollowDatabasePasswordRotation",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": ["${aws_db_instance.database.master_user_secret[0].secret_arn}"],
+    }
 
 
 # The only actions AWS offers no resource-level scope for; each must stay the sole action of
