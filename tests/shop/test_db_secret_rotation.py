@@ -17,6 +17,7 @@ from django.db import connection
 
 from shop.db_backends.mysql.base import DatabaseWrapper
 from tests.support.cognito import free_port
+from tests.support.mysql_accounts import temporary_account
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL only: the MariaDB run executes this test"),
@@ -44,13 +45,8 @@ def secrets(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def account() -> Iterator[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP USER IF EXISTS '{USER}'@'%%'", [])
-        cursor.execute(f"CREATE USER '{USER}'@'%%' IDENTIFIED BY %s", [OLD])
-        cursor.execute(f"GRANT SELECT ON `{connection.settings_dict['NAME']}`.* TO '{USER}'@'%%'", [])
-    yield USER
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP USER IF EXISTS '{USER}'@'%%'", [])
+    with temporary_account(USER, OLD, privileges="SELECT") as user:
+        yield user
 
 
 def _wrapper(password: str, secret_arn: str | None) -> DatabaseWrapper:

@@ -24,6 +24,8 @@ import pytest
 import requests
 from django.db import connection
 
+from tests.support.mysql_accounts import temporary_account
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -57,13 +59,8 @@ RUNTIME_PASSWORD = "r:t@p/w%d?#"
 @pytest.fixture
 def runtime_user() -> Iterator[str]:
     """A password-protected account, as RDS has (this machine's root has no password)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP USER IF EXISTS '{RUNTIME_USER}'@'%%'", [])
-        cursor.execute(f"CREATE USER '{RUNTIME_USER}'@'%%' IDENTIFIED BY %s", [RUNTIME_PASSWORD])
-        cursor.execute(f"GRANT ALL ON `{connection.settings_dict['NAME']}`.* TO '{RUNTIME_USER}'@'%%'", [])
-    yield RUNTIME_USER
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP USER IF EXISTS '{RUNTIME_USER}'@'%%'", [])
+    with temporary_account(RUNTIME_USER, RUNTIME_PASSWORD) as user:
+        yield user
 
 
 @pytest.fixture
