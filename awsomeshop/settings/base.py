@@ -222,7 +222,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "shop.cache.LockingDatabaseCache",
             "LOCATION": CACHE_TABLE_NAME,
         }
     }
