@@ -3,22 +3,32 @@
 Only order placement is limited: reads are cheap, and a runaway client placing orders is the
 case that costs employees points and stock. Counts live in the default cache (Redis or a
 database table), not in process memory, so 2 or 10 containers enforce one limit together.
+
+How it counts: a fixed window per employee. Each window of the rate's period (a clock minute
+for "30/min") has one counter, created with ``add`` and raised with ``incr``. Both are atomic in
+the shared caches (Redis ``SET NX`` and ``INCR``; the database cache's unique key and its
+row-locking ``incr`` in ``shop.cache``), so simultaneous requests on any number of containers
+each get their own number and exactly the first N of a window pass. The cost of the fixed
+window: a client can place N orders at the end of one window and N more at the start of the
+next. DRF's own throttle keeps a sliding log instead, but reads and rewrites it without a lock,
+so a burst of simultaneous requests could all pass; a limit that holds was the requirement.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from rest_framework.request import Request
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
 
 
-class OrderPlacementThrottle(UserRateThrottle):
+class OrderPlacementThrottle(SimpleRateThrottle):
     """POST /api/v1/orders/ per employee, at ORDER_RATE_LIMIT (e.g. "30/min")."""
 
     scope = "order_place"
@@ -26,6 +36,7 @@ class OrderPlacementThrottle(UserRateThrottle):
     def __init__(self) -> None:
         # Looked up per request, not bound at import, so settings overrides take effect.
         self.cache = caches["default"]
+        self.retry_after: float | None = None
         super().__init__()
 
     def get_rate(self) -> str | None:
@@ -33,23 +44,41 @@ class OrderPlacementThrottle(UserRateThrottle):
         rate: str | None = settings.ORDER_RATE_LIMIT
         return rate
 
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return None  # the view answers 401 before placing anything
+        return f"throttle:{self.scope}:{user.pk}"
+
     def allow_request(self, request: Request, view: Any) -> bool:
-        if request.method != "POST":
+        if request.method != "POST" or self.rate is None:
             return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return True
+        now = self.timer()
+        window = int(now // duration)
+        window_key = f"{key}:{window}"
         try:
-            return super().allow_request(request, view)
-        except Exception:  # any cache failure: Redis down, a timeout, a missing table
+            # Kept for two periods: a request that read the clock just before the window ended
+            # must still find its counter when it increments.
+            self.cache.add(window_key, 0, timeout=2 * duration)
+            count = self.cache.incr(window_key)
+        except Exception:  # any cache failure: Redis down, a timeout, a missing table, a culled key
             # The limit is a guard against runaway clients, not a correctness rule (balances and
             # stock are protected by the database): an unreachable cache lets the order through.
             logger.warning("order throttle cache unavailable; request allowed", exc_info=True)
             return True
+        if count <= limit:
+            return True
+        self.retry_after = (window + 1) * duration - now
+        return False
 
     def wait(self) -> float | None:
-        # DRF answers None when the history overflowed (concurrent requests from one user);
-        # a 429 must still say when to retry: when the oldest counted request ages out.
-        _, duration = self.parse_rate(self.rate)
-        if duration is None:
+        # Whole seconds until the next window opens; never 0, which would invite a busy retry.
+        if self.retry_after is None:
             return None
-        if not self.history:
-            return float(duration)
-        return max(1.0, duration - (self.now - self.history[-1]))
+        return float(max(1, math.ceil(self.retry_after)))

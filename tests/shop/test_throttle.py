@@ -10,16 +10,14 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.cache.backends.db import DatabaseCache
 from django.db import connection
 
 from orders.models import Order
 from points.models import PointsAccount
+from shop.cache import LockingDatabaseCache
 from tests.factories import ProductFactory
 
-DB_CACHE = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "awsomeshop_cache"}
-}
+DB_CACHE = {"default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -78,7 +76,7 @@ def test_the_limit_is_per_employee(limited, api, cheap_product, make_user, clien
     assert _order(colleague, cheap_product).status_code == 201
 
 
-def test_the_window_slides_so_orders_are_allowed_again(limited, api, cheap_product, monkeypatch):
+def test_the_next_window_allows_orders_again(limited, api, cheap_product, monkeypatch):
     from shop.throttling import OrderPlacementThrottle
 
     now = [time.time()]
@@ -100,18 +98,31 @@ def test_database_cache_table_exists_after_migrate(db):
     assert "awsomeshop_cache" in connection.introspection.table_names()
 
 
+@pytest.fixture
+def fixed_clock(monkeypatch: Any) -> list[float]:
+    """The throttle's clock, stopped mid-window so a test never straddles two windows."""
+    from shop.throttling import OrderPlacementThrottle
+
+    now = [(time.time() // 60) * 60 + 30]
+    monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])
+    return now
+
+
+def _window_key(user: Any, now: float) -> str:
+    return f"throttle:order_place:{user.pk}:{int(now // 60)}"
+
+
 def test_counts_in_the_database_cache_are_shared_by_every_process(
-    limited, api, employee, cheap_product, make_user, client_for
+    limited, api, employee, cheap_product, make_user, client_for, fixed_clock
 ):
     limited.CACHES = DB_CACHE
     assert _order(api, cheap_product).status_code == 201
     # Another server process has its own cache object over the same table and sees the count.
-    other_process = DatabaseCache("awsomeshop_cache", {})
-    key = f"throttle_order_place_{employee.pk}"
-    assert len(other_process.get(key, [])) == 1
+    other_process = LockingDatabaseCache("awsomeshop_cache", {})
+    assert other_process.get(_window_key(employee, fixed_clock[0])) == 1
     # And what another process counted limits this one.
     colleague = make_user(points=100, cognito_sub="sub-colleague-db")
-    other_process.set(f"throttle_order_place_{colleague.pk}", [time.time(), time.time()], 60)
+    other_process.set(_window_key(colleague, fixed_clock[0]), 2, 120)
     _assert_throttled(_order(client_for(colleague), cheap_product))
     assert not Order.objects.filter(user=colleague).exists()
 
@@ -120,7 +131,7 @@ def test_counts_in_the_database_cache_are_shared_by_every_process(
     not _redis_reachable(REDIS_URL), reason=f"no Redis server reachable at {REDIS_URL} (set REDIS_URL)"
 )
 def test_counts_in_redis_are_shared_by_every_process(
-    limited, api, employee, cheap_product, make_user, client_for
+    limited, api, employee, cheap_product, make_user, client_for, fixed_clock
 ):
     import redis
 
@@ -136,7 +147,9 @@ def test_counts_in_redis_are_shared_by_every_process(
     try:
         assert [_order(api, cheap_product).status_code for _ in range(2)] == [201, 201]
         _assert_throttled(_order(api, cheap_product))
-        assert raw.exists(f"{prefix}:1:throttle_order_place_{employee.pk}")
+        raw_key = f"{prefix}:1:{_window_key(employee, fixed_clock[0])}"
+        assert int(raw.get(raw_key)) == 3  # the refused request is counted too
+        assert 0 < raw.ttl(raw_key) <= 120  # the counter expires; it never locks anyone out for good
         assert Order.objects.filter(user=employee).count() == 2
     finally:
         for key in raw.scan_iter(f"{prefix}:*"):
@@ -159,7 +172,7 @@ def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, capl
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        ({}, "django.core.cache.backends.db.DatabaseCache"),
+        ({}, "shop.cache.LockingDatabaseCache"),
         ({"REDIS_URL": "redis://cache.internal:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
     ],
     ids=["default-database", "redis-url"],

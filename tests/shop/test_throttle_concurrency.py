@@ -1,0 +1,134 @@
+"""The order limit under simultaneous requests: counts are atomic in every shared cache.
+
+Real threads, each with its own database connection (and so its own cache client), stand in
+for server processes on several containers: what they share is exactly what containers share,
+the database table or the Redis server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.utils import timezone
+
+from orders.models import Order
+from points.models import PointsAccount
+from shop.cache import LockingDatabaseCache
+from tests.conftest import CheckedClient, token_for
+from tests.factories import ProductFactory, UserFactory
+from tests.shop.test_throttle import DB_CACHE, REDIS_URL, _redis_reachable
+from tests.support.markers import requires_server_db
+from tests.support.threads import run_at_once
+
+TABLE = "awsomeshop_cache"
+
+
+@pytest.fixture
+def table_cache(db: None) -> LockingDatabaseCache:
+    return LockingDatabaseCache(TABLE, {})
+
+
+def test_incr_counts_and_the_parent_reads_the_same_row(table_cache):
+    table_cache.add("n", 0, 60)
+    assert [table_cache.incr("n") for _ in range(3)] == [1, 2, 3]
+    assert table_cache.incr("n", 5) == 8
+    assert table_cache.decr("n", 2) == 6
+    assert table_cache.get("n") == 6
+
+
+def test_incr_of_a_missing_or_expired_key_raises_like_django(table_cache):
+    with pytest.raises(ValueError, match="not found"):
+        table_cache.incr("missing")
+    table_cache.set("old", 1, 60)
+    past = timezone.now() - timedelta(seconds=5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(TABLE)} SET expires = %s WHERE cache_key = %s",
+            [
+                connection.ops.adapt_datetimefield_value(past.replace(microsecond=0)),
+                table_cache.make_key("old"),
+            ],
+        )
+    with pytest.raises(ValueError, match="not found"):
+        table_cache.incr("old")
+
+
+@pytest.fixture
+def shared_cache(request: Any, settings: Any, transactional_db: None) -> Iterator[str]:
+    """The default cache switched to the database table or to Redis, emptied of our keys."""
+    if request.param == "database":
+        settings.CACHES = DB_CACHE
+        caches["default"].clear()
+        yield "database"
+        return
+    if not _redis_reachable(REDIS_URL):
+        pytest.skip(f"no Redis server reachable at {REDIS_URL} (set REDIS_URL)")
+    import redis
+
+    prefix = f"awsomeshop-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield "redis"
+    raw = redis.Redis.from_url(REDIS_URL)
+    for key in raw.scan_iter(f"{prefix}:*"):
+        raw.delete(key)
+
+
+@requires_server_db
+@pytest.mark.concurrency
+@pytest.mark.parametrize("shared_cache", ["database", "redis"], indirect=True)
+def test_simultaneous_increments_lose_nothing(shared_cache, record_figure):
+    caches["default"].add("hits", 0, 60)
+
+    def hit_ten_times(i: int) -> None:
+        for _ in range(10):
+            caches["default"].incr("hits")
+
+    errors = [r for r in run_at_once(20, hit_ten_times) if r is not None]
+    total = caches["default"].get("hits")
+    record_figure(f"cache incr[{connection.vendor}, {shared_cache}]: 20 threads x 10 = {total}")
+    assert errors == []
+    assert total == 200
+
+
+def _post_order(token: str, product_id: Any) -> int:
+    response = CheckedClient().post(
+        "/api/v1/orders/",
+        {"product_id": str(product_id)},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    return response.status_code
+
+
+@requires_server_db
+@pytest.mark.concurrency
+@pytest.mark.parametrize("shared_cache", ["database", "redis"], indirect=True)
+def test_a_burst_of_orders_gets_exactly_the_limit_through(shared_cache, settings, monkeypatch, record_figure):
+    from shop.throttling import OrderPlacementThrottle
+
+    settings.ORDER_RATE_LIMIT = "5/min"
+    middle_of_a_window = (time.time() // 60) * 60 + 30
+    monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: middle_of_a_window)
+    user = UserFactory(points=1000, cognito_sub=f"sub-burst-{shared_cache}")
+    product = ProductFactory(points_cost=10, stock=100)
+    token = token_for(user)
+
+    outcomes = Counter(run_at_once(20, lambda i: _post_order(token, product.pk)))
+    record_figure(f"order throttle[{connection.vendor}, {shared_cache}] 5/min, 20 at once: {dict(outcomes)}")
+    assert outcomes == {201: 5, 429: 15}
+    assert Order.objects.filter(user=user).count() == 5
+    assert PointsAccount.objects.get(user=user).balance == 1000 - 5 * 10
