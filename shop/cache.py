@@ -20,33 +20,31 @@ import pickle
 from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, models, router, transaction
+from django.db import connections, router, transaction
 from django.utils.timezone import now as tz_now
 
 
 class LockingDatabaseCache(DatabaseCache):
-    def __init__(self, table: str, params: dict[str, Any]) -> None:
-        super().__init__(table, params)
-        self.table_name = table
-
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
+        # BaseCache.decr calls this with -delta, so decrements are atomic too.
         cache_key = self.make_and_validate_key(key, version=version)
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         quote = connection.ops.quote_name
-        table = quote(self.table_name)
+        table = quote(self.cache_model_class._meta.db_table)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        # Expired rows are left out in SQL, as DatabaseCache.has_key does, and count as missing.
+        now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))
         # Identifiers are the configured table and fixed column names, quoted; values are bound.
         with transaction.atomic(using=db), connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {quote('value')}, {quote('expires')} FROM {table} "  # noqa: S608
-                f"WHERE {quote('cache_key')} = %s{lock}",
-                [cache_key],
+                f"SELECT {quote('value')} FROM {table} "  # noqa: S608
+                f"WHERE {quote('cache_key')} = %s AND {quote('expires')} > %s{lock}",
+                [cache_key, now],
             )
             row = cursor.fetchone()
-            if row is None or self._expired(connection, row[1]):
-                # What BaseCache.incr does for a missing key; an expired row counts as missing.
-                raise ValueError(f"Key '{key}' not found")
+            if row is None:
+                raise ValueError(f"Key '{key}' not found")  # what BaseCache.incr raises
             stored = connection.ops.process_clob(row[0])
             # Rows are written only by this cache, pickled exactly as DatabaseCache does.
             value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301
@@ -56,16 +54,3 @@ class LockingDatabaseCache(DatabaseCache):
                 [encoded, cache_key],
             )
         return value
-
-    def decr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
-        return self.incr(key, -delta, version)
-
-    @staticmethod
-    def _expired(connection: Any, expires: Any) -> bool:
-        # The parent's conversion: aware or naive datetimes depending on backend and USE_TZ.
-        expression = models.Expression(output_field=models.DateTimeField())
-        for converter in connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        ):
-            expires = converter(expires, expression, connection)
-        return bool(expires < tz_now())

@@ -5,10 +5,10 @@ case that costs employees points and stock. Counts live in the default cache (Re
 database table), not in process memory, so 2 or 10 containers enforce one limit together.
 
 How it counts: a fixed window per employee. Each window of the rate's period (a clock minute
-for "30/min") has one counter, created with ``add`` and raised with ``incr``. Both are atomic in
-the shared caches (Redis ``SET NX`` and ``INCR``; the database cache's unique key and its
-row-locking ``incr`` in ``shop.cache``), so simultaneous requests on any number of containers
-each get their own number and exactly the first N of a window pass. The cost of the fixed
+for "30/min") has one counter, raised with ``incr`` and created with ``add`` on a window's first
+request. Both are atomic in the shared caches (Redis ``SET NX`` and ``INCR``; the database
+cache's unique key and its row-locking ``incr`` in ``shop.cache``), so simultaneous requests on
+any number of containers each get their own number and exactly the first N of a window pass. The cost of the fixed
 window: a client can place N orders at the end of one window and N more at the start of the
 next. DRF's own throttle keeps a sliding log instead, but reads and rewrites it without a lock,
 so a burst of simultaneous requests could all pass; a limit that holds was the requirement.
@@ -32,6 +32,9 @@ class OrderPlacementThrottle(SimpleRateThrottle):
     """POST /api/v1/orders/ per employee, at ORDER_RATE_LIMIT (e.g. "30/min")."""
 
     scope = "order_place"
+    # Set by SimpleRateThrottle.__init__ from the rate (None when the limit is off).
+    num_requests: int | None
+    duration: int | None
 
     def __init__(self) -> None:
         # Looked up per request, not bound at import, so settings overrides take effect.
@@ -51,31 +54,37 @@ class OrderPlacementThrottle(SimpleRateThrottle):
         return f"throttle:{self.scope}:{user.pk}"
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if request.method != "POST" or self.rate is None:
+        if request.method != "POST" or self.num_requests is None or self.duration is None:
             return True
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        limit, duration = self.parse_rate(self.rate)
-        if limit is None or duration is None:
-            return True
         now = self.timer()
-        window = int(now // duration)
-        window_key = f"{key}:{window}"
+        window = int(now // self.duration)
         try:
-            # Kept for two periods: a request that read the clock just before the window ended
-            # must still find its counter when it increments.
-            self.cache.add(window_key, 0, timeout=2 * duration)
-            count = self.cache.incr(window_key)
-        except Exception:  # any cache failure: Redis down, a timeout, a missing table, a culled key
+            count = self._count(f"{key}:{window}", timeout=2 * self.duration)
+        except Exception:  # any cache failure: Redis down, a timeout, a missing table
             # The limit is a guard against runaway clients, not a correctness rule (balances and
             # stock are protected by the database): an unreachable cache lets the order through.
             logger.warning("order throttle cache unavailable; request allowed", exc_info=True)
             return True
-        if count <= limit:
+        if count <= self.num_requests:
             return True
-        self.retry_after = (window + 1) * duration - now
+        self.retry_after = (window + 1) * self.duration - now
         return False
+
+    def _count(self, window_key: str, *, timeout: int) -> int:
+        """This request's number in its window: increment, creating the counter on a miss."""
+        try:
+            # Every request but a window's first finds its counter: one atomic increment.
+            return int(self.cache.incr(window_key))
+        except ValueError:
+            # First of the window. add() is atomic too, so of simultaneous firsts one creates the
+            # counter and the others' add() does nothing; then each increments it once. Kept for
+            # two periods (timeout), so a request that read the clock just before its window
+            # ended still finds the counter when it increments.
+            self.cache.add(window_key, 0, timeout=timeout)
+            return int(self.cache.incr(window_key))
 
     def wait(self) -> float | None:
         # Whole seconds until the next window opens; never 0, which would invite a busy retry.

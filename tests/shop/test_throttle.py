@@ -5,29 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order
 from points.models import PointsAccount
 from shop.cache import LockingDatabaseCache
 from tests.factories import ProductFactory
-
-DB_CACHE = {"default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}}
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_reachable(url: str) -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
 
 
 @pytest.fixture
@@ -76,16 +63,13 @@ def test_the_limit_is_per_employee(limited, api, cheap_product, make_user, clien
     assert _order(colleague, cheap_product).status_code == 201
 
 
-def test_the_next_window_allows_orders_again(limited, api, cheap_product, monkeypatch):
-    from shop.throttling import OrderPlacementThrottle
-
-    now = [time.time()]
-    monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])
+def test_the_next_window_allows_orders_again(limited, api, cheap_product, fixed_clock):
     for _ in range(2):
         assert _order(api, cheap_product).status_code == 201
     response = _order(api, cheap_product)
     _assert_throttled(response)
-    now[0] += int(response["Retry-After"])
+    assert int(response["Retry-After"]) == 30  # the clock stands mid-minute
+    fixed_clock[0] += int(response["Retry-After"])
     assert _order(api, cheap_product).status_code == 201
 
 
@@ -98,24 +82,13 @@ def test_database_cache_table_exists_after_migrate(db):
     assert "awsomeshop_cache" in connection.introspection.table_names()
 
 
-@pytest.fixture
-def fixed_clock(monkeypatch: Any) -> list[float]:
-    """The throttle's clock, stopped mid-window so a test never straddles two windows."""
-    from shop.throttling import OrderPlacementThrottle
-
-    now = [(time.time() // 60) * 60 + 30]
-    monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])
-    return now
-
-
 def _window_key(user: Any, now: float) -> str:
     return f"throttle:order_place:{user.pk}:{int(now // 60)}"
 
 
 def test_counts_in_the_database_cache_are_shared_by_every_process(
-    limited, api, employee, cheap_product, make_user, client_for, fixed_clock
+    limited, database_cache, api, employee, cheap_product, make_user, client_for, fixed_clock
 ):
-    limited.CACHES = DB_CACHE
     assert _order(api, cheap_product).status_code == 201
     # Another server process has its own cache object over the same table and sees the count.
     other_process = LockingDatabaseCache("awsomeshop_cache", {})
@@ -127,33 +100,37 @@ def test_counts_in_the_database_cache_are_shared_by_every_process(
     assert not Order.objects.filter(user=colleague).exists()
 
 
-@pytest.mark.skipif(
-    not _redis_reachable(REDIS_URL), reason=f"no Redis server reachable at {REDIS_URL} (set REDIS_URL)"
-)
+def _statements_on_the_cache_table(captured: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if "awsomeshop_cache" in q["sql"]]
+
+
+def test_only_a_windows_first_order_creates_its_counter(
+    limited, database_cache, api, cheap_product, fixed_clock
+):
+    with CaptureQueriesContext(connection) as first:
+        assert _order(api, cheap_product).status_code == 201
+    with CaptureQueriesContext(connection) as second:
+        assert _order(api, cheap_product).status_code == 201
+    # The first: incr misses (1), add (count for culling, select, insert: 3), incr (select, update: 2).
+    assert len(_statements_on_the_cache_table(first)) == 6
+    # Every later order in the window: incr alone, the locking select and the update.
+    assert len(_statements_on_the_cache_table(second)) == 2
+
+
 def test_counts_in_redis_are_shared_by_every_process(
-    limited, api, employee, cheap_product, make_user, client_for, fixed_clock
+    limited, redis_cache, api, employee, cheap_product, fixed_clock
 ):
     import redis
 
-    prefix = f"awsomeshop-test-{uuid.uuid4().hex}"  # our own keys only: never clobber others'
-    limited.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
+    from tests.shop.conftest import REDIS_URL
+
     raw = redis.Redis.from_url(REDIS_URL)
-    try:
-        assert [_order(api, cheap_product).status_code for _ in range(2)] == [201, 201]
-        _assert_throttled(_order(api, cheap_product))
-        raw_key = f"{prefix}:1:{_window_key(employee, fixed_clock[0])}"
-        assert int(raw.get(raw_key)) == 3  # the refused request is counted too
-        assert 0 < raw.ttl(raw_key) <= 120  # the counter expires; it never locks anyone out for good
-        assert Order.objects.filter(user=employee).count() == 2
-    finally:
-        for key in raw.scan_iter(f"{prefix}:*"):
-            raw.delete(key)
+    assert [_order(api, cheap_product).status_code for _ in range(2)] == [201, 201]
+    _assert_throttled(_order(api, cheap_product))
+    raw_key = f"{redis_cache}:1:{_window_key(employee, fixed_clock[0])}"
+    assert int(raw.get(raw_key)) == 3  # the refused request is counted too
+    assert 0 < raw.ttl(raw_key) <= 120  # the counter expires; it never locks anyone out for good
+    assert Order.objects.filter(user=employee).count() == 2
 
 
 def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, caplog):
