@@ -17,14 +17,14 @@ from django.db import connection
 
 from shop.db_backends.mysql.base import DatabaseWrapper
 from tests.support.cognito import free_port
-from tests.support.mysql_accounts import temporary_account
+from tests.support.mysql_accounts import account_name, temporary_account
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL only: the MariaDB run executes this test"),
     pytest.mark.django_db(transaction=True),
 ]
 
-USER = "awsomeshop_rotating"
+USER = account_name("awsomeshop_rotating")
 OLD, NEW = "old-Pa55:w@rd", "new-Pa55/w%rd"
 
 

@@ -24,7 +24,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.support.mysql_accounts import temporary_account
+from tests.support.mysql_accounts import account_name, temporary_account
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -51,7 +51,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-RUNTIME_USER = "awsomeshop_runtime"
+RUNTIME_USER = account_name("awsomeshop_runtime")
 # Generated RDS passwords may hold any of these; the DB_* parts must carry them intact.
 RUNTIME_PASSWORD = "r:t@p/w%d?#"
 

@@ -3,10 +3,20 @@ deployment does (a password, limited privileges) rather than as this machine's r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
+
+
+def account_name(base: str) -> str:
+    """A server-wide account name unique to this test process.
+
+    Accounts belong to the server, not to one database, so two suites running at once against
+    the same MariaDB (parallel CI jobs, two developers) would drop each other's accounts.
+    """
+    return f"{base}_{os.getpid()}"
 
 
 @contextmanager
