@@ -22,11 +22,17 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
+        # An operations account, not a person on the roster: it holds and receives no points.
+        extra.setdefault("is_employee", False)
         return self.create_user(email, password, **extra)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """An employee (and, with is_staff, an HR user of the admin).
+    """A person or account known to the shop.
+
+    ``is_employee`` marks the roster: employees hold points and receive grants. ``is_staff``
+    marks HR users of the admin; an HR user may also be an employee (and then receives grants
+    from other HR users, never from themselves). Operations superusers are not employees.
 
     Email is the login and is stored lower-cased, so lookups never depend on case.
     `cognito_sub` links the record to its Cognito identity once the employee signs in.
@@ -37,6 +43,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=200, blank=True)
     employee_id = models.CharField(max_length=64, blank=True, null=True, unique=True)
     cognito_sub = models.CharField(max_length=64, blank=True, null=True, unique=True)
+    department = models.CharField(max_length=100, blank=True, default="")
+    is_employee = models.BooleanField(
+        default=True,
+        help_text="On the employee roster: may sign in to the API and receive points. "
+        "Off for accounts that exist only to run the back office (operations superusers, HR-only).",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
