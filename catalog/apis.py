@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
 
 from catalog.filters import ProductFilter
 from catalog.images import image_url
 from catalog.models import Category, Product
+from catalog.page_cache import cacheable, product_page
 from catalog.selectors import category_list, product_list_visible
+from shop.conditional import json_with_etag
 
 
 @extend_schema_serializer(component_name="CategoryRef")
@@ -58,6 +69,39 @@ class ProductListApi(ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return product_list_visible()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                name="If-None-Match",
+                type=OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="The ETag of a page you have; 304 with no body if it is unchanged.",
+            )
+        ],
+        responses={
+            200: ProductOutputSerializer(many=True),
+            304: OpenApiResponse(description="Not modified: the page matching If-None-Match is current."),
+        },
+    )
+    # A rendered HttpResponse rather than DRF's Response: the body is rendered once, to hash it.
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        def build() -> Any:
+            return super(ProductListApi, self).list(request, *args, **kwargs).data
+
+        if not cacheable(request.query_params):
+            return json_with_etag(request, build())
+        # The page's next/previous links are absolute, so scheme and host are part of the key.
+        key = (
+            request.scheme,
+            request.get_host(),
+            tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists())),
+        )
+        return json_with_etag(request, product_page(key=key, build=build))
 
 
 class ProductDetailApi(RetrieveAPIView):

@@ -98,3 +98,18 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.delta:+d}"
+
+
+class CatalogVersion(models.Model):
+    """One row whose token changes in the same transaction as anything the product list shows,
+    except stock levels, which are read live beside a cached page (see catalog.page_cache).
+
+    The token is random rather than a counter so that a rolled-back or restored database can
+    never bring back a token that a server process has already cached a page under.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

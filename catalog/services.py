@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 
 from catalog.lock_objects import product_for_update
-from catalog.models import Product, StockMovement
+from catalog.models import CatalogVersion, Product, StockMovement
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import User
 
@@ -35,8 +36,13 @@ def stock_apply(
         raise InvalidStockChange("The stock change must not be zero.")
     if product.stock + delta < 0:
         raise OutOfStock()
+    was_in_stock = product.stock > 0
     product.stock += delta
     product.save(update_fields=["stock", "updated_at"])
+    if was_in_stock != (product.stock > 0):
+        # Stock levels are read live beside a cached product page, but which products match
+        # ?in_stock= (and so the page's rows and count) changes only here.
+        catalog_version_bump()
     return StockMovement.objects.create(
         product=product,
         delta=delta,
@@ -57,3 +63,17 @@ def product_stock_adjust(
     with transaction.atomic():
         product = product_for_update(product_id)
         return stock_apply(product=product, delta=delta, reason=reason, note=note, created_by=changed_by)
+
+
+def catalog_version_bump() -> None:
+    """Invalidate every cached product page, in the caller's transaction.
+
+    Called for every change to what the product list shows other than a stock level: product
+    and category saves and deletes (catalog.signals) and stock reaching or leaving zero. The
+    row is locked until the caller commits, after its product rows (the lock order's last step).
+    """
+    token = uuid.uuid4().hex
+    if not CatalogVersion.objects.filter(pk=1).update(token=token):
+        # The row is created by a migration; a flushed database (tests) recreates it here.
+        with transaction.atomic():
+            CatalogVersion.objects.update_or_create(pk=1, defaults={"token": token})

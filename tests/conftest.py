@@ -100,3 +100,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section(f"measured figures ({connection.vendor})")
         for line in FIGURES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_page_cache() -> None:
+    # Product pages are cached per process; each test starts without any.
+    from catalog.page_cache import page_cache_clear
+
+    page_cache_clear()

@@ -227,6 +227,10 @@ else:
         }
     }
 
+# Product list pages are kept per process this long at most (0 turns the cache off); stock is
+# read live and every catalog change invalidates them at once (catalog.page_cache).
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=60)
+
 # Order placement per employee, e.g. "30/min"; "" switches the limit off.
 ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None
 
