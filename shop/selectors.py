@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -10,7 +11,9 @@ from shop.models import User
 
 
 def user_get_by_cognito_sub(*, sub: str) -> User | None:
-    return User.objects.filter(cognito_sub=sub).first()
+    # Every API request runs this; what the project names in API_USER_SELECT_RELATED (the
+    # points account) comes in the same query, so /me needs no second one.
+    return User.objects.filter(cognito_sub=sub).select_related(*settings.API_USER_SELECT_RELATED).first()
 
 
 def user_get_or_provision(*, claims: Claims) -> User | None:

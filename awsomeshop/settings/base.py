@@ -227,6 +227,10 @@ else:
         }
     }
 
+# Loaded with the employee by the API's authentication, in one query (shop imports no domain
+# app, so the project names the relation).
+API_USER_SELECT_RELATED = ["points_account"]
+
 # Product list pages are kept per process this long at most (0 turns the cache off); stock is
 # read live and every catalog change invalidates them at once (catalog.page_cache).
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=60)
