@@ -22,10 +22,13 @@ from catalog.images import image_url
 from catalog.models import Product
 from orders.filters import OrderFilter
 from orders.idempotency import (
+    KeyTaken,
+    NewKey,
     Replay,
     idempotency_claim,
     idempotency_record_failure,
     idempotency_release,
+    idempotency_store_refusal,
     is_valid_key,
     request_fingerprint,
 )
@@ -129,20 +132,38 @@ class OrderListCreateApi(ListAPIView):
             raise serializers.ValidationError(
                 {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}
             )
-        outcome = idempotency_claim(
-            user=request_employee(request),
-            key=key,
-            request_hash=request_fingerprint(
-                {"product_id": str(data["product_id"]), "quantity": data["quantity"]}
-            ),
-        )
-        if isinstance(outcome, Replay):
-            return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"})
+        request_hash = request_fingerprint({"product_id": str(data["product_id"]), "quantity": data["quantity"]})
         stored: dict[str, Any] = {}
 
         def respond_and_keep(order: Order) -> Any:
             stored["body"] = _jsonable(respond(order))
             return stored["body"]
+
+        # The common case in one transaction: claim the key, order, store the response.
+        new_key = NewKey(user=request_employee(request), key=key, request_hash=request_hash)
+        try:
+            order_place(
+                user=request_employee(request),
+                product_id=data["product_id"],
+                quantity=data["quantity"],
+                new_key=new_key,
+                response_for=respond_and_keep,
+            )
+        except KeyTaken:
+            pass  # the key has a row: replay it, or take over an abandoned claim, below
+        except ApplicationError as exc:
+            if exc.status_code == 409:
+                # A refusal is an answer: a retry with the same key replays it.
+                idempotency_store_refusal(
+                    new_key=new_key, status=exc.status_code, body=error_body(exc.code, exc.detail)
+                )
+            raise
+        else:
+            return Response(stored["body"], status=status.HTTP_201_CREATED)
+
+        outcome = idempotency_claim(user=request_employee(request), key=key, request_hash=request_hash)
+        if isinstance(outcome, Replay):
+            return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"})
 
         try:
             order_place(

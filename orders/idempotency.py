@@ -1,11 +1,18 @@
 """Idempotency-Key handling for order placement.
 
 A key is scoped to the caller and remembered for IDEMPOTENCY_TTL_SECONDS (24 h). The first
-request claims it by inserting a row (the unique constraint arbitrates between concurrent
-retries); the order transaction then locks that row, checks the claim is still its own and
-stores the response in the same transaction as the order, so an order and its stored response
-exist together or not at all. A claim whose request died without finishing is taken over after
-IDEMPOTENCY_STALE_SECONDS; that is safe because the order transaction re-checks the claim.
+request claims it by inserting a row as the first statement of the order transaction
+(`idempotency_insert`) and stores its response in that row before the same transaction
+commits, so an order and its stored response exist together or not at all, in one round trip
+more than an order without a key. The unique constraint arbitrates between concurrent
+retries: a second request with the key waits on the first's uncommitted row and then finds
+it committed (and replays it) or rolled back (and goes ahead itself). A refusal is stored
+afterwards, in its own transaction, so that a retry replays it.
+
+Rows that a request committed as `in_progress` (the older two-step claim, still used to take
+over a key whose row is found in that state) are handled by `idempotency_claim`: the order
+transaction then locks that row and re-checks the claim, and a claim whose request died
+without finishing is taken over after IDEMPOTENCY_STALE_SECONDS.
 """
 
 from __future__ import annotations
@@ -45,6 +52,56 @@ class Claim:
 class Replay:
     status: int
     body: Any
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key this request wants to claim inside its order transaction."""
+
+    user: User
+    key: str
+    request_hash: str
+
+
+class KeyTaken(Exception):
+    """The key already has a committed row: replay it, or take it over, outside the transaction."""
+
+
+def idempotency_insert(new_key: NewKey) -> IdempotencyRecord:
+    """The order transaction's first statement: claim the key by inserting its row.
+
+    Raises KeyTaken if another request's row exists; the caller's transaction is then rolled
+    back as the exception leaves it (nothing else has been written yet).
+    """
+    try:
+        return IdempotencyRecord.objects.create(
+            user=new_key.user,
+            key=new_key.key,
+            request_hash=new_key.request_hash,
+            claim_token=uuid.uuid4().hex,
+            created_at=timezone.now(),
+        )
+    except IntegrityError as exc:
+        raise KeyTaken() from exc
+
+
+def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> None:
+    """Remember a refusal (e.g. 409 insufficient_points) so that a retry replays it."""
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                user=new_key.user,
+                key=new_key.key,
+                request_hash=new_key.request_hash,
+                claim_token=uuid.uuid4().hex,
+                state=IdempotencyRecord.State.COMPLETED,
+                response_status=status,
+                response_body=body,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:
+        # A concurrent retry with this key got its answer stored first; that one is replayed.
+        pass
 
 
 def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Replay:

@@ -1,7 +1,7 @@
 """Placing and refunding orders: the money path.
 
 Lock order (the project's one order; see points.lock_objects): idempotency record, points
-account, product, order. Rows are re-read under their locks and every check is made on the
+account, product, order, and the catalog version row when stock reaches or leaves zero. Rows are re-read under their locks and every check is made on the
 locked values; the debit, the stock decrement, the order, its ledger entry and its stored
 idempotent response are written in one transaction or not at all. Nothing here calls the
 network while a lock is held.
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog.models import Product, StockMovement
 from catalog.services import stock_apply
-from orders.idempotency import Claim, idempotency_complete, idempotency_lock
+from orders.idempotency import Claim, NewKey, idempotency_complete, idempotency_insert, idempotency_lock
 from orders.models import Order
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
@@ -36,17 +36,24 @@ def order_place(
     product_id: Any,
     quantity: int = 1,
     claim: Claim | None = None,
+    new_key: NewKey | None = None,
     response_for: Callable[[Order], Any] | None = None,
 ) -> Order:
     """Redeem points for `quantity` of a product, atomically.
 
-    With an idempotency `claim`, the response built by `response_for(order)` is stored in the
-    same transaction, so a retry replays it instead of ordering again.
+    With an Idempotency-Key (`new_key` to claim it here, raising KeyTaken if it has a row
+    already, or a `claim` taken earlier), the response built by `response_for(order)` is
+    stored in the same transaction, so a retry replays it instead of ordering again.
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError("quantity out of range")
     with transaction.atomic():
-        record = idempotency_lock(claim) if claim is not None else None
+        if claim is not None:
+            record = idempotency_lock(claim)
+        elif new_key is not None:
+            record = idempotency_insert(new_key)
+        else:
+            record = None
         account = account_for_update(user.pk)
         product = Product.objects.select_for_update().filter(pk=product_id).first()
         if product is None or not product.is_active:
