@@ -132,7 +132,9 @@ class OrderListCreateApi(ListAPIView):
             raise serializers.ValidationError(
                 {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}
             )
-        request_hash = request_fingerprint({"product_id": str(data["product_id"]), "quantity": data["quantity"]})
+        request_hash = request_fingerprint(
+            {"product_id": str(data["product_id"]), "quantity": data["quantity"]}
+        )
         stored: dict[str, Any] = {}
 
         def respond_and_keep(order: Order) -> Any:

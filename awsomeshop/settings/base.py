@@ -8,7 +8,7 @@ from pathlib import Path
 
 import environ
 
-from .database import database_url, mysql_tls_options
+from .database import connection_persistence, database_url, mysql_tls_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -79,10 +79,8 @@ TEMPLATES = [
 # DATABASE_URL selects the engine: sqlite:///..., mysql://..., postgres://...; the AWS
 # deployment passes the parts instead (see settings/database.py).
 DATABASES = {"default": env.db_url_config(database_url(os.environ))}
-# Keep connections for a minute but check them before use, so a database that restarted
-# is reconnected to on the next request instead of failing every request on a dead socket.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections, checked before reuse (sized for RDS Proxy; see settings/database.py).
+DATABASES["default"].update(connection_persistence(os.environ))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {

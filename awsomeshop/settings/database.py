@@ -64,3 +64,34 @@ def mysql_tls_options(environ: Mapping[str, str]) -> dict[str, Any]:
         return {"ssl_mode": mode}
     # Passing a CA is what makes MariaDB's client library start TLS at all.
     return {"ssl_mode": mode, "ssl": {"ca": environ.get("DB_SSL_CA", "").strip() or SYSTEM_CA_BUNDLE}}
+
+
+# RDS Proxy closes a client connection idle for longer than its idle_client_timeout (the
+# deployment sets 1800 s); a worker's persistent connection is retired well before that.
+DEFAULT_CONN_MAX_AGE = 300
+MAX_CONN_MAX_AGE = 1800
+
+
+def connection_persistence(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` from ``DB_CONN_MAX_AGE`` and ``DB_CONN_HEALTH_CHECKS``.
+
+    Each worker (each thread, with gthread) keeps one connection for up to DB_CONN_MAX_AGE
+    seconds instead of connecting per request: behind RDS Proxy that saves a TLS handshake,
+    the login and Django's session set-up on every request, and the proxy lends the database
+    connection behind it to other clients between transactions. DB_CONN_HEALTH_CHECKS (on by
+    default) pings a reused connection once per request before using it, so a connection the
+    proxy or a database failover closed is replaced instead of failing that request. 0 turns
+    persistence off; values above the proxy's idle timeout are refused.
+    """
+    raw = environ.get("DB_CONN_MAX_AGE", "").strip()
+    age = DEFAULT_CONN_MAX_AGE
+    if raw:
+        if not raw.isdigit() or int(raw) > MAX_CONN_MAX_AGE:
+            raise ImproperlyConfigured(
+                f"DB_CONN_MAX_AGE must be a whole number of seconds from 0 to {MAX_CONN_MAX_AGE}, not {raw!r}."
+            )
+        age = int(raw)
+    checks = environ.get("DB_CONN_HEALTH_CHECKS", "").strip().lower()
+    if checks not in ("", "true", "false", "1", "0"):
+        raise ImproperlyConfigured(f"DB_CONN_HEALTH_CHECKS must be true or false, not {checks!r}.")
+    return {"CONN_MAX_AGE": age, "CONN_HEALTH_CHECKS": checks not in ("false", "0")}
