@@ -1,7 +1,8 @@
 """Row locks for points accounts.
 
 THE LOCK ORDER, for every writer in the project: points account(s) first, ordered by pk, then
-product(s), ordered by pk, then the order row. Two transactions that follow one order cannot
+product(s), ordered by pk, then the order row, and last the catalog version row (updated when
+stock reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two transactions that follow one order cannot
 deadlock each other. Locks are plain `select_for_update()` on single-table querysets: MariaDB
 rejects `of=...`, and these querysets join nothing, so it is not needed.
 """
