@@ -190,6 +190,8 @@ COGNITO_CLIENT_ID = env("COGNITO_CLIENT_ID", default="")
 COGNITO_JWKS_URL = env("COGNITO_JWKS_URL", default="")
 COGNITO_ISSUER = env("COGNITO_ISSUER", default="")
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=30)
+# Verified tokens remembered per process until they expire (shop.auth.verifier); 0 is off.
+JWT_VERIFIED_CACHE_SIZE = env.int("JWT_VERIFIED_CACHE_SIZE", default=2048)
 LOCAL_ISSUER_KEY_PATH = env(
     "LOCAL_ISSUER_KEY_PATH",
     default=str(

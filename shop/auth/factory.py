@@ -31,6 +31,7 @@ def get_verifier() -> TokenVerifier:
             issuer=issuer,
             client_id=settings.COGNITO_CLIENT_ID,
             leeway=settings.JWT_LEEWAY_SECONDS,
+            cache_size=settings.JWT_VERIFIED_CACHE_SIZE,
         )
     from shop.auth.local_issuer import get_local_issuer
 
@@ -40,6 +41,7 @@ def get_verifier() -> TokenVerifier:
         issuer=local.issuer,
         client_id=local.client_id,
         leeway=settings.JWT_LEEWAY_SECONDS,
+        cache_size=settings.JWT_VERIFIED_CACHE_SIZE,
     )
 
 
@@ -52,6 +54,7 @@ _VERIFIER_SETTINGS = {
     "COGNITO_JWKS_TIMEOUT_SECONDS",
     "AWS_REGION",
     "JWT_LEEWAY_SECONDS",
+    "JWT_VERIFIED_CACHE_SIZE",
 }
 
 
