@@ -40,6 +40,7 @@ def product_stock_with_version(*, product_ids: Sequence[str]) -> tuple[dict[str,
         Product.objects.filter(pk__in=product_ids)
         .annotate(version=Subquery(CatalogVersion.objects.filter(pk=1).values("token")[:1]))
         .values_list("pk", "stock", "version")
+        .order_by()  # the model's default ordering would make the database sort for nothing
     )
     if not rows:
         return {}, catalog_version_token()
