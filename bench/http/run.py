@@ -185,6 +185,10 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int, Path]:
     port = free_port()
     env = dict(os.environ, WEB_CONCURRENCY=str(args.workers), ORDER_RATE_LIMIT=args.rate_limit)
+    if args.worker_class == "uvicorn":
+        # Django's advice for ASGI: no persistent connections (each request's sync code may run
+        # on another thread, so kept connections pile up until the server refuses more).
+        env["DB_CONN_MAX_AGE"] = "0"
     if args.redis:
         env["REDIS_URL"] = args.redis
     for item in args.env:
