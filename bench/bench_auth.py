@@ -5,7 +5,8 @@ Usage (the database is migrated; one employee is added to it):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/awsomeshop_bench .venv/bin/python bench/bench_auth.py
 
 Times N repetitions of each step on its own (time.perf_counter_ns) after a warm-up, and prints
-median and p95: `verify` is TokenVerifier.verify (RS256, 2048-bit key, the Cognito rules),
+median and p95: `verify` is TokenVerifier.verify (RS256, 2048-bit key, the Cognito rules), `verify,
+remembered` the same token again with JWT_VERIFIED_CACHE_SIZE on (the default),
 `lookup` is the employee by token subject with the points account joined (one query over a
 persistent connection), `both` is what BearerTokenAuthentication does for a known employee.
 """
@@ -33,6 +34,7 @@ from rest_framework.test import APIRequestFactory  # noqa: E402
 
 from shop.auth.factory import get_verifier  # noqa: E402
 from shop.auth.local_issuer import get_local_issuer  # noqa: E402
+from shop.auth.verifier import TokenVerifier  # noqa: E402
 from shop.authentication import BearerTokenAuthentication  # noqa: E402
 from shop.selectors import user_get_by_cognito_sub  # noqa: E402
 from shop.services import user_create  # noqa: E402
@@ -50,7 +52,7 @@ def timed(name: str, op: Callable[[], object]) -> None:
         samples.append(time.perf_counter_ns() - started)
     samples.sort()
     print(
-        f"{name:<8} median {statistics.median(samples) / 1000:8.1f} us   "
+        f"{name:<20} median {statistics.median(samples) / 1000:8.1f} us   "
         f"p95 {samples[int(0.95 * (len(samples) - 1))] / 1000:8.1f} us"
     )
 
@@ -62,10 +64,14 @@ def main() -> None:
     user_create(email=email, name="Auth bench", cognito_sub=sub)
     token = get_local_issuer().issue(email=email, sub=sub)
     verifier = get_verifier()
+    uncached = TokenVerifier(
+        key_provider=verifier.key_provider, issuer=verifier.issuer, client_id=verifier.client_id, cache_size=0
+    )
     request = APIRequestFactory().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
     auth = BearerTokenAuthentication()
     print(f"database: {connection.vendor}, {N} repetitions each")
-    timed("verify", lambda: verifier.verify(token))
+    timed("verify", lambda: uncached.verify(token))
+    timed("verify, remembered", lambda: verifier.verify(token))
     timed("lookup", lambda: user_get_by_cognito_sub(sub=sub))
     timed("both", lambda: auth.authenticate(request))  # type: ignore[arg-type]
 
