@@ -168,10 +168,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _without(command: list[str], option: str) -> list[str]:
+    if option not in command:
+        return command
+    at = command.index(option)
+    return command[:at] + command[at + 2 :]
+
+
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    """The image's command; --worker-class other than `image` replaces its worker class and threads."""
     command = dockerfile_command()
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
     command[0] = str(ROOT / ".venv" / "bin" / "gunicorn")
+    if args.worker_class != "image":
+        command = _without(_without(command, "--worker-class"), "--threads")
     if args.worker_class == "gthread":
         command += ["--worker-class", "gthread", "--threads", str(args.threads)]
     elif args.worker_class == "uvicorn":
@@ -180,6 +190,12 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
     if args.cpus:
         command = ["taskset", "-c", args.cpus, *command]
     return command
+
+
+def describe(command: list[str]) -> str:
+    worker_class = command[command.index("--worker-class") + 1] if "--worker-class" in command else "sync"
+    threads = f" x {command[command.index('--threads') + 1]} threads" if "--threads" in command else ""
+    return f"{worker_class.rsplit('.', 1)[-1]}{threads}"
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -277,7 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--worker-class", choices=["sync", "gthread", "uvicorn"], default="sync")
+    parser.add_argument("--worker-class", choices=["image", "sync", "gthread", "uvicorn"], default="image")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--duration", type=float, default=10)
@@ -345,8 +361,7 @@ def main() -> None:
     load = os.getloadavg()
     print()
     print(
-        f"database: {connection.vendor}, workers: {args.workers} {args.worker_class}"
-        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        f"database: {connection.vendor}, workers: {args.workers} {describe(server_command(args, 0))}"
         + (f", CPUs {args.cpus}" if args.cpus else "")
         + f", wrk -t1 -c{args.connections} -d{args.duration:g}s"
     )
@@ -375,6 +390,7 @@ def main() -> None:
             json.dumps(
                 {
                     "args": vars(args),
+                    "server": server_command(args, 0),
                     "vendor": connection.vendor,
                     "load": load,
                     "results": results,
