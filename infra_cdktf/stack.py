@@ -100,6 +100,8 @@ class AwsomeShopStack(TerraformStack):
                 environment={
                     "AWS_REGION": cfg.region,
                     "LOG_LEVEL": cfg.log_level,
+                    # The Environment dimension of the application metrics (docs/metrics.md).
+                    "METRICS_ENVIRONMENT": cfg.name,
                     "COGNITO_USER_POOL_ID": self.users.user_pool.id,
                     "COGNITO_CLIENT_ID": self.users.client.id,
                     "S3_BUCKET_NAME": self.storage.images_bucket_name,

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from points.lock_objects import account_for_update, accounts_for_update
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
+from shop import metrics
 from shop.db import retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance
 from shop.models import User
@@ -59,7 +60,7 @@ def ledger_apply(
         account.total_adjusted += amount
         update_fields.append("total_adjusted")
     account.save(update_fields=update_fields)
-    return PointsTransaction.objects.create(
+    entry = PointsTransaction.objects.create(
         account=account,
         type=type,
         amount=amount,
@@ -69,6 +70,32 @@ def ledger_apply(
         created_by=created_by,
         batch=batch,
     )
+    ledger_metrics_on_commit(type=type, amounts=[amount])
+    return entry
+
+
+# Ledger entry type -> (points moved, entries written) metrics (docs/metrics.md).
+_LEDGER_METRICS = {
+    Type.EARNED: ("PointsGranted", "Grants"),
+    Type.REDEEMED: ("PointsRedeemed", "Redemptions"),
+    Type.REFUNDED: ("PointsRefunded", "Refunds"),
+    Type.ADJUSTED: ("PointsAdjusted", "Adjustments"),
+}
+
+
+def ledger_metrics_on_commit(*, type: str, amounts: list[int]) -> None:
+    """Count points moved once the transaction commits: a rolled-back write counts nothing."""
+    if not amounts or not metrics.enabled():
+        return
+    points_metric, entries_metric = _LEDGER_METRICS[Type(type)]
+    # Debits are stored negative; the metrics count points moved, so always positive.
+    total = sum(abs(amount) for amount in amounts)
+
+    def emit() -> None:
+        metrics.count(points_metric, total)
+        metrics.count(entries_metric, len(amounts))
+
+    transaction.on_commit(emit)
 
 
 def _check_amount(amount: int, *, allow_negative: bool = False) -> None:
@@ -244,6 +271,7 @@ def points_grant_bulk(
                 progress(index)
         # Bulk writes keep a 10,000-row import to a handful of statements.
         PointsTransaction.objects.bulk_create(entries, batch_size=1000)
+        ledger_metrics_on_commit(type=Type.EARNED, amounts=[entry.amount for entry in entries])
         touched = {u.pk for u, _, _ in grants}
         PointsAccount.objects.bulk_update(
             [accounts[pk] for pk in touched], ["balance", "total_earned"], batch_size=1000

@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from shop import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -155,6 +157,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body, status = error_body("validation_error", "The request is malformed or too large."), 400
     elif isinstance(exc, (OperationalError, InterfaceError)) or is_driver_connection_error(exc):
         logger.warning("database unavailable: %s", exc)
+        metrics.database_error(exc, kind="unavailable")
         body, status = error_body("service_unavailable", ServiceUnavailable.default_detail), 503
         headers["Retry-After"] = "5"
     else:

@@ -11,6 +11,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer JWT (Cognito, or the local issuer in development)."""
 
     target_class = "shop.authentication.BearerTokenAuthentication"
+    match_subclasses = True  # the metered subclass the API runs with
     name = "cognitoJWT"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

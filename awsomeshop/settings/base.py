@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shop.middleware.RequestIdMiddleware",
+    "shop.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,7 +153,7 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -253,6 +254,12 @@ IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=60)
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+
+# Application metrics as CloudWatch EMF lines on stdout (shop/metrics.py, docs/metrics.md).
+# On unless METRICS=off; local and test settings turn them off by default.
+METRICS_ENABLED = env("METRICS", default="on").lower() not in ("off", "false", "0", "no")
+METRICS_ENVIRONMENT = env("METRICS_ENVIRONMENT", default=env("AWSOMESHOP_ENV", default="local"))
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
