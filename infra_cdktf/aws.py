@@ -16,7 +16,10 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
 )
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+)
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
@@ -108,6 +111,7 @@ __all__ = [
     "CloudwatchDashboard",
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
+    "CloudwatchMetricAlarmMetricQuery",
     "CognitoUserPool",
     "CognitoUserPoolAccountRecoverySettingRecoveryMechanism",
     "CognitoUserPoolClient",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
 from constructs import Construct
 
+from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
@@ -130,6 +131,18 @@ class AwsomeShopStack(TerraformStack):
                 db_instance_identifier=self.data.instance.identifier,
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+        )
+        self.application_metrics = ApplicationMetrics(
+            self,
+            "application_metrics",
+            props=ApplicationMetricsProps(
+                config=cfg,
+                alarm_topic_arn=self.monitoring.topic.arn,
+                cluster_name=self.app.cluster.name,
+                service_name=self.app.service.name,
+                db_instance_identifier=self.data.instance.identifier,
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
             ),
         )
         self._outputs(cfg)

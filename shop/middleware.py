@@ -96,6 +96,9 @@ class MetricsMiddleware:
         metrics.count("Requests", Route=route, StatusClass=status_class)
         metrics.observe("RequestLatency", elapsed_ms, Route=route, StatusClass=status_class)
         metrics.observe("DatabaseTime", database_seconds[0] * 1000)
+        if response.status_code >= 500:
+            # One series without dimensions, so the error-rate alarm needs no search expression.
+            metrics.count("ServerErrors")
         match = request.resolver_match
         if request.method == "POST" and match is not None and match.url_name == "orders":
             _count_order_outcome(response)

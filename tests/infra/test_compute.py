@@ -74,6 +74,7 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
     assert env == {
         "AWS_REGION": "us-east-2",
         "LOG_LEVEL": "INFO",
+        "METRICS_ENVIRONMENT": "dev",
         "COGNITO_USER_POOL_ID": f"${{aws_cognito_user_pool.{pool}.id}}",
         "COGNITO_CLIENT_ID": f"${{aws_cognito_user_pool_client.{client}.id}}",
         "S3_BUCKET_NAME": "${aws_s3_bucket.images_bucket.bucket}",
