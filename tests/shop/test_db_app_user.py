@@ -8,6 +8,7 @@ in moto's Secrets Manager server, reached by the same boto3 calls the deployment
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -206,6 +207,16 @@ def _stored(secrets: Any, arn: str) -> dict[str, str]:
     return dict(json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]))
 
 
+def _rotation_following_wrapper(password: str, secret_arn: str) -> Any:
+    from shop.db_backends.mysql.base import DatabaseWrapper
+
+    settings_dict = copy.deepcopy(connection.settings_dict)
+    settings_dict.update(
+        ENGINE="shop.db_backends.mysql", USER=APP_USER, PASSWORD=password, SECRET_ARN=secret_arn
+    )
+    return DatabaseWrapper(settings_dict, alias="app-user-rotation")
+
+
 def test_the_password_is_generated_into_the_empty_secret_kept_and_rotated(secrets: Any) -> None:
     # As the infrastructure creates it: a secret with no value, so no password in its state.
     arn = secrets.create_secret(Name=f"{APP_USER}-db-app-user")["ARN"]
@@ -231,6 +242,17 @@ def test_the_password_is_generated_into_the_empty_secret_kept_and_rotated(secret
         if connection.vendor == "mysql":  # the PostgreSQL server here trusts local logins
             with pytest.raises(DatabaseError), connected_as(APP_USER, first["password"]):
                 _current_user()
+            # A web task started before the rotation holds the old password; with the secret
+            # named (DB_SECRET_ARN), its next connection follows (shop.db_backends.mysql).
+            started_before = _rotation_following_wrapper(first["password"], arn)
+            started_before.connect()
+            try:
+                with started_before.cursor() as cursor:
+                    cursor.execute("SELECT CURRENT_USER()")
+                    assert str(cursor.fetchone()[0]).split("@")[0] == APP_USER
+            finally:
+                started_before.close()
+            assert started_before.settings_dict["PASSWORD"] == rotated["password"]
     finally:
         connection.close()
         _drop_app_user()
