@@ -54,6 +54,9 @@ class PointsAccount(models.Model):
 class PointsTransaction(models.Model):
     """One ledger entry. Entries are only ever inserted: never updated, never deleted."""
 
+    # The app's database user may only SELECT and INSERT here (shop.db_grants).
+    append_only = True
+
     class Type(models.TextChoices):
         EARNED = "earned", "Earned"
         REDEEMED = "redeemed", "Redeemed"
