@@ -16,6 +16,7 @@ from django.db import transaction
 
 from points.lock_objects import account_for_update, accounts_for_update, grant_request_for_update
 from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
+from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from shop.db import retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
@@ -240,10 +241,6 @@ class GrantPlan:
     @property
     def ok(self) -> bool:
         return not self.errors and bool(self.rows)
-
-
-LEFT_OUT_OWN = "your own account: another HR user must grant it"
-LEFT_OUT_NOT_EMPLOYEE = "not on the employee roster (an HR-only or operations account)"
 
 
 def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> GrantPlan:

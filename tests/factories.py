@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import factory
-
-from catalog.models import Category, Product
 from django.db import transaction
 
+from catalog.models import Category, Product
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import ledger_apply
