@@ -294,7 +294,12 @@ class GrantRequestAdmin(ReadOnlyAdmin):
 
     def _decide(self, request: HttpRequest, object_id: str, *, approve: bool) -> HttpResponse:
         obj = self._request(request, object_id)
-        form = DecisionForm(request.POST or None)
+        if obj.status != GrantRequest.Status.PENDING:
+            self.message_user(
+                request, f"This request was already {obj.status}; nothing was changed.", messages.WARNING
+            )
+            return HttpResponseRedirect(admin_url(obj))
+        form = DecisionForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             note = form.cleaned_data["note"]
             try:
