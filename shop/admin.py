@@ -15,7 +15,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -378,12 +378,9 @@ class UserAdmin(BaseUserAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
-        left_out = [
-            f"{u.email}: {why}"
-            for u, why in grant_recipients_split(
-                users=User.objects.filter(is_active=True).exclude(pk__in=[u.pk for u in users]), acting=acting
-            )[1]
-        ]
+        # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
+        others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
+        left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
         intro = f"Every one of the {count} active employees on the roster gets the same amount, in one step."
         if not users:
             intro = "No active employee is on the roster: there is nobody to grant to."

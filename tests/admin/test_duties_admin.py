@@ -290,3 +290,21 @@ def test_approval_through_the_admin_query_count(
         other_client.post(url, {"note": "ok"})
     assert GrantRequest.objects.get().status == "approved"
     assert sum(balance(u) for u in users) == 2000
+
+
+@pytest.mark.parametrize("employees", [5, 40])
+def test_bulk_grant_pages_with_left_out_lists_query_counts_do_not_grow(
+    hr_client, hr_user, make_user, employees, django_assert_max_num_queries
+):
+    users = [make_user() for _ in range(employees)]
+    for i in range(3):
+        make_hr(f"hronly{i}@example.com")
+    with django_assert_max_num_queries(6):
+        body = hr_client.get(reverse("admin:shop_user_grant_all")).content.decode()
+    assert "Left out (4)" in body
+    selected = [str(u.pk) for u in users] + [str(hr_user.pk)]
+    with django_assert_max_num_queries(7):
+        body = hr_client.post(
+            USERS, {"action": "grant_points_selected", "_selected_action": selected}
+        ).content.decode()
+    assert "Left out (1)" in body and f"Grant to {employees} employees" in body
