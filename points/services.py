@@ -556,6 +556,8 @@ def grant_request_create(
     """
     if not grants:
         raise InvalidAmount("There is nobody to grant points to.")
+    if not _may_grant(requested_by):
+        raise GrantRequestRefused(f"{requested_by.email} may not request grants; nothing was changed.")
     for user, amount, row_reason in grants:
         _check_amount(amount, allow_negative=kind == GrantRequest.Kind.ADJUST)
         _check_reason(row_reason)
@@ -651,8 +653,12 @@ def _refuse_if_decided(request: GrantRequest) -> None:
         )
 
 
+def _may_grant(user: User) -> bool:
+    return bool(user.is_active and user.has_perm("points.grant_points"))
+
+
 def _check_decider(decider: User) -> None:
-    if not (decider.is_active and decider.has_perm("points.grant_points")):
+    if not _may_grant(decider):
         raise GrantRequestRefused(f"{decider.email} may not decide grant requests; nothing was changed.")
 
 

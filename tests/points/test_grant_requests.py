@@ -177,6 +177,13 @@ def test_reject_records_the_note_and_moves_nothing(threshold, hr_a, hr_b, make_u
     assert balance(a) == 0 and PointsTransaction.objects.count() == 0
 
 
+def test_someone_without_the_grant_permission_cannot_request(threshold, make_user):
+    a, outsider = make_user(), make_user()
+    with pytest.raises(GrantRequestRefused, match="may not request grants"):
+        points_grant_or_request(user=a, amount=5000, reason="x", requested_by=outsider)
+    assert GrantRequest.objects.count() == 0
+
+
 def test_someone_without_the_grant_permission_cannot_decide(threshold, hr_a, make_user):
     pending = points_grant_or_request(user=make_user(), amount=5000, reason="x", requested_by=hr_a)
     outsider = make_user()
