@@ -262,6 +262,10 @@ IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=60)
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 
+# Four eyes: a grant or adjustment moving more points than this (a bulk grant counted in
+# total) waits for a second HR user's approval instead of being applied.
+GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 
 # Application metrics as CloudWatch EMF lines on stdout (shop/metrics.py, docs/metrics.md).
