@@ -8,8 +8,9 @@ class ShopConfig(AppConfig):
     verbose_name = "Employees and access"
 
     def ready(self) -> None:
-        # Registers the OpenAPI extension for the bearer-token authentication.
-        from shop import openapi  # noqa: F401
+        # Registers the OpenAPI extension for the bearer-token authentication, and the system
+        # check on EMPLOYEE_PROVISIONING.
+        from shop import openapi, provisioning  # noqa: F401
 
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import factory  # noqa: F401
