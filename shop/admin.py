@@ -538,6 +538,17 @@ class IdentitySyncAdmin(admin.ModelAdmin):
     actions = ("retry_selected",)
     readonly_fields = list_display
 
+    # Seeing and retrying syncs is part of managing employees: whoever may change employees
+    # (the HR role) may do it, without a permission of its own to grant.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
