@@ -90,7 +90,7 @@ def test_register_employee_command_refuses_bad_input_and_changes_nothing(make_us
     make_user(email="taken@example.com", employee_id="E-1")
     before = _counts()
     with pytest.raises(
-        CommandError, match="Not registered, nothing changed: email: taken@example.com is already"
+        CommandError, match=r"Not registered, nothing changed: email: taken@example\.com is already"
     ):
         call_command(
             "register_employee", "--email", "taken@example.com", "--name", "X", "--employee-id", "E-2"

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the moto fixtures are imported from test_cognito_moto and named as arguments)
 """Cognito follows the roster: invitations, disables and global sign-outs against moto's server.
 
 The same boto3 calls production makes reach moto's Cognito API. Each change is recorded in
@@ -260,9 +261,14 @@ def test_cognito_is_called_after_commit_and_never_for_a_rolled_back_change(cogni
         return real()
 
     with mock.patch("shop.identity_sync.cognito_client", spying):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _register(f"rolled-back-{email}")
-            raise RuntimeError("the surrounding change failed")
+
+        def register_then_fail() -> None:
+            with transaction.atomic():
+                _register(f"rolled-back-{email}")
+                raise RuntimeError("the surrounding change failed")
+
+        with pytest.raises(RuntimeError):
+            register_then_fail()
         assert seen == []
         assert not IdentitySync.objects.exists()
         _register(email)
