@@ -5,7 +5,8 @@ kept until HR confirms, then re-checked and applied in one transaction, all rows
 Columns: `email,name,employee_id,department` (a header row is optional; department may be
 empty). With "deactivate leavers", every active employee on the roster who is not in the file
 is deactivated; the preview lists them, and the confirmation deactivates exactly those or is
-refused. Staff accounts (HR, superusers) are never treated as leavers: superusers manage them.
+refused. Staff accounts (HR, superusers) are never changed by the import, nor treated as
+leavers: superusers manage them.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class RosterPlan:
     new: list[RosterRow] = field(default_factory=list)
     updates: list[RosterUpdate] = field(default_factory=list)
     unchanged: int = 0
+    # Back-office accounts named in the file: left as they are (superusers manage them).
+    skipped: list[str] = field(default_factory=list)
     leavers: list[User] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     content_hash: str = ""
@@ -73,7 +76,7 @@ class RosterPlan:
 
     @property
     def rows(self) -> int:
-        return len(self.new) + len(self.updates) + self.unchanged
+        return len(self.new) + len(self.updates) + self.unchanged + len(self.skipped)
 
     @property
     def ok(self) -> bool:
@@ -161,7 +164,9 @@ def _plan_new(row: RosterRow, by_id: dict[str | None, User], plan: RosterPlan) -
 def _plan_existing(row: RosterRow, user: User, by_id: dict[str | None, User], plan: RosterPlan) -> None:
     where = f"line {row.line}: {row.email}"
     if not user.is_employee or user.is_staff:
-        plan.errors.append(f"{where} is a back-office account; superusers manage it in the admin")
+        # An export of the whole company names HR staff too; their accounts are not the
+        # roster import's to change, but naming them is not a mistake in the file.
+        plan.skipped.append(f"line {row.line}: {row.email} (an HR or administrator account) is left as it is")
         return
     if not user.is_active:
         plan.errors.append(f"{where} is deactivated; reactivate it in the admin first")

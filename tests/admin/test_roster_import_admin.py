@@ -97,9 +97,18 @@ def test_errors_are_listed_by_line_and_the_file_cannot_be_confirmed(hr_client, m
     assert snapshot() == before
 
 
-def test_back_office_accounts_cannot_be_edited_by_the_roster(hr_client, hr_user):
-    body = upload(hr_client, f"{hr_user.email},Someone Else,E-1,\n").content.decode()
-    assert "is a back-office account" in body
+def test_back_office_accounts_in_the_file_are_left_as_they_are(hr_client, hr_user, superuser):
+    preview = upload(
+        hr_client, f"{hr_user.email},Someone Else,E-1,\n{superuser.email},Root,E-2,\nx@example.com,X,E-3,\n"
+    )
+    body = preview.content.decode()
+    assert f"line 1: {hr_user.email} (an HR or administrator account) is left as it is" in body
+    assert f"line 2: {superuser.email} (an HR or administrator account) is left as it is" in body
+    assert hr_client.post(URL, {"token": token_of(preview), "confirm": "1"}).status_code == 302
+    hr_user.refresh_from_db()
+    superuser.refresh_from_db()
+    assert (hr_user.name, hr_user.employee_id, superuser.name) == ("Hana HR", None, "Root")
+    assert User.objects.filter(email="x@example.com").exists()
 
 
 def test_leavers_are_deactivated_only_when_asked_and_listed_first(hr_client, hr_user, make_user):
