@@ -152,9 +152,19 @@ def _check_duplicates(rows: list[RosterRow], plan: RosterPlan) -> None:
 
 
 def _plan_new(row: RosterRow, by_id: dict[str | None, User], plan: RosterPlan) -> None:
+    # The email is known to be new (the caller looked it up); the id is checked against the
+    # bulk lookup too, so a large file costs no query per row.
     problems = employee_validate(
-        email=row.email, name=row.name, employee_id=row.employee_id, department=row.department
+        email=row.email,
+        name=row.name,
+        employee_id=row.employee_id,
+        department=row.department,
+        check_taken=False,
     )
+    if row.employee_id and row.employee_id in by_id:
+        problems.setdefault("employee_id", []).append(
+            f"The employee id {row.employee_id} is already registered."
+        )
     for messages in problems.values():
         plan.errors.extend(f"line {row.line}: {message}" for message in messages)
     if not problems:

@@ -94,9 +94,13 @@ DEPARTMENT_MAX = User._meta.get_field("department").max_length or 100
 
 
 def employee_validate(
-    *, email: str, name: str, employee_id: str, department: str = ""
+    *, email: str, name: str, employee_id: str, department: str = "", check_taken: bool = True
 ) -> dict[str, list[str]]:
-    """Problems with one registration, by field (empty when it can be registered). Reads only."""
+    """Problems with one registration, by field (empty when it can be registered). Reads only.
+
+    `check_taken=False` skips the two uniqueness queries, for a caller that has already looked
+    the emails and ids up in bulk (the roster import).
+    """
     errors: dict[str, list[str]] = {}
     email = normalize_email(email)
     name, employee_id, department = name.strip(), employee_id.strip(), department.strip()
@@ -118,6 +122,8 @@ def employee_validate(
         errors.setdefault("department", []).append(
             f"The department is longer than {DEPARTMENT_MAX} characters."
         )
+    if not check_taken:
+        return errors
     if "email" not in errors and User.objects.filter(email=email).exists():
         errors.setdefault("email", []).append(f"{email} is already registered.")
     if "employee_id" not in errors and User.objects.filter(employee_id=employee_id).exists():

@@ -180,10 +180,28 @@ def test_changelist_links_the_import(hr_client, make_user):
 def test_a_large_roster_previews_with_a_bounded_number_of_queries(
     hr_client, make_user, django_assert_max_num_queries
 ):
-    rows = "".join(f"new{i}@example.com,Person {i},N-{i},Dept\n" for i in range(300))
-    # Per new row the checks read email and id; the preview itself adds a handful.
-    with django_assert_max_num_queries(2 * 300 + 20):
-        assert upload(hr_client, HEADER + rows).status_code == 200
+    for i in range(20):
+        make_user(email=f"known{i}@example.com", name=f"Known {i}", employee_id=f"K-{i}")
+    rows = "".join(f"new{i}@example.com,Person {i},N-{i},Dept\n" for i in range(1000))
+    rows += "".join(f"known{i}@example.com,Renamed {i},K-{i},Dept\n" for i in range(20))
+    # Bulk lookups only: the count does not grow with the rows (session, user, the lookups,
+    # the leavers, the stored upload).
+    with django_assert_max_num_queries(9):
+        preview = upload(hr_client, HEADER + rows, leavers=True)
+    assert preview.status_code == 200
+    assert "<strong>1000</strong> to register" in preview.content.decode()
+
+
+def test_the_add_form_registers_with_department_and_requires_the_employee_id(hr_client):
+    add = reverse("admin:shop_user_add")
+    missing = hr_client.post(add, {"email": "dee@example.com", "name": "Dee"})
+    assert missing.status_code == 200 and not User.objects.filter(email="dee@example.com").exists()
+    done = hr_client.post(
+        add, {"email": "dee@example.com", "name": "Dee", "employee_id": "D-1", "department": "Legal"}
+    )
+    assert done.status_code == 302
+    dee = User.objects.get(email="dee@example.com")
+    assert (dee.employee_id, dee.department, dee.is_employee) == ("D-1", "Legal", True)
 
 
 def test_deactivated_leavers_keep_points_and_can_be_reactivated_in_the_admin(super_client, make_user):
