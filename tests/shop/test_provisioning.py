@@ -11,6 +11,7 @@ from django.core.management.base import SystemCheckError
 from points.models import PointsAccount
 from shop.auth.local_issuer import get_local_issuer
 from shop.models import User
+from tests.support.markers import requires_server_db
 
 
 def _me(anon: Any, token: str) -> Any:
@@ -165,3 +166,20 @@ def test_an_unknown_provisioning_mode_stops_the_process(settings):
     settings.EMPLOYEE_PROVISIONING = "open"
     with pytest.raises(SystemCheckError, match="EMPLOYEE_PROVISIONING"):
         call_command("check")
+
+
+@requires_server_db
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_twenty_first_requests_from_an_unregistered_identity_write_nothing(record_figure):
+    from tests.conftest import CheckedClient
+    from tests.support.threads import run_at_once
+
+    token = get_local_issuer().issue(email="racer-unknown@example.com", name="Racer", employee_id="U-1")
+    before = _counts()
+    statuses = run_at_once(
+        20, lambda i: CheckedClient().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+    )
+    record_figure(f"unregistered identity, 20 threads: statuses {sorted(set(map(str, statuses)))}")
+    assert statuses == [403] * 20
+    assert _counts() == before
