@@ -173,6 +173,25 @@ def test_a_retry_after_a_lost_answer_does_not_fail_on_the_existing_user(
     assert IdentitySync.objects.get(user=user).status == Status.DONE
 
 
+def test_the_command_picks_up_pending_syncs_whose_call_was_lost_but_not_fresh_ones(
+    cognito, email, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = _register(email)  # committed, but the process stopped before the call
+        fresh = _register(f"fresh-{email}")
+    IdentitySync.objects.filter(user=lost).update(updated_at=timezone.now() - timedelta(minutes=6))
+    out = StringIO()
+    call_command("retry_identity_sync", stdout=out)
+    assert "1 of 1 synced." in out.getvalue()
+    assert IdentitySync.objects.get(user=lost).status == Status.DONE
+    assert IdentitySync.objects.get(user=fresh).status == Status.PENDING  # may still be running
+    assert _cognito_user(cognito, email)["attrs"]["email"] == email
+
+
 def test_hr_retries_failed_syncs_from_the_admin(
     cognito, settings, email, django_capture_on_commit_callbacks, make_user
 ):
