@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -473,12 +474,15 @@ class UserAdmin(BaseUserAdmin):
             except RosterImportRefused as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return HttpResponseRedirect(here)
-            for user in result.registered:
-                self.log_addition(request, user, f"Registered from the roster file {result.filename}")
-            for user in result.updated:
-                self.log_change(request, user, f"Updated from the roster file {result.filename}")
-            for user in result.deactivated:
-                self.log_change(request, user, f"Deactivated: not in the roster file {result.filename}")
+            # One insert per kind, not per person: a company roster can name thousands.
+            hr_id = acting_user(request).pk
+            for users, flag, message in (
+                (result.registered, ADDITION, f"Registered from the roster file {result.filename}"),
+                (result.updated, CHANGE, f"Updated from the roster file {result.filename}"),
+                (result.deactivated, CHANGE, f"Deactivated: not in the roster file {result.filename}"),
+            ):
+                if users:
+                    LogEntry.objects.log_actions(hr_id, users, flag, message)
             self.message_user(
                 request,
                 f"Roster {result.filename}: {len(result.registered)} registered, {len(result.updated)} "

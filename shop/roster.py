@@ -26,9 +26,10 @@ from shop.models import PendingRosterImport, User
 from shop.services import (
     DEPARTMENT_MAX,
     NAME_MAX,
+    EmployeeData,
     EmployeeInvalid,
-    employee_register,
     employee_validate,
+    employees_register,
     normalize_email,
     users_deactivate,
 )
@@ -281,12 +282,14 @@ def roster_import_confirm(*, token: str, confirmed_by: User) -> RosterImportResu
                 "Upload the file again to see the current list."
             )
         try:
-            registered = [
-                employee_register(
-                    email=row.email, name=row.name, employee_id=row.employee_id, department=row.department
-                )
-                for row in plan.new
-            ]
+            registered = employees_register(
+                employees=[
+                    EmployeeData(
+                        email=row.email, name=row.name, employee_id=row.employee_id, department=row.department
+                    )
+                    for row in plan.new
+                ]
+            )
         except EmployeeInvalid as exc:
             raise RosterImportRefused(
                 f"A row can no longer be registered ({exc.detail}); nothing was changed."

@@ -104,3 +104,49 @@ def test_register_employee_command_requires_the_employee_id(db):
     with pytest.raises(CommandError, match="--employee-id"):
         call_command("register_employee", "--email", "a@example.com", "--name", "A")
     assert not User.objects.exists()
+
+
+def test_registering_many_at_once_checks_each_and_writes_all_or_none(make_user):
+    from shop.services import EmployeeData, employees_register
+
+    make_user(email="taken@example.com", employee_id="E-TAKEN")
+    before = _counts()
+    rows = [
+        EmployeeData(email="a@example.com", name="A", employee_id="E-A"),
+        EmployeeData(email="b@example.com", name="B", employee_id="E-TAKEN"),
+        EmployeeData(email="A@example.com", name="A again", employee_id="E-A2"),
+        EmployeeData(email="c@example.com", name="", employee_id="E-C"),
+    ]
+    with pytest.raises(EmployeeInvalid) as refused:
+        employees_register(employees=rows)
+    assert refused.value.fields == {
+        "b@example.com": ["The employee id E-TAKEN is already registered."],
+        "a@example.com": ["a@example.com is already registered."],
+        "c@example.com": ["The name is required."],
+    }
+    assert _counts() == before
+
+
+def test_registering_many_at_once_reads_twice_and_writes_in_batches(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shop.services import EmployeeData, employees_register
+
+    rows = [EmployeeData(email=f"p{i}@example.com", name=f"P {i}", employee_id=f"P-{i}") for i in range(400)]
+    with CaptureQueriesContext(connection) as captured:
+        users = employees_register(employees=rows)
+    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    # Two lookups for the uniqueness checks, then bulk inserts: nothing per person. SQLite
+    # caps the parameters of one statement, so it takes more (smaller) insert batches.
+    user_batch = min(500, connection.ops.bulk_batch_size([f for f in User._meta.concrete_fields], users))
+    account_batch = connection.ops.bulk_batch_size(
+        [f for f in PointsAccount._meta.concrete_fields if not f.primary_key], users
+    )
+    assert statements.count("SELECT") == 2
+    assert statements.count("INSERT") <= -(-400 // user_batch) + -(-400 // account_batch)
+    assert set(statements) <= {"SELECT", "INSERT", "SAVEPOINT", "RELEASE"}
+    assert PointsAccount.objects.filter(user__email__startswith="p").count() == 400
+    assert all(
+        u.is_employee and not u.has_usable_password() for u in User.objects.filter(email__startswith="p")
+    )
