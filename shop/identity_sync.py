@@ -106,8 +106,10 @@ def _perform(sync: IdentitySync) -> None:
     client = cognito_client()
     pool = settings.COGNITO_USER_POOL_ID
     user = sync.user
-    # The pool signs in by email (an alias of the username), which the admin APIs accept.
-    username = user.email
+    # In a pool that signs in by email, the username is the user's `sub` and the email an alias
+    # the admin APIs accept too. The sub, once known, still names the user after HR corrects
+    # the email here; before the first sign-in the email is all there is.
+    username = user.cognito_sub or user.email
     if sync.action == Action.INVITE:
         attributes = [
             {"Name": "email", "Value": user.email},
@@ -121,7 +123,7 @@ def _perform(sync: IdentitySync) -> None:
         try:
             client.admin_create_user(
                 UserPoolId=pool,
-                Username=username,
+                Username=user.email,
                 UserAttributes=attributes,
                 DesiredDeliveryMediums=["EMAIL"],
             )

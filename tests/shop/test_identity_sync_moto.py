@@ -113,6 +113,26 @@ def test_deactivating_disables_the_user_and_signs_it_out_everywhere(
     assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
+def test_a_linked_employee_is_disabled_by_sub_even_after_hr_corrected_the_email(
+    anon, cognito, email, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = _register(email)
+    cognito.idp.admin_set_user_password(
+        UserPoolId=cognito.pool_id, Username=email, Password=PASSWORD, Permanent=True
+    )
+    me = anon.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {cognito.sign_in(email)['AccessToken']}")
+    assert me.status_code == 200, me.content
+    user.refresh_from_db()
+    assert user.cognito_sub
+    User.objects.filter(pk=user.pk).update(email=f"renamed-{email}")
+    user.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        users_deactivate(users=[user])
+    assert IdentitySync.objects.get(user=user, action="disable").status == Status.DONE
+    assert _cognito_user(cognito, email)["Enabled"] is False
+
+
 def test_reactivating_enables_the_user_again(cognito, email, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         user = _register(email)
