@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from shop.errors import ApplicationError
+from shop.identity_sync import Action, identity_sync_schedule
 from shop.models import User
 
 
@@ -55,8 +56,6 @@ def users_deactivate(*, users: Iterable[User]) -> list[User]:
     With Cognito configured, each one is also disabled there and signed out everywhere, after
     this transaction commits (shop.identity_sync).
     """
-    from shop.identity_sync import Action, identity_sync_schedule
-
     changed = [user for user in users if user.is_active]
     User.objects.filter(pk__in=[user.pk for user in changed]).update(is_active=False)
     for user in changed:
@@ -68,8 +67,6 @@ def users_deactivate(*, users: Iterable[User]) -> list[User]:
 @transaction.atomic
 def user_reactivate(*, user: User) -> None:
     """Let a deactivated person in again (enabled again in Cognito after commit)."""
-    from shop.identity_sync import Action, identity_sync_schedule
-
     if user.is_active:
         return
     user.is_active = True
@@ -137,12 +134,11 @@ def employee_validate(
 def employee_register(*, email: str, name: str, employee_id: str, department: str = "") -> User:
     """Put a person on the roster, with their points account; with Cognito, invite them.
 
-    The only way an employee joins in `roster` provisioning mode; the admin form, the roster
-    import and `manage.py register_employee` all come here. Bad input raises EmployeeInvalid
-    and writes nothing; the invitation is sent after commit (shop.identity_sync).
+    The only way an employee joins in `roster` provisioning mode: the admin form and
+    `manage.py register_employee` come here, the roster import to `employees_register`, which
+    applies the same checks in bulk. Bad input raises EmployeeInvalid and writes nothing; the
+    invitation is sent after commit (shop.identity_sync).
     """
-    from shop.identity_sync import Action, identity_sync_schedule
-
     errors = employee_validate(email=email, name=name, employee_id=employee_id, department=department)
     if errors:
         raise EmployeeInvalid(errors)
@@ -180,7 +176,6 @@ def employees_register(*, employees: Sequence[EmployeeData]) -> list[User]:
     a dozen per person. Raises EmployeeInvalid (fields keyed by email) and writes nothing.
     """
     from points.services import accounts_create
-    from shop.identity_sync import Action, identity_sync_schedule
 
     clean = [
         EmployeeData(
