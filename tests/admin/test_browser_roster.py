@@ -34,13 +34,13 @@ def test_hr_imports_the_roster_and_deactivates_a_leaver(page, live_server, hr, t
     page.wait_for_selector("#roster-leavers")
     assert "leaves@example.com" in page.inner_text("#roster-leavers")
     assert "new.hire@example.com" in page.inner_text("#roster-new")
-    screenshot(page, "09-roster-import-preview")
+    screenshot(page, "31-roster-import-preview")
     assert not User.objects.filter(email="new.hire@example.com").exists()  # nothing yet
 
     page.click("input[name=confirm]")
     page.wait_for_selector("ul.messagelist")
     assert "1 registered, 1 updated, 1 deactivated" in page.inner_text("ul.messagelist")
-    screenshot(page, "10-roster-imported")
+    screenshot(page, "32-roster-imported")
     assert User.objects.get(email="new.hire@example.com").department == "Engineering"
     assert User.objects.get(email="stays@example.com").name == "Stays Here"
     assert not User.objects.get(email="leaves@example.com").is_active
