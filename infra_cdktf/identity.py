@@ -67,6 +67,19 @@ class UserDirectory(Construct):
                 )
             ],
             deletion_protection="ACTIVE" if cfg.protect_from_deletion else "INACTIVE",
+            # No self sign-up: only the app (registering an employee) creates users, and Cognito
+            # emails each one this invitation with a temporary password.
+            admin_create_user_config={
+                "allow_admin_create_user_only": True,
+                "invite_message_template": {
+                    "email_subject": "Your AWSomeShop account",
+                    "email_message": (
+                        "HR registered you for AWSomeShop, the employee rewards shop. Sign in with "
+                        "{username} and the temporary password {####}; you will choose your own."
+                    ),
+                    "sms_message": "AWSomeShop: sign in with {username} and temporary password {####}.",
+                },
+            },
         )
         self.client = CognitoUserPoolClient(
             self,
@@ -85,6 +98,9 @@ class UserDirectory(Construct):
             ],
             prevent_user_existence_errors="ENABLED",
             enable_token_revocation=True,
+            # Users may edit their name only: custom:employee_id links a first sign-in to the
+            # roster, so only the app (an administrator) may set it.
+            write_attributes=["name"],
         )
 
 
@@ -103,6 +119,8 @@ class WorkloadRolesProps:
     images_bucket_arn: str
     db_resource_id: str
     db_username: str
+    # The employees' pool: the app invites, disables and signs out the people it registers.
+    user_pool_arn: str | None = None
 
 
 def _assume_role_policy(service: str) -> str:
@@ -222,6 +240,23 @@ class WorkloadRoles(Construct):
                             "Action": ["rds-db:connect"],
                             "Resource": [db_user_arn],
                         },
+                        *(
+                            [
+                                {
+                                    "Sid": "ManageEmployeeSignIns",
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "cognito-idp:AdminCreateUser",
+                                        "cognito-idp:AdminDisableUser",
+                                        "cognito-idp:AdminEnableUser",
+                                        "cognito-idp:AdminUserGlobalSignOut",
+                                    ],
+                                    "Resource": [props.user_pool_arn],
+                                }
+                            ]
+                            if props.user_pool_arn
+                            else []
+                        ),
                         {
                             # PutMetricData has no resource type; the namespace condition is the scope.
                             "Sid": "PublishAppMetrics",

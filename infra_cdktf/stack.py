@@ -70,6 +70,7 @@ class AwsomeShopStack(TerraformStack):
                 images_bucket_arn=self.storage.images_bucket.arn,
                 db_resource_id=self.data.instance.resource_id,
                 db_username=cfg.db_master_username,
+                user_pool_arn=self.users.user_pool.arn,
             ),
         )
         self.load_balancer = LoadBalancer(

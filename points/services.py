@@ -33,6 +33,11 @@ def account_create(*, user: User) -> PointsAccount:
     return PointsAccount.objects.create(user=user)
 
 
+def accounts_create(*, users: Sequence[User]) -> list[PointsAccount]:
+    """Empty accounts for many new employees in one statement (the roster import)."""
+    return PointsAccount.objects.bulk_create([PointsAccount(user=user) for user in users])
+
+
 def ledger_apply(
     *,
     account: PointsAccount,

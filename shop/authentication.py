@@ -1,4 +1,8 @@
-"""DRF authentication: a verified bearer token becomes an employee (provisioned on first sight)."""
+"""DRF authentication: a verified bearer token becomes an employee (linked on first sight).
+
+A first-seen identity that is not on the roster is refused with 403 `not_registered`
+(shop.selectors.user_get_or_provision); nothing is written for it.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +48,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             ) from None
         if user is None:
             raise exceptions.AuthenticationFailed(
-                "This token does not identify an employee yet: sign in once with an ID token, "
-                "or ask HR to check the account (its email may be unverified or already linked)."
+                "This token does not identify an employee yet and carries no email address to "
+                "match: sign in once with an ID token."
             )
         return user, claims
 

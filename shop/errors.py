@@ -95,6 +95,15 @@ class OwnAccountRefused(ApplicationError):
     )
 
 
+class NotRegistered(ApplicationError):
+    status_code = 403
+    code = "not_registered"
+    default_detail = (
+        "You signed in, but the company has not registered you as an employee of the shop. "
+        "Ask HR to register you with the email address you sign in with."
+    )
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     code = "service_unavailable"

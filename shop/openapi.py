@@ -41,7 +41,8 @@ _COMMON = {
     "default": "Any other error, in the same shape (e.g. 405 method_not_allowed, 415).",
     "400": "Validation error (`validation_error`).",
     "401": "No token (`not_authenticated`) or a bad one (`authentication_failed`).",
-    "403": "Authenticated but not allowed (`permission_denied`).",
+    "403": "Authenticated but not allowed (`permission_denied`), or a valid identity the company "
+    "has not registered as an employee (`not_registered`).",
     "429": "Too many requests (`throttled`); see Retry-After.",
     "503": "A dependency is unavailable (`service_unavailable`); nothing was changed.",
 }

@@ -209,6 +209,14 @@ LOCAL_ISSUER = env("LOCAL_ISSUER", default="awsomeshop-local")
 LOCAL_ISSUER_ENABLED = True
 LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")
 
+# Who may become an employee on first sign-in (docs/authentication.md, "Provisioning"):
+# "roster" links a new identity only to an employee HR registered; "jit" creates one for any
+# verified identity, limited to EMPLOYEE_EMAIL_DOMAINS when that is set.
+EMPLOYEE_PROVISIONING = env("EMPLOYEE_PROVISIONING", default="roster").strip().lower()
+EMPLOYEE_EMAIL_DOMAINS = [
+    d.strip().lower().lstrip("@") for d in env("EMPLOYEE_EMAIL_DOMAINS", default="").split(",") if d.strip()
+]
+
 # ---------------------------------------------------------------------------------------------
 # Sign-in (Cognito), HR login brute-force protection, rate limits: see docs/authentication.md.
 # ---------------------------------------------------------------------------------------------

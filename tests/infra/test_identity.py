@@ -173,3 +173,35 @@ def test_the_wildcard_check_catches_a_broad_grant() -> None:
         {"Sid": "D", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
     ]
     assert [v.split(":")[0] for v in _wildcard_violations(broad)] == ["A", "B", "C"]
+
+
+def test_only_administrators_create_users_and_cognito_sends_the_invitation(dev: Synth) -> None:
+    (pool,) = dev.resources("aws_cognito_user_pool").values()
+    config = pool["admin_create_user_config"]
+    assert config["allow_admin_create_user_only"] is True  # self sign-up is off
+    template = config["invite_message_template"]
+    # Cognito rejects an invitation template without both placeholders.
+    for message in (template["email_message"], template["sms_message"]):
+        assert "{username}" in message and "{####}" in message
+    assert template["email_subject"]
+
+
+def test_users_cannot_rewrite_their_employee_id(dev: Synth) -> None:
+    (client,) = dev.resources("aws_cognito_user_pool_client").values()
+    assert client["write_attributes"] == ["name"]
+
+
+def test_task_role_manages_sign_ins_of_this_pool_only(dev: Synth) -> None:
+    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev")
+    (pool,) = dev.resources("aws_cognito_user_pool")
+    assert statements["ManageEmployeeSignIns"] == {
+        "Sid": "ManageEmployeeSignIns",
+        "Effect": "Allow",
+        "Action": [
+            "cognito-idp:AdminCreateUser",
+            "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminEnableUser",
+            "cognito-idp:AdminUserGlobalSignOut",
+        ],
+        "Resource": [f"${{aws_cognito_user_pool.{pool}.arn}}"],
+    }
