@@ -1,7 +1,7 @@
 """Production: everything from the environment, secure cookies, no defaults for secrets."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import ADMIN_OIDC_ENABLED, env
 
 DEBUG = False
 SERVE_MEDIA = False
@@ -14,3 +14,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 # One ALB in front of the containers appends the client's address to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# With company sign-in configured, HR signs in through Cognito only; a password opens the
+# admin only for the break-glass superusers named in ADMIN_BREAK_GLASS_EMAILS.
+ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
