@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cognito_user_group import CognitoUserGroup
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
@@ -26,6 +27,7 @@ from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
     CognitoUserPoolClient,
     CognitoUserPoolClientTokenValidityUnits,
 )
+from cdktf_cdktf_provider_aws.cognito_user_pool_domain import CognitoUserPoolDomain
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -108,10 +110,12 @@ __all__ = [
     "CloudwatchDashboard",
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
+    "CognitoUserGroup",
     "CognitoUserPool",
     "CognitoUserPoolAccountRecoverySettingRecoveryMechanism",
     "CognitoUserPoolClient",
     "CognitoUserPoolClientTokenValidityUnits",
+    "CognitoUserPoolDomain",
     "CognitoUserPoolSchema",
     "DataAwsCallerIdentity",
     "DataAwsElbServiceAccount",

@@ -60,7 +60,7 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, self.data.django_secret.arn],
+                secret_arns=[master_secret, self.data.django_secret.arn, *self.users.secret_arns],
                 db_secret_arn=master_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
                 db_resource_id=self.data.instance.resource_id,
@@ -110,11 +110,13 @@ class AwsomeShopStack(TerraformStack):
                     # Read again after a rotation; DB_USER/DB_PASSWORD are the start-up values.
                     "DB_SECRET_ARN": master_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
+                    **self.users.app_environment,
                 },
                 secrets={
                     "DB_USER": f"{master_secret}:username::",
                     "DB_PASSWORD": f"{master_secret}:password::",
                     "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                    **self.users.app_secrets,
                 },
             ),
         )
