@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,7 +29,8 @@ TEMPLATE = "admin/sign_in_refused.html"
 
 
 def refusal(request: HttpRequest, *, detail: str, status: int) -> HttpResponse:
-    return render(request, TEMPLATE, {"detail": detail, "title": "Sign-in refused"}, status=status)
+    context = {**admin.site.each_context(request), "detail": detail, "title": "Sign-in refused"}
+    return render(request, TEMPLATE, context, status=status)
 
 
 class SignInStartView(OIDCAuthenticationRequestView):
