@@ -125,3 +125,18 @@ def test_production_turns_password_sign_in_off_only_when_company_sign_in_is_conf
     # Without the client secret, sign-in is not configured and passwords stay (nobody is locked out).
     partial = {k: v for k, v in configured.items() if k != "ADMIN_OIDC_CLIENT_SECRET"}
     assert _production_setting("ADMIN_PASSWORD_LOGIN", **partial) == "True"
+
+
+def test_a_password_session_opened_before_passwords_were_switched_off_ends(accounts, settings):
+    client = Client()
+    client.force_login(accounts["hr"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    root = Client()
+    root.force_login(accounts["root"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    assert client.get("/admin/").status_code == 200
+
+    settings.ADMIN_OIDC_ENABLED = True
+    settings.ADMIN_PASSWORD_LOGIN = False
+    settings.ADMIN_BREAK_GLASS_EMAILS = ["root@example.com"]
+
+    assert client.get("/admin/").status_code == 302  # back to the login page
+    assert root.get("/admin/").status_code == 200  # the break-glass superuser keeps theirs
