@@ -190,7 +190,8 @@ class WorkloadRolesProps:
     config: EnvironmentConfig
     ecr_repository_arn: str
     log_group_arn: str
-    # Exactly the secrets the containers receive: the RDS master secret and the Django key.
+    # Exactly the secrets the containers receive: the RDS master secret and the Django key
+    # (and, with company sign-in, the admin client's secret).
     secret_arns: list[str]
     # The RDS-managed master secret: the app re-reads it after a rotation (shop.db_backends).
     db_secret_arn: str

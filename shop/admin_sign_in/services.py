@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from shop.auth.verifier import Claims
@@ -56,10 +57,19 @@ def hr_user_sign_in(*, claims: Claims, hr_group: str) -> User:
         try:
             user = _apply_role(claims=claims, has_role=has_role)
             break
-        except IntegrityError:
-            # Two first sign-ins of one person at once: the other created or linked the row.
-            if attempt:
-                raise
+        except (IntegrityError, ValidationError) as exc:
+            # Two first sign-ins of one person at once: the other created the row, and this one
+            # hit the unique constraint (or, if the other committed first, the model's
+            # uniqueness check). The second attempt finds that row by its sub.
+            if attempt == 0:
+                continue
+            if isinstance(exc, ValidationError):
+                raise SignInRefused(
+                    "Your company account's details could not be used for a back-office account "
+                    f"({'; '.join(exc.messages)}). Ask an administrator to check it.",
+                    reason="invalid_profile",
+                ) from exc
+            raise
     if not has_role:
         raise SignInRefused(NOT_HR, reason="not_in_group")
     return user

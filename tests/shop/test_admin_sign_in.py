@@ -315,3 +315,11 @@ def test_a_password_form_posted_with_code_and_state_starts_no_token_exchange(pro
     )
     assert response.status_code == 302  # local settings: passwords still work
     assert provider.token_requests == []
+
+
+def test_a_profile_the_account_cannot_hold_is_a_clear_refusal_not_a_server_error(provider):
+    provider.identity = Identity(email="hana@example.com", name="x" * 300, groups=["hr"])
+    response = sign_in(Client(), provider)
+    assert response.status_code == 403
+    assert b"could not be used for a back-office account" in response.content
+    assert not User.objects.filter(email="hana@example.com").exists()
