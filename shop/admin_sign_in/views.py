@@ -9,6 +9,7 @@ a page that says what happened, never a stack trace or a bare redirect: a refuse
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlencode
 
 import requests
@@ -46,12 +47,14 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
         if not settings.ADMIN_OIDC_ENABLED:
             raise Http404("Company sign-in is not configured.")
         if request.GET.get("error"):
-            logger.info("admin sign-in: Cognito returned error %s", request.GET.get("error"))
+            error = str(request.GET["error"])
+            logger.info("admin sign-in: Cognito returned error %r", error[:100])
             super().get(request)  # drops the state and any session, as the library does
+            # Only an OAuth error code is echoed (the query string is anyone's to write).
+            code = f" ({error})" if re.fullmatch(r"[a-z_]{1,40}", error) else ""
             return refusal(
                 request,
-                detail="Cognito did not complete the sign-in "
-                f"({request.GET.get('error_description') or request.GET.get('error')}).",
+                detail=f"Cognito did not complete the sign-in{code}. Start again from the sign-in page.",
                 status=403,
             )
         try:
