@@ -11,5 +11,8 @@ class ShopConfig(AppConfig):
         # Registers the OpenAPI extension for the bearer-token authentication.
         from shop import openapi  # noqa: F401
 
+        # Warns when HR's company sign-in is only partly configured.
+        from shop.admin_sign_in import checks  # noqa: F401
+
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import factory  # noqa: F401

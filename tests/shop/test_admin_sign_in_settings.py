@@ -39,3 +39,18 @@ def test_each_missing_part_leaves_sign_in_unconfigured():
         environ = {k: v for k, v in CONFIGURED.items() if k != missing}
         assert admin_oidc_settings(environ, region="eu-west-1")["ADMIN_OIDC_ENABLED"] is False, missing
     assert admin_oidc_settings({}, region="us-east-2")["OIDC_OP_TOKEN_ENDPOINT"] == ""
+
+
+def test_a_half_configured_company_sign_in_is_a_system_check_warning(settings):
+    from shop.admin_sign_in.checks import company_sign_in_configured
+
+    settings.ADMIN_OIDC_ENABLED = False
+    settings.OIDC_RP_CLIENT_ID = "admin-client"
+    settings.OIDC_RP_CLIENT_SECRET = ""
+    settings.COGNITO_DOMAIN_URL = "https://login.example.com"
+    settings.ADMIN_OIDC_ISSUER = ""
+    (warning,) = company_sign_in_configured()
+    assert warning.id == "shop.W101"
+    assert "ADMIN_OIDC_CLIENT_SECRET, COGNITO_USER_POOL_ID" in warning.msg
+    settings.OIDC_RP_CLIENT_ID = settings.COGNITO_DOMAIN_URL = ""
+    assert company_sign_in_configured() == []  # not configured at all: nothing to say
