@@ -54,3 +54,6 @@ def test_a_half_configured_company_sign_in_is_a_system_check_warning(settings):
     assert "ADMIN_OIDC_CLIENT_SECRET, COGNITO_USER_POOL_ID" in warning.msg
     settings.OIDC_RP_CLIENT_ID = settings.COGNITO_DOMAIN_URL = ""
     assert company_sign_in_configured() == []  # not configured at all: nothing to say
+    # The pool alone is the API's Cognito configuration, not a start of the admin's.
+    settings.ADMIN_OIDC_ISSUER = "https://cognito-idp.us-east-2.amazonaws.com/us-east-2_Pool12345"
+    assert company_sign_in_configured() == []
