@@ -82,7 +82,10 @@ def _apply_role(*, claims: Claims, has_role: bool) -> User:
         user = User.objects.select_for_update().filter(cognito_sub=claims.sub).first()
         if user is None and claims.email and claims.email_verified:
             candidate = User.objects.select_for_update().filter(email=claims.email).first()
-            if candidate is not None:
+            if candidate is not None and candidate.cognito_sub == claims.sub:
+                # A simultaneous first sign-in of this person committed it since the lookup above.
+                user = candidate
+            elif candidate is not None:
                 if candidate.cognito_sub is not None:
                     # Another identity owns this email here: refuse rather than merge.
                     raise SignInRefused(
