@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
+    path("oidc/", include("shop.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

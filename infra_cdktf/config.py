@@ -88,6 +88,12 @@ class EnvironmentConfig:
     protect_from_deletion: bool = False
     # Secrets: 0 deletes at once so a torn-down dev stack can be rebuilt under the same names.
     secret_recovery_window_days: int = 0
+    # HR's company sign-in to the admin (needs domain_name for its HTTPS callback). The hosted-UI
+    # domain prefix must be unique in the region across AWS and may not contain "aws",
+    # "amazon" or "cognito"; None derives one from the environment's name.
+    hosted_ui_domain_prefix: str | None = None
+    # Superusers allowed to sign in to the admin with a password (break glass).
+    break_glass_emails: tuple[str, ...] = ()
     # Monitoring.
     alarm_email: str | None = None
     remote_state: RemoteState | None = None
@@ -143,6 +149,12 @@ def from_environment(base: EnvironmentConfig, env: Mapping[str, str] | None = No
         changes["hosted_zone_name"] = env.get("AWSOMESHOP_HOSTED_ZONE_NAME") or domain
         if domain:
             changes["cors_allowed_origins"] = (f"https://{domain}",)
+    if env.get("AWSOMESHOP_HOSTED_UI_DOMAIN_PREFIX"):
+        changes["hosted_ui_domain_prefix"] = env["AWSOMESHOP_HOSTED_UI_DOMAIN_PREFIX"]
+    if "AWSOMESHOP_BREAK_GLASS_EMAILS" in env:
+        changes["break_glass_emails"] = tuple(
+            e.strip() for e in env["AWSOMESHOP_BREAK_GLASS_EMAILS"].split(",") if e.strip()
+        )
     if "AWSOMESHOP_ALARM_EMAIL" in env:
         changes["alarm_email"] = env["AWSOMESHOP_ALARM_EMAIL"] or None
     if "AWSOMESHOP_CLOUDFRONT" in env:

@@ -64,7 +64,7 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, app_secret, self.data.django_secret.arn],
+                secret_arns=[master_secret, app_secret, self.data.django_secret.arn, *self.users.secret_arns],
                 db_secret_arn=master_secret,
                 app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
@@ -120,11 +120,13 @@ class AwsomeShopStack(TerraformStack):
                     "DB_SECRET_ARN": app_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
                     **self._host_settings(cfg),
+                    **self.users.app_environment,
                 },
                 secrets={
                     "DB_USER": f"{app_secret}:username::",
                     "DB_PASSWORD": f"{app_secret}:password::",
                     "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                    **self.users.app_secrets,
                 },
                 # Migrations run as the owner, which then sets up the app user (DB_APP_*).
                 migrate_task_role_arn=self.roles.migrate_task_role.arn,

@@ -16,5 +16,8 @@ class ShopConfig(AppConfig):
             provisioning,  # noqa: F401
         )
 
+        # Warns when HR's company sign-in is only partly configured.
+        from shop.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
+
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import factory  # noqa: F401

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 
+from .admin_sign_in import admin_oidc_settings
 from .database import database_url, mysql_tls_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -56,9 +57,12 @@ MIDDLEWARE = [
 ]
 
 # django-axes first: it refuses a locked-out HR login before the password is even checked.
+# Then HR's company sign-in (Cognito, OIDC) and passwords, which production with company
+# sign-in configured allows only to break-glass superusers (shop/admin_sign_in/backends.py).
 AUTHENTICATION_BACKENDS = [
     "shop.login_backend.LoginLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "shop.admin_sign_in.backends.CognitoAdminBackend",
+    "shop.admin_sign_in.backends.PasswordLoginBackend",
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
@@ -215,6 +219,42 @@ LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")
 EMPLOYEE_PROVISIONING = env("EMPLOYEE_PROVISIONING", default="roster").strip().lower()
 EMPLOYEE_EMAIL_DOMAINS = [
     d.strip().lower().lstrip("@") for d in env("EMPLOYEE_EMAIL_DOMAINS", default="").split(",") if d.strip()
+]
+
+# HR sign-in to the admin through the Cognito hosted UI: OpenID Connect authorization code
+# flow with PKCE (mozilla-django-oidc). Configured when the admin client, its secret, the
+# hosted-UI domain and the pool are set; see docs/authentication.md.
+_admin_oidc = admin_oidc_settings(os.environ, region=AWS_REGION)
+ADMIN_OIDC_ENABLED: bool = _admin_oidc["ADMIN_OIDC_ENABLED"]
+ADMIN_OIDC_ISSUER: str = _admin_oidc["ADMIN_OIDC_ISSUER"]
+COGNITO_DOMAIN_URL: str = _admin_oidc["COGNITO_DOMAIN_URL"]
+OIDC_RP_CLIENT_ID: str = _admin_oidc["OIDC_RP_CLIENT_ID"]
+OIDC_RP_CLIENT_SECRET: str = _admin_oidc["OIDC_RP_CLIENT_SECRET"]
+OIDC_OP_AUTHORIZATION_ENDPOINT: str = _admin_oidc["OIDC_OP_AUTHORIZATION_ENDPOINT"]
+OIDC_OP_TOKEN_ENDPOINT: str = _admin_oidc["OIDC_OP_TOKEN_ENDPOINT"]
+OIDC_OP_USER_ENDPOINT: str = _admin_oidc["OIDC_OP_USER_ENDPOINT"]
+OIDC_OP_JWKS_ENDPOINT: str = _admin_oidc["OIDC_OP_JWKS_ENDPOINT"]
+OIDC_OP_LOGOUT_ENDPOINT: str = _admin_oidc["OIDC_OP_LOGOUT_ENDPOINT"]
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+# Cognito's token endpoint takes a confidential client's secret by HTTP Basic authentication.
+OIDC_TOKEN_USE_BASIC_AUTH = True
+OIDC_TIMEOUT = 5
+OIDC_OP_LOGOUT_URL_METHOD = "shop.admin_sign_in.views.cognito_logout_url"
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = "/admin/login/"
+# The Cognito group whose members get the HR role; sign-in re-reads it every time.
+COGNITO_HR_GROUP = env("COGNITO_HR_GROUP", default="hr")
+# A company sign-in session ends after this long, so a role removed in Cognito does not linger.
+ADMIN_OIDC_SESSION_SECONDS = env.int("ADMIN_OIDC_SESSION_SECONDS", default=8 * 3600)
+# Password sign-in to the admin; production turns it off when company sign-in is configured,
+# except for these superusers (break glass; see docs/authentication.md).
+ADMIN_PASSWORD_LOGIN = True
+ADMIN_BREAK_GLASS_EMAILS: list[str] = [
+    e.strip().lower() for e in env.list("ADMIN_BREAK_GLASS_EMAILS", default=[]) if e.strip()
 ]
 
 # ---------------------------------------------------------------------------------------------
