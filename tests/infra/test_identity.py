@@ -290,10 +290,11 @@ def test_admin_client_secret_reaches_the_task_through_secrets_manager_only(prod:
     assert env["COGNITO_HR_GROUP"] == "hr"
     assert not any(value == secret_arn or "client_secret" in value for value in env.values())
 
-    # The execution role reads exactly this secret besides the database's and Django's.
+    # The execution role reads exactly this secret besides the database's (the master user's for
+    # migrations, the app user's for the web tasks) and Django's.
     statements = _role_policy(prod, "awsomeshop-ecs-execution-role-prod")
     assert statements["ReadAppSecrets"]["Resource"][-1] == secret_arn
-    assert len(statements["ReadAppSecrets"]["Resource"]) == 3
+    assert len(statements["ReadAppSecrets"]["Resource"]) == 4
 
 
 def test_operator_variables_set_the_domain_prefix_and_break_glass_accounts() -> None:
