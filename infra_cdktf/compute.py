@@ -24,12 +24,13 @@ from infra_cdktf.aws import (
     EcsServiceLoadBalancer,
     EcsTaskDefinition,
 )
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import LIVENESS_PATH, EnvironmentConfig
 
 CONTAINER_NAME = "web"
 LIVENESS_COMMAND = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    'python -c "import urllib.request; '
+    f"urllib.request.urlopen('http://127.0.0.1:8000{LIVENESS_PATH}', timeout=3)\" || exit 1",
 ]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 PROJECT = "awsomeshop"
+# The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
+LIVENESS_PATH = "/healthz"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +57,9 @@ class EnvironmentConfig:
     log_level: str = "INFO"
     log_retention_days: int = 30
     ecr_keep_images: int = 10
-    # Load balancer.
-    health_check_path: str = "/health"
+    # Load balancer. Liveness, not the database-backed /health: an RDS outage or failover must
+    # not fail every target at once and make ECS replace every task (docs/deploy.md, Health).
+    health_check_path: str = LIVENESS_PATH
     health_check_interval_seconds: int = 30
     health_check_timeout_seconds: int = 5
     healthy_threshold: int = 2

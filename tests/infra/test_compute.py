@@ -9,7 +9,7 @@ from infra_helpers import Synth
 
 LIVENESS = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)\" || exit 1",
 ]
 MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
 
