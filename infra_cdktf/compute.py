@@ -155,6 +155,10 @@ class AppService(Construct):
                 },
             }
 
+        if not cfg.image_tag:
+            raise ValueError(
+                f"{cfg.name}: no image tag; set AWSOMESHOP_IMAGE_TAG to the release's commit (no `latest`)"
+            )
         web_container = {
             "name": CONTAINER_NAME,
             "image": f"{props.image}:{cfg.image_tag}",
@@ -229,6 +233,10 @@ class AppService(Construct):
             deployment_maximum_percent=200,
             deployment_minimum_healthy_percent=50,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # Apply waits until the new tasks are serving; a deployment the circuit breaker rolls
+            # back makes the apply fail instead of reporting success (scripts/release.sh then
+            # prints the rollout's reason).
+            wait_for_steady_state=True,
             health_check_grace_period_seconds=60,
             network_configuration={
                 "subnets": props.private_subnet_ids,

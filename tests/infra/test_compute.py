@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
-from infra_helpers import Synth
+import pytest
+from infra_helpers import Synth, synth
+
+from infra_cdktf.config import EnvironmentConfig
 
 LIVENESS = [
     "CMD-SHELL",
@@ -51,7 +55,7 @@ def test_web_task_definition(dev: Synth) -> None:
     roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
     assert roles[task["execution_role_arn"].split(".")[1]] == "awsomeshop-ecs-execution-role-dev"
     assert roles[task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-task-role-dev"
-    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:latest"
+    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:test-tag"
     assert container["portMappings"] == [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
     assert container["healthCheck"]["command"] == LIVENESS
     (log_group,) = dev.resources("aws_cloudwatch_log_group")
@@ -113,6 +117,7 @@ def test_service(dev: Synth) -> None:
         "deployment_maximum_percent": 200,
         "deployment_minimum_healthy_percent": 50,
         "deployment_circuit_breaker": {"enable": True, "rollback": True},
+        "wait_for_steady_state": True,
         "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}],
     }
     assert {k: service[k] for k in expected} == expected
@@ -158,3 +163,8 @@ def test_autoscaling(dev: Synth) -> None:
         "ECSServiceAverageMemoryUtilization": 80,
     }
     assert all(v["scale_in_cooldown"] == v["scale_out_cooldown"] == 300 for v in targets.values())
+
+
+def test_a_stack_without_an_image_tag_is_refused(dev_config: EnvironmentConfig) -> None:
+    with pytest.raises(ValueError, match="AWSOMESHOP_IMAGE_TAG"):
+        synth(replace(dev_config, image_tag=None))
