@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from infra_helpers import Synth, synth
+from infra_helpers import REPO, Synth, synth
 
 from infra_cdktf.config import EnvironmentConfig
 
@@ -168,3 +169,22 @@ def test_autoscaling(dev: Synth) -> None:
 def test_a_stack_without_an_image_tag_is_refused(dev_config: EnvironmentConfig) -> None:
     with pytest.raises(ValueError, match="AWSOMESHOP_IMAGE_TAG"):
         synth(replace(dev_config, image_tag=None))
+
+
+def test_the_release_script_names_what_the_stack_creates(dev: Synth, dev_config: EnvironmentConfig) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from release import MIGRATE_CONTAINER, WEB_CONTAINER, Names  # type: ignore[import-not-found]
+
+    names = Names.of(dev_config)
+    assert dev.resources("aws_ecr_repository")["ecr_repository"]["name"] == names.repository
+    ((_, cluster),) = dev.resources("aws_ecs_cluster").items()
+    ((_, service),) = dev.resources("aws_ecs_service").items()
+    ((_, log_group),) = dev.resources("aws_cloudwatch_log_group").items()
+    assert (cluster["name"], service["name"], log_group["name"]) == (
+        names.cluster,
+        names.service,
+        names.log_group,
+    )
+    _, web = _task(dev, names.web_family)
+    _, migrate = _task(dev, names.migrate_family)
+    assert (web["name"], migrate["name"]) == (WEB_CONTAINER, MIGRATE_CONTAINER)
