@@ -5,9 +5,9 @@ FROM python:3.11-slim-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc pkg-config libmariadb-dev \
     && rm -rf /var/lib/apt/lists/*
-COPY requirements/base.txt requirements/constraints.txt /tmp/requirements/
+COPY requirements.txt requirements/constraints.txt /tmp/requirements/
 RUN python -m venv /venv \
-    && /venv/bin/pip install --no-cache-dir -r /tmp/requirements/base.txt -c /tmp/requirements/constraints.txt
+    && /venv/bin/pip install --no-cache-dir -r /tmp/requirements/requirements.txt -c /tmp/requirements/constraints.txt
 
 FROM python:3.11-slim-bookworm
 # libmariadb3: mysqlclient's runtime library. ca-certificates: the CA bundle that verifies the
