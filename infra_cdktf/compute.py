@@ -33,6 +33,8 @@ LIVENESS_COMMAND = [
     f"urllib.request.urlopen('http://127.0.0.1:8000{LIVENESS_PATH}', timeout=3)\" || exit 1",
 ]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+TMP_VOLUME = "tmp"
+TMP_MOUNT = {"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}  # noqa: S108
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,7 +178,11 @@ class AppService(Construct):
                 "retries": 3,
                 "startPeriod": 60,
             },
-            "readonlyRootFilesystem": False,
+            # Nothing in the image is written at run time (static files are collected at build,
+            # PYTHONDONTWRITEBYTECODE is set); uploads spool to /tmp, a task volume, and gunicorn's
+            # heartbeats go to /dev/shm.
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
         }
         common = {
             "network_mode": "awsvpc",
@@ -186,6 +192,9 @@ class AppService(Construct):
             "execution_role_arn": props.execution_role_arn,
             "task_role_arn": props.task_role_arn,
             "runtime_platform": {"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            # A bind-mount volume without a host path is the task's ephemeral storage (Fargate has
+            # no tmpfs mounts): the one writable place besides /dev/shm.
+            "volume": [{"name": TMP_VOLUME}],
         }
         self.task_definition = EcsTaskDefinition(
             self,
@@ -204,6 +213,8 @@ class AppService(Construct):
             "environment": environment,
             "secrets": secrets,
             "logConfiguration": logging("migrate"),
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
         }
         self.migrate_task_definition = EcsTaskDefinition(
             self,

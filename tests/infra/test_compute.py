@@ -188,3 +188,15 @@ def test_the_release_script_names_what_the_stack_creates(dev: Synth, dev_config:
     _, web = _task(dev, names.web_family)
     _, migrate = _task(dev, names.migrate_family)
     assert (web["name"], migrate["name"]) == (WEB_CONTAINER, MIGRATE_CONTAINER)
+
+
+def test_containers_run_on_a_read_only_root_filesystem_with_a_writable_tmp(dev: Synth) -> None:
+    for family, name in (("awsomeshop-core-task-dev", "web"), ("awsomeshop-migrate-task-dev", "migrate")):
+        task, container = _task(dev, family)
+        assert container["name"] == name
+        assert container["readonlyRootFilesystem"] is True
+        # /tmp (uploads spool there) is the task's own ephemeral storage; Fargate has no tmpfs.
+        assert container["mountPoints"] == [
+            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+        ]
+        assert task["volume"] == [{"name": "tmp"}]
