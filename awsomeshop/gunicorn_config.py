@@ -20,7 +20,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 
-class JsonAccessLogger(Logger):  # type: ignore[misc]
+class JsonAccessLogger(Logger):
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled:
             return
