@@ -16,14 +16,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.release.fake_cli import FakeTools
+from tests.release.fake_cli import FakeTools, call_key
 from tests.support.cognito import MotoCognito
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +67,8 @@ class Workspace:
     repo: Path
     env: dict[str, str]
     tools: FakeTools
+    first_tag: str = ""
+    first_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def release(self, environment: str = "dev") -> subprocess.CompletedProcess[str]:
         self.tools.calls.clear()
@@ -102,14 +104,15 @@ class Workspace:
         return str(definition["containerDefinitions"][0]["image"])
 
 
-@pytest.fixture
-def workspace(
-    tmp_path: Path, tools: FakeTools, source_files: list[str], monkeypatch: pytest.MonkeyPatch
-) -> Workspace:
+@pytest.fixture(scope="module")
+def released(
+    tmp_path_factory: pytest.TempPathFactory, tools: FakeTools, source_files: list[str]
+) -> Iterator[Workspace]:
+    """A copy of this repository released once to an empty dev environment (shared: a release
+    takes seconds). Each test starts from whatever the previous one left serving."""
     requests.post(f"{tools.moto_url}/moto-api/reset", timeout=10).raise_for_status()
     tools.reset()
-    # moto reports a service's deployment COMPLETED once this many tasks "run".
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    tmp_path = tmp_path_factory.mktemp("release")
     repo = tmp_path / "repo"
     for name in source_files:
         target = repo / name
@@ -134,38 +137,49 @@ def workspace(
     ws.commit("the first release")
     # What the first `terraform apply -target` of the runbook creates: the registry.
     ws.client("ecr").create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
-    return ws
+    with pytest.MonkeyPatch.context() as patch:
+        # moto reports a service's deployment COMPLETED once this many tasks "run".
+        patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+        ws.first_tag = git(repo, "rev-parse", "--short=12", "HEAD")
+        done = ws.release()
+        assert done.returncode == 0, done.stdout + done.stderr
+        ws.first_calls = list(tools.calls)
+        yield ws
 
 
-def _first_release(ws: Workspace) -> str:
-    tag = git(ws.repo, "rev-parse", "--short=12", "HEAD")
-    done = ws.release()
-    assert done.returncode == 0, done.stdout + done.stderr
-    return tag
+@pytest.fixture
+def workspace(released: Workspace) -> Workspace:
+    released.tools.reset()
+    assert git(released.repo, "status", "--porcelain") == ""
+    return released
 
 
-def test_first_release_deploys_then_migrates(workspace: Workspace) -> None:
-    tag = _first_release(workspace)
-    keys = workspace.keys()
-    uri = workspace.client("ecr").describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0][
+def _serving_tag(ws: Workspace) -> str:
+    return ws.serving_image().rsplit(":", 1)[1]
+
+
+def test_first_release_deploys_then_migrates(released: Workspace) -> None:
+    calls, tag = released.first_calls, released.first_tag
+    keys = [call_key(c["tool"], c["args"]) for c in calls]
+    uri = released.client("ecr").describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0][
         "repositoryUri"
     ]
     # Built and pushed under the commit, logged in with the password on stdin (not in argv).
-    build = next(c for c in workspace.calls() if c["args"][:1] == ["build"])
+    build = next(c for c in calls if c["args"][:1] == ["build"])
     assert build["args"][-3:] == ["-t", f"{uri}:{tag}", "."]
-    login = next(c for c in workspace.calls() if c["args"][:1] == ["login"])
+    login = next(c for c in calls if c["args"][:1] == ["login"])
     assert login["stdin"].strip() and login["stdin"].strip() not in " ".join(login["args"])
     assert keys.index("docker push") < keys.index("cdktf deploy")
     # No service existed: the deploy creates it, then the migrations run.
     assert keys.index("cdktf deploy") < keys.index("aws ecs run-task")
-    deploy = next(c for c in workspace.calls() if c["tool"] == "cdktf")
+    deploy = next(c for c in calls if c["tool"] == "cdktf")
     assert deploy["args"] == ["deploy", "awsomeshop-dev", "--auto-approve"]
     assert deploy["env"]["AWSOMESHOP_IMAGE_TAG"] == tag and deploy["env"]["AWSOMESHOP_ENVIRONMENTS"] == "dev"
-    assert workspace.serving_image() == f"{uri}:{tag}"
+    assert "aws ecs describe-tasks" in keys
 
 
 def test_an_update_migrates_with_the_new_image_before_the_service_changes(workspace: Workspace) -> None:
-    first = _first_release(workspace)
+    first = _serving_tag(workspace)
     second = workspace.commit("the second release")
     done = workspace.release()
     assert done.returncode == 0, done.stdout + done.stderr
@@ -186,14 +200,17 @@ def test_an_update_migrates_with_the_new_image_before_the_service_changes(worksp
 
 def test_a_dirty_work_tree_is_refused_before_anything_happens(workspace: Workspace) -> None:
     (workspace.repo / "notes.txt").write_text("not committed")
-    done = workspace.release()
+    try:
+        done = workspace.release()
+    finally:
+        (workspace.repo / "notes.txt").unlink()
     assert done.returncode == 1
     assert "uncommitted or untracked changes" in done.stderr and "notes.txt" in done.stderr
     assert workspace.calls() == []
 
 
 def test_a_failed_migration_stops_before_the_service_changes(workspace: Workspace) -> None:
-    first = _first_release(workspace)
+    first = _serving_tag(workspace)
     workspace.commit("a release whose migration fails")
     stopped = {
         "tasks": [
@@ -220,7 +237,7 @@ def test_a_failed_migration_stops_before_the_service_changes(workspace: Workspac
 
 
 def test_a_rolled_back_deployment_fails_with_the_circuit_breakers_reason(workspace: Workspace) -> None:
-    first = _first_release(workspace)
+    first = _serving_tag(workspace)
     workspace.commit("a release whose tasks never get healthy")
     rolled_back = {
         "services": [
@@ -267,7 +284,6 @@ def test_a_rolled_back_deployment_fails_with_the_circuit_breakers_reason(workspa
 
 
 def test_a_contracting_migration_is_refused_before_the_build(workspace: Workspace) -> None:
-    _first_release(workspace)
     workspace.commit(
         "drop a column the serving release reads",
         files={
@@ -279,7 +295,10 @@ def test_a_contracting_migration_is_refused_before_the_build(workspace: Workspac
             )
         },
     )
-    done = workspace.release()
+    try:
+        done = workspace.release()
+    finally:
+        git(workspace.repo, "reset", "-q", "--hard", "HEAD~1")
     assert done.returncode == 1
     assert "catalog.0004_drop_description drops column catalog.product.description" in done.stderr
     assert not {"docker build", "aws ecs run-task", "cdktf deploy"} & set(workspace.keys())
