@@ -118,7 +118,9 @@ class Aws:
 
 
 class Release:
-    def __init__(self, env_name: str, *, poll_seconds: float, timeout_seconds: float) -> None:
+    def __init__(
+        self, env_name: str, *, poll_seconds: float, timeout_seconds: float, previous: str | None = None
+    ) -> None:
         if env_name not in ENVIRONMENTS:
             raise ReleaseError(f"unknown environment {env_name!r}; known: {', '.join(sorted(ENVIRONMENTS))}")
         self.env_name = env_name
@@ -128,6 +130,8 @@ class Release:
         self.timeout_seconds = timeout_seconds
         self.tag = ""
         self.image = ""
+        # The serving release's commit when its image tag is not one (deployed before this script).
+        self.previous = previous
 
     # -- the sequence ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -138,7 +142,7 @@ class Release:
             say("no service yet: first release (deploy, then migrate)")
         else:
             say(f"the service now runs commit {serving}")
-            self._check_migrations(since=serving)
+            self._check_migrations(since=self.previous or serving)
         self.image = f"{self._repository_uri()}:{self.tag}"
         self._build_and_push()
         if serving is None:
@@ -171,8 +175,9 @@ class Release:
             run(["git", "cat-file", "-e", f"{since}^{{commit}}"])
         except ReleaseError as exc:
             raise ReleaseError(
-                f"the serving commit {since} is not in this clone (git fetch it); the migration "
-                "check compares against it"
+                f"the serving release {since} is not a commit in this clone: git fetch it, or name "
+                "the serving release's commit with --previous COMMIT; the migration check compares "
+                "against it"
             ) from exc
         env = {**os.environ, "DATABASE_URL": "sqlite:///:memory:"}
         out = run([sys.executable, "manage.py", "check_release_migrations", "--since", since], env=env)
@@ -358,9 +363,15 @@ class Release:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/release.sh", description=__doc__.split("\n\n")[0])
     parser.add_argument("environment", help=f"one of: {', '.join(sorted(ENVIRONMENTS))}")
+    parser.add_argument(
+        "--previous",
+        metavar="COMMIT",
+        help="the serving release's commit, when its image tag is not one (an image deployed by hand)",
+    )
     args = parser.parse_args(argv)
     release = Release(
         args.environment,
+        previous=args.previous,
         poll_seconds=float(os.environ.get("RELEASE_POLL_SECONDS", "10")),
         timeout_seconds=float(os.environ.get("RELEASE_TIMEOUT_SECONDS", "1800")),
     )

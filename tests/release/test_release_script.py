@@ -70,10 +70,10 @@ class Workspace:
     first_tag: str = ""
     first_calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def release(self, environment: str = "dev") -> subprocess.CompletedProcess[str]:
+    def release(self, *args: str) -> subprocess.CompletedProcess[str]:
         self.tools.calls.clear()
         return subprocess.run(
-            ["bash", "scripts/release.sh", environment],
+            ["bash", "scripts/release.sh", *(args or ("dev",))],
             cwd=self.repo, env=self.env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
 
@@ -302,3 +302,20 @@ def test_a_contracting_migration_is_refused_before_the_build(workspace: Workspac
     assert done.returncode == 1
     assert "catalog.0004_drop_description drops column catalog.product.description" in done.stderr
     assert not {"docker build", "aws ecs run-task", "cdktf deploy"} & set(workspace.keys())
+
+
+def test_a_serving_image_tagged_by_hand_needs_its_commit_named(workspace: Workspace) -> None:
+    serving = _serving_tag(workspace)
+    workspace.commit("the first release through the script after hand-made ones")
+    hand_made = {"taskDefinition": {"containerDefinitions": [{"name": "web", "image": f"{REPOSITORY}:v1"}]}}
+    workspace.script({"aws ecs describe-task-definition": [{"stdout": hand_made}, {"moto": True}]})
+    done = workspace.release()
+    assert done.returncode == 1
+    assert "the serving release v1 is not a commit in this clone" in done.stderr
+    assert "--previous COMMIT" in done.stderr
+    assert not {"docker build", "cdktf deploy"} & set(workspace.keys())
+
+    workspace.script({"aws ecs describe-task-definition": [{"stdout": hand_made}, {"moto": True}]})
+    done = workspace.release("dev", "--previous", serving)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"since {serving}: expand-only" in done.stdout
