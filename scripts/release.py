@@ -164,11 +164,20 @@ class Release:
         return run(["git", "rev-parse", "--short=12", "HEAD"]).strip()
 
     def _serving_commit(self) -> str | None:
+        """The commit the service runs, or None when there is no service yet (first release)."""
         service = self._service()
         if service is None:
             return None
         image = self._image_of(service["taskDefinition"], WEB_CONTAINER)
-        return image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else None
+        name = image.rsplit("/", 1)[-1]
+        if ":" in name and "@" not in name:
+            return name.rsplit(":", 1)[1]
+        if self.previous:
+            return self.previous
+        # A running service must never be taken for a first release (that deploys before migrating).
+        raise ReleaseError(
+            f"cannot tell which commit the service runs ({image}); name it with --previous COMMIT"
+        )
 
     def _check_migrations(self, *, since: str) -> None:
         try:

@@ -319,3 +319,17 @@ def test_a_serving_image_tagged_by_hand_needs_its_commit_named(workspace: Worksp
     done = workspace.release("dev", "--previous", serving)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"since {serving}: expand-only" in done.stdout
+
+
+def test_a_service_whose_commit_cannot_be_told_is_not_taken_for_a_first_release(workspace: Workspace) -> None:
+    by_digest = {
+        "taskDefinition": {
+            "containerDefinitions": [{"name": "web", "image": f"{REPOSITORY}@sha256:{'0' * 64}"}]
+        }
+    }
+    workspace.script({"aws ecs describe-task-definition": {"stdout": by_digest}})
+    done = workspace.release()
+    assert done.returncode == 1
+    assert "cannot tell which commit the service runs" in done.stderr
+    # A first release would deploy before migrating; nothing at all happened instead.
+    assert not {"docker build", "cdktf deploy", "aws ecs run-task"} & set(workspace.keys())
