@@ -24,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
     path("health/live", health.LiveApi.as_view(), name="health-live"),
+    path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

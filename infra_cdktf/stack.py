@@ -9,7 +9,7 @@ from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
-from infra_cdktf.data import Data, DataProps
+from infra_cdktf.data import APP_DB_USER, Data, DataProps
 from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
 from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
@@ -17,8 +17,6 @@ from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
-# The app's own database user, created by the migrate task (manage.py db_grant_app_user).
-APP_DB_USER = "awsomeshop_app"
 
 
 def stack_name(config: EnvironmentConfig) -> str:

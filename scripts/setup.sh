@@ -28,7 +28,7 @@ fi
 
 req="requirements/${profile}.txt"
 stamp=".venv/.requirements-${profile}.sha256"
-want=$(cat requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages from $req"
   # Some machines carry pip configuration pointing at local mirrors that may be absent; pip

@@ -1,8 +1,10 @@
 """Health endpoints for the load balancer and the container runtime.
 
 `/health` is readiness: it checks the database (and the cache) and reports each check with its
-latency, in the shape the API contract fixes. `/health/live` is liveness: it touches nothing,
-so a database outage makes tasks unready, not restarted.
+latency, in the shape the API contract fixes; operators and monitors read it. `/healthz` (the
+load balancer's target check and the container check) and `/health/live` are liveness: they
+touch nothing, so a database outage or failover leaves every task in service instead of making
+ECS replace them all; the database's own health is watched by the RDS alarms.
 """
 
 from __future__ import annotations
@@ -97,5 +99,14 @@ class LiveApi(APIView):
     permission_classes: list[Any] = []
 
     @extend_schema(operation_id="health_liveness", responses={200: _LivenessSerializer}, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthzApi(LiveApi):
+    """`/healthz`: the load balancer's and the container's check (seed path), liveness only."""
+
+    @extend_schema(operation_id="health_healthz", responses={200: _LivenessSerializer}, tags=["health"])
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})

@@ -269,7 +269,7 @@ COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default
 
 # Paths answered before host validation and the HTTPS redirect: the load balancer calls them
 # by task IP over plain HTTP (shop.health_middleware).
-HEALTH_CHECK_PATHS = ["/health", "/health/live"]
+HEALTH_CHECK_PATHS = ["/health", "/health/live", "/healthz"]
 
 # Shared by every server process, so rate limits hold across containers: Redis when
 # REDIS_URL is set, else a database table (created by the migration shop 0002).

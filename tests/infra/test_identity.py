@@ -297,14 +297,15 @@ def test_admin_client_secret_reaches_the_task_through_secrets_manager_only(prod:
     assert len(statements["ReadAppSecrets"]["Resource"]) == 4
 
 
-def test_operator_variables_set_the_domain_prefix_and_break_glass_accounts() -> None:
-    from infra_cdktf.config import ENVIRONMENTS, from_environment
+def test_settings_file_sets_the_domain_prefix_and_break_glass_accounts() -> None:
+    from infra_cdktf.config import ENVIRONMENTS, apply_settings
 
-    cfg = from_environment(
+    cfg = apply_settings(
         ENVIRONMENTS["prod"],
         {
-            "AWSOMESHOP_HOSTED_UI_DOMAIN_PREFIX": "acme-rewards-hr",
-            "AWSOMESHOP_BREAK_GLASS_EMAILS": "ops-root@example.com, ",
+            "hosted_ui_domain_prefix": "acme-rewards-hr",
+            "break_glass_emails": ["ops-root@example.com"],
+            "local_state": True,
         },
     )
     assert cfg.hosted_ui_domain_prefix == "acme-rewards-hr"

@@ -1,10 +1,11 @@
-"""/health and /health/live, including a real database outage and recovery."""
+"""/health, /health/live and /healthz, including a real database outage and recovery."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
 
+from infra_cdktf.config import ENVIRONMENTS, LIVENESS_PATH
 from tests.support.markers import requires_server_db
 from tests.support.tcp_proxy import TcpProxy
 
@@ -19,9 +20,21 @@ def test_health_reports_each_check(anon, db):
 
 
 def test_liveness_touches_no_dependency(anon, db, django_assert_num_queries):
-    with django_assert_num_queries(0):
-        response = anon.get("/health/live")
-    assert response.json() == {"status": "ok"}
+    for path in ("/health/live", "/healthz"):
+        with django_assert_num_queries(0):
+            response = anon.get(path)
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+def _load_balancer_paths() -> set[str]:
+    """The paths the ALB target group and the ECS container check call (tests/infra pins that
+    the stack uses these), from the stack's configuration."""
+    return {config.health_check_path for config in ENVIRONMENTS.values()} | {LIVENESS_PATH}
+
+
+def test_the_load_balancer_and_container_checks_use_liveness():
+    assert _load_balancer_paths() == {"/healthz"}
 
 
 @requires_server_db
@@ -62,6 +75,9 @@ def test_database_outage_is_503_and_recovers_without_restart(anon, api, product)
             assert response.json()["code"] == "service_unavailable"
             assert response["Retry-After"]
         assert client.get("/health/live").status_code == 200
+        # The checks that decide whether ECS keeps a task stay green: no task churn.
+        for path in _load_balancer_paths():
+            assert client.get(path).status_code == 200, path
 
         proxy.start()
         assert client.get("/health").status_code == 200
