@@ -8,7 +8,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from catalog.models import Category, Product
-from shop.filters import StrictBooleanFilter
+from shop.filters import StrictBooleanFilter, StrictIntegerFilter
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -21,8 +21,8 @@ class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", max_length=200, help_text="Text in the name or description."
     )
-    min_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="gte", min_value=0)
-    max_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="lte", min_value=0)
+    min_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="gte")
+    max_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="lte")
     in_stock = StrictBooleanFilter(method="filter_in_stock")
     affordable = StrictBooleanFilter(method="filter_affordable", help_text="Cost at most my balance.")
     ordering = django_filters.OrderingFilter(

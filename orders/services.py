@@ -22,7 +22,7 @@ from orders.models import Order
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import ledger_apply
-from shop.db import retry_on_conflict
+from shop.db import atomic_with_known_outcome, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -45,7 +45,8 @@ def order_place(
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError("quantity out of range")
-    with transaction.atomic():
+    # A connection lost during COMMIT is OutcomeUnknown, never "nothing was changed".
+    with atomic_with_known_outcome():
         record = idempotency_lock(claim) if claim is not None else None
         account = account_for_update(user.pk)
         product = Product.objects.select_for_update().filter(pk=product_id).first()

@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shop.errors import RETRY_AFTER_SECONDS
+
 
 def _check_database() -> None:
     with connection.cursor() as cursor:
@@ -86,7 +88,11 @@ class HealthApi(APIView):
     def get(self, request: Request) -> Response:
         checks = {name: _run(check) for name, check in CHECKS.items()}
         ok = all(checks[name]["status"] == "ok" for name in CRITICAL)
-        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        body = {"status": "ok" if ok else "error", "checks": checks}
+        if ok:
+            return Response(body)
+        # Like every other 503 of this API: say when to look again.
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @method_decorator(never_cache, name="dispatch")

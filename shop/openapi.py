@@ -42,7 +42,7 @@ _COMMON = {
     "401": "No token (`not_authenticated`) or a bad one (`authentication_failed`).",
     "403": "Authenticated but not allowed (`permission_denied`).",
     "429": "Too many requests (`throttled`); see Retry-After.",
-    "503": "A dependency is unavailable (`service_unavailable`); nothing was changed.",
+    "503": "A dependency is unavailable (`service_unavailable`); nothing was changed. Retry-After is set.",
 }
 
 
@@ -59,6 +59,10 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ref}}}
                 )
+            for status, response in responses.items():
+                # Error responses a view documents by description only still have the shape.
+                if status != "default" and int(status) >= 400 and not response.get("content"):
+                    response["content"] = {"application/json": {"schema": ref}}
             if "{id}" in path or "get" in operations:
                 responses.setdefault(
                     "404",

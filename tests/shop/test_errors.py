@@ -20,19 +20,24 @@ def test_unknown_urls_are_json_404(api, path):
 
 
 def test_malformed_json_is_400_validation_error(api):
-    response = api.post("/api/v1/orders/", data="{bad", content_type="application/json")
+    response = api.post(
+        "/api/v1/orders/", data="{bad", content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     _assert_error(response, 400, "validation_error")
 
 
 def test_form_encoded_body_is_415(api):
     response = api.post(
-        "/api/v1/orders/", data="product_id=1", content_type="application/x-www-form-urlencoded"
+        "/api/v1/orders/",
+        data="product_id=1",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     _assert_error(response, 415, "unsupported_media_type")
 
 
 def test_json_array_body_is_400(api):
-    response = api.post("/api/v1/orders/", data=[1, 2], format="json")
+    response = api.post("/api/v1/orders/", data=[1, 2], format="json", HTTP_IDEMPOTENCY_KEY="k")
     _assert_error(response, 400, "validation_error")
 
 
@@ -43,7 +48,10 @@ def test_wrong_method_is_405(api):
 def test_oversized_body_is_400_not_500(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     response = api.post(
-        "/api/v1/orders/", data='{"x": "' + "a" * 5000 + '"}', content_type="application/json"
+        "/api/v1/orders/",
+        data='{"x": "' + "a" * 5000 + '"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     _assert_error(response, 400, "validation_error")
 
