@@ -35,4 +35,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)" || exit 1
 # Workers: WEB_CONCURRENCY (2 fits a 0.5 vCPU Fargate task). The one-off tasks override this
 # command: `python manage.py migrate --noinput`, `python manage.py create_hr_user ...`.
-CMD ["gunicorn", "awsomeshop.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "30", "--graceful-timeout", "25", "--log-level", "info"]
+# Timeouts and request limits are in gunicorn.conf.py (aligned with ECS and the ALB there).
+CMD ["gunicorn", "awsomeshop.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--log-level", "info"]

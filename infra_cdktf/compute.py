@@ -172,6 +172,7 @@ class AppService(Construct):
                 "startPeriod": 60,
             },
             "readonlyRootFilesystem": False,
+            "stopTimeout": cfg.stop_timeout_seconds,
         }
         common = {
             "network_mode": "awsvpc",
