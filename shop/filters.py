@@ -26,7 +26,8 @@ class DateOrDateTimeField(forms.Field):
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in (None, ""):
             return None
-        text = str(value).strip()
+        # Not stripped: the schema says date or date-time, and " 2026-01-01" is neither.
+        text = str(value)
         try:
             parsed_dt = parse_datetime(text)
             if parsed_dt is None:
@@ -47,6 +48,7 @@ class DateOrDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]})
 class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
 
@@ -64,13 +66,14 @@ class StrictBooleanField(forms.Field):
         if value in (None, ""):
             return None
         try:
-            return self._VALUES[str(value).strip().lower()]
+            return self._VALUES[str(value)]
         except KeyError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "enum": ["true", "false", "1", "0"]})
 class StrictBooleanFilter(django_filters.Filter):
-    """`true`/`false` (or 1/0); anything else is a 400 rather than silently ignored."""
+    """`true`/`false` (or 1/0), exactly; anything else is a 400 rather than silently ignored."""
 
     field_class = StrictBooleanField
 

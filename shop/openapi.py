@@ -54,6 +54,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
         if not path.startswith("/api/v1/"):
             continue
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _no_empty_values(parameter.get("schema", {}))
             responses = operation.setdefault("responses", {})
             for status, description in _COMMON.items():
                 responses.setdefault(
@@ -72,3 +75,12 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                     },
                 )
     return result
+
+
+def _no_empty_values(schema: dict[str, Any]) -> None:
+    """Every API filter refuses an empty value (`?status=`, shop.filters.StrictFilterBackend):
+    say so in the schema, so that clients and fuzzers know it."""
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema.setdefault("minLength", 1)
+    elif schema.get("type") == "array":
+        schema.setdefault("minItems", 1)

@@ -102,3 +102,17 @@ def test_a_chunked_body_over_the_limit_is_413(api, product, settings):
     response = _post(api, body, **_chunked(body))
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/products/?in_stock=TRUE",
+        "/api/v1/products/?in_stock=%20true",
+        "/api/v1/orders/?since=%202026-01-01",
+        "/api/v1/products/?search=" + "x" * 201,
+    ],
+)
+def test_filter_values_are_taken_exactly_as_the_schema_says(api, query):
+    response = api.get(query)
+    assert response.status_code == 400
