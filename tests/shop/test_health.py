@@ -105,3 +105,24 @@ def test_cache_outage_is_reported_but_keeps_the_task_ready(anon, db, monkeypatch
         "latency_ms": response.json()["checks"]["cache"]["latency_ms"],
         "error": "ConnectionError",
     }
+
+
+def test_a_cache_kept_in_the_failed_database_is_not_asked_again(anon, db, monkeypatch, settings):
+    """The production cache is a database table: after the database check failed, asking the
+    cache would add another connect timeout to the load balancer's wait."""
+    from shop import health
+
+    settings.CACHES = {
+        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+    }
+    calls: list[str] = []
+    monkeypatch.setitem(health.CHECKS, "database", lambda: (_ for _ in ()).throw(OSError("timed out")))
+    monkeypatch.setitem(health.CHECKS, "cache", lambda: calls.append("cache"))
+    response = anon.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {
+        "status": "error",
+        "latency_ms": 0.0,
+        "error": "DatabaseUnavailable",
+    }
+    assert calls == []
