@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
-from django.db import transaction
 
 from points.lock_objects import account_for_update, accounts_for_update
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from shop.db import retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance
 from shop.models import User
 
@@ -93,7 +92,7 @@ def points_grant(
 ) -> PointsTransaction:
     _check_amount(amount)
     reason = _check_reason(reason)
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account, type=Type.EARNED, amount=amount, description=reason, created_by=granted_by
@@ -107,7 +106,7 @@ def points_adjust(
     """An HR correction: usually a deduction (negative). Refused if the balance would go below 0."""
     _check_amount(amount, allow_negative=True)
     reason = _check_reason(reason)
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account, type=Type.ADJUSTED, amount=amount, description=reason, created_by=adjusted_by
@@ -214,7 +213,7 @@ def points_grant_bulk(
     for _, amount, reason in grants:
         _check_amount(amount)
         _check_reason(reason)
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],

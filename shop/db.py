@@ -65,8 +65,15 @@ def atomic_durable() -> transaction.Atomic:
     return transaction.atomic(durable=True)
 
 
+HR_OUTCOME_UNKNOWN = (
+    "The connection to the database was lost while this change was being saved, so it may or "
+    "may not have taken effect. Look at the employee's ledger (or the product's stock history) "
+    "before repeating it."
+)
+
+
 @contextmanager
-def atomic_with_known_outcome() -> Iterator[None]:
+def atomic_with_known_outcome(detail: str | None = None) -> Iterator[None]:
     """`transaction.atomic()`, except that losing the connection during COMMIT raises
     OutcomeUnknown instead of a plain database error.
 
@@ -86,4 +93,4 @@ def atomic_with_known_outcome() -> Iterator[None]:
     except (OperationalError, InterfaceError) as exc:
         if connection.in_atomic_block:
             raise  # a savepoint, not a COMMIT: the outer transaction decides
-        raise OutcomeUnknown() from exc
+        raise OutcomeUnknown(detail) from exc
