@@ -40,6 +40,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)" || exit 1
 # Workers: WEB_CONCURRENCY (2 fits a 0.5 vCPU Fargate task). The one-off tasks override this
 # command: `python manage.py migrate --noinput`, `python manage.py create_hr_user ...`.
-# awsomeshop/gunicorn_config.py: the JSON access log on stdout, worker heartbeats in /dev/shm
-# (ECS runs this image with a read-only root filesystem; /tmp is a writable task volume).
-CMD ["gunicorn", "awsomeshop.wsgi:application", "--config", "python:awsomeshop.gunicorn_config", "--bind", "0.0.0.0:8000", "--timeout", "30", "--graceful-timeout", "25", "--log-level", "info"]
+# gunicorn.conf.py: timeouts and request limits (aligned with ECS and the ALB), JSON errors
+# before Django, the JSON access log on stdout and worker heartbeats in /dev/shm (ECS runs this
+# image with a read-only root filesystem; /tmp is a writable task volume).
+CMD ["gunicorn", "awsomeshop.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--log-level", "info"]

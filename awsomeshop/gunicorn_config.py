@@ -1,4 +1,4 @@
-"""gunicorn settings for the image (`--config python:awsomeshop.gunicorn_config` in its CMD).
+"""gunicorn logging and worker-file settings, read by gunicorn.conf.py (the image's `--config`).
 
 - One JSON object per request on stdout (the access log), next to the app's own JSON lines, so
   CloudWatch Logs Insights can filter on status, path and duration without parsing text. The

@@ -189,6 +189,7 @@ class AppService(Construct):
             # heartbeats go to /dev/shm.
             "readonlyRootFilesystem": True,
             "mountPoints": [TMP_MOUNT],
+            "stopTimeout": cfg.stop_timeout_seconds,
         }
         common = {
             "network_mode": "awsvpc",

@@ -73,6 +73,9 @@ class EnvironmentConfig:
     unhealthy_threshold: int = 3
     # Long enough for in-flight gunicorn requests, far shorter than the 300 s default.
     deregistration_delay_seconds: int = 30
+    # ECS sends SIGTERM after draining and SIGKILL this much later: above gunicorn's
+    # graceful_timeout (gunicorn.conf.py), so in-flight requests finish (tests/infra/test_shutdown.py).
+    stop_timeout_seconds: int = 30
     domain_name: str | None = None
     hosted_zone_name: str | None = None
     alb_log_retention_days: int = 30

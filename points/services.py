@@ -18,7 +18,7 @@ from points.lock_objects import account_for_update, accounts_for_update, grant_r
 from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from shop import metrics
-from shop.db import retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
@@ -200,7 +200,7 @@ def points_grant(
     check_not_own_account(actor=granted_by, user_ids=[user.pk])
     check_recipients([user])
     _check_approval(approval, amount)
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account,
@@ -234,7 +234,7 @@ def points_adjust(
     if amount > 0:
         check_recipients([user])
     _check_approval(approval, abs(amount))
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account,
@@ -368,7 +368,7 @@ def points_grant_bulk(
     check_not_own_account(actor=granted_by, user_ids=recipients)
     check_recipients(recipients.values())
     _check_approval(approval, sum(amount for _, amount, _ in grants))
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
@@ -705,7 +705,8 @@ def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "")
     since, a request already decided, a deduction the balance no longer covers.
     """
     _check_decider(approved_by)
-    with transaction.atomic():
+    # Approving moves points: a connection lost at COMMIT is reported as unknown, not as done.
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         request = grant_request_for_update(request_id)
         _refuse_if_decided(request)
         if request.requested_by_id == approved_by.pk:

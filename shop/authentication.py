@@ -13,6 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from shop.auth.budget import network_budget
 from shop.auth.cognito_profile import claims_complete_from_cognito
 from shop.auth.factory import get_verifier
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
@@ -37,8 +38,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is malformed.") from None
         try:
-            claims = get_verifier().verify(token)
-            user = self._employee_for(claims=claims, token=token)
+            # JWKS and GetUser share one time budget: a stalled Cognito costs seconds, not workers.
+            with network_budget(settings.AUTH_NETWORK_BUDGET_SECONDS):
+                claims = get_verifier().verify(token)
+                user = self._employee_for(claims=claims, token=token)
         except InvalidToken:
             raise exceptions.AuthenticationFailed("The token is invalid or expired.") from None
         except VerifierUnavailable:

@@ -9,7 +9,13 @@ from pathlib import Path
 import environ
 
 from .admin_sign_in import admin_oidc_settings
-from .database import database_url, mysql_tls_options
+from .database import (
+    database_timeouts,
+    database_url,
+    mysql_timeout_options,
+    mysql_tls_options,
+    postgres_timeout_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -44,6 +50,7 @@ MIDDLEWARE = [
     "shop.health_middleware.HealthCheckMiddleware",
     # After the health checks: the load balancer's probes are not application traffic.
     "shop.middleware.MetricsMiddleware",
+    "shop.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,7 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             # Django's default isolation on MySQL; the order service relies on it: rows are
             # re-read after select_for_update and see the latest committed values.
             "isolation_level": "read committed",
-            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
+            # Bounded waits: connect, and every read and write (DB_*_TIMEOUT; settings/database.py).
+            **mysql_timeout_options(os.environ),
             **mysql_tls_options(os.environ),
         }
     )
@@ -107,9 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(postgres_timeout_options(os.environ))
+    # This engine adds the client-side read timeout libpq lacks (shop/db_backends/postgresql).
+    DATABASES["default"]["ENGINE"] = "shop.db_backends.postgresql"
+    DATABASES["default"]["READ_TIMEOUT"] = database_timeouts(os.environ)["read"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -162,10 +171,10 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shop.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -266,6 +275,8 @@ COGNITO_ENDPOINT_URL = env("AWS_ENDPOINT_URL_COGNITO_IDP", default="")
 # An unknown `kid` refetches the pool's JWKS at most once per this many seconds.
 COGNITO_JWKS_MIN_REFETCH_SECONDS = env.float("COGNITO_JWKS_MIN_REFETCH_SECONDS", default=10.0)
 COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
+# One budget per request for JWKS and GetUser together (shop/auth/budget.py).
+AUTH_NETWORK_BUDGET_SECONDS = env.float("AUTH_NETWORK_BUDGET_SECONDS", default=5.0)
 
 # Paths answered before host validation and the HTTPS redirect: the load balancer calls them
 # by task IP over plain HTTP (shop.health_middleware).

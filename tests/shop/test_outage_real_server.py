@@ -114,7 +114,10 @@ def test_real_server_answers_503_during_an_outage_and_recovers(server, proxy):
     for response in (
         requests.get(f"{server}/api/v1/products/", headers=auth, timeout=10),
         requests.post(
-            f"{server}/api/v1/orders/", json={"product_id": str(product.pk)}, headers=auth, timeout=10
+            f"{server}/api/v1/orders/",
+            json={"product_id": str(product.pk)},
+            headers={**auth, "Idempotency-Key": "during-outage"},
+            timeout=10,
         ),
     ):
         assert response.status_code == 503
@@ -124,7 +127,10 @@ def test_real_server_answers_503_during_an_outage_and_recovers(server, proxy):
     proxy.start()
     assert requests.get(f"{server}/health", timeout=10).status_code == 200
     order = requests.post(
-        f"{server}/api/v1/orders/", json={"product_id": str(product.pk)}, headers=auth, timeout=10
+        f"{server}/api/v1/orders/",
+        json={"product_id": str(product.pk)},
+        headers={**auth, "Idempotency-Key": "after-outage"},
+        timeout=10,
     )
     assert order.status_code == 201
     assert order.json()["balance_after"] == 900
