@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.db import connection
 
 from tests.release.fake_cli import FakeTools, call_key
 from tests.support.cognito import MotoCognito
@@ -33,9 +34,13 @@ REGION = "us-east-2"
 REPOSITORY, CLUSTER, SERVICE = "awsomeshop-core-dev", "awsomeshop-cluster-dev", "awsomeshop-core-service-dev"
 WEB_FAMILY = "awsomeshop-core-task-dev"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None, reason="the release ships a git commit: needs git"
-)
+pytestmark = [
+    pytest.mark.skipif(shutil.which("git") is None, reason="the release ships a git commit: needs git"),
+    # No database is involved (fake docker/aws/cdktf and moto): one pass of the suite is enough.
+    pytest.mark.skipif(
+        connection.vendor != "sqlite", reason="database-independent; the SQLite pass runs it once"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
