@@ -35,6 +35,7 @@ def test_setup_waits_for_a_held_apt_lock_instead_of_failing(tmp_path: Path) -> N
     (project / "requirements").mkdir()
     for name in ("base.txt", "dev.txt", "constraints.txt"):
         (project / "requirements" / name).write_text("")
+    (project / "requirements.txt").write_text("")  # the runtime pins the image installs
     # A virtualenv already in place with its requirements installed: only the apt step runs.
     (project / ".venv" / "bin").mkdir(parents=True)
     _stub(project / ".venv" / "bin", "python", "#!/bin/sh\nexit 0\n")
