@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.models import PointsAccount, PointsTransaction
 from shop.models import User
 
@@ -74,3 +77,28 @@ def points_unspent_summary(*, limit: int = 10) -> UnspentSummary:
     totals = accounts.aggregate(employees=Count("pk"), points=Sum("balance"))
     top = list(accounts.select_related("user").order_by("-balance", "user__email")[:limit])
     return UnspentSummary(employees=totals["employees"] or 0, points=int(totals["points"] or 0), top=top)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_on: dt.date | None
+
+
+def points_expiring(*, user_id: Any, after: dt.date, days: int) -> Expiring:
+    """Points of the account that expire in the ``days`` after ``after`` (0 when expiry is off)."""
+    months = expiry_months()
+    if months <= 0:
+        return Expiring(0, None)
+    entries = (
+        PointsTransaction.objects.filter(account_id=user_id)
+        .order_by("created_at", "id")
+        .values(*ENTRY_FIELDS)
+    )
+    points, first = lots_from_entries(entries, months=months).upcoming(after, after + dt.timedelta(days=days))
+    return Expiring(points, first)
+
+
+def accounts_with_points() -> QuerySet[PointsAccount]:
+    """Accounts that could have anything to expire, in lock order."""
+    return PointsAccount.objects.filter(balance__gt=0).order_by("pk")

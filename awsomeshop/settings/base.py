@@ -228,6 +228,10 @@ else:
         }
     }
 
+# Points expire this many months after the grant that brought them; 0 means never
+# (points/expiry.py has the policy; expire_points runs daily in the deployment).
+POINTS_EXPIRY_MONTHS = env.int("POINTS_EXPIRY_MONTHS", default=0)
+
 # Order placement per employee, e.g. "30/min"; "" switches the limit off.
 ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None
 
