@@ -37,7 +37,6 @@ class Command(BaseCommand):
         if options["loop"]:
             signal.signal(signal.SIGTERM, stop)
         while True:
-            close_old_connections()
             result = notifications_send_due(batch_size=options["batch_size"])
             age = outbox_oldest_pending_age()
             metrics.observe("OutboxOldestAge", age.total_seconds() if age else 0, unit="Seconds")
@@ -48,6 +47,8 @@ class Command(BaseCommand):
                 )
             if not options["loop"]:
                 return
+            # A long-lived worker: drop a connection the database closed or that is too old.
+            close_old_connections()
             # A full batch means more are waiting: go again at once.
             if (
                 result.sent + result.retried + result.failed + result.unknown + result.suppressed
