@@ -31,7 +31,9 @@ LIVENESS_COMMAND = [
     "CMD-SHELL",
     "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
 ]
-MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+# As the database owner: migrate, then create or update the app's own database user and its
+# grants (the web tasks connect as that user, which can change no schema and no ledger entry).
+MIGRATE_COMMAND = ["sh", "-c", "python manage.py migrate --noinput && python manage.py db_grant_app_user"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +111,10 @@ class AppServiceProps:
     environment: dict[str, str]
     # Name -> Secrets Manager reference ("arn" or "arn:json-key::").
     secrets: dict[str, str]
+    # The migrate task logs in as the database owner: its own role, and these on top of the above.
+    migrate_task_role_arn: str
+    migrate_environment: dict[str, str]
+    migrate_secrets: dict[str, str]
 
 
 class AppService(Construct):
@@ -191,13 +197,15 @@ class AppService(Construct):
         )
         # Migrations run once per release as their own task, never from the web containers'
         # entrypoint, so 2-10 containers starting together cannot race on the schema.
+        migrate_env = {**props.environment, **props.migrate_environment}
+        migrate_secrets = {**props.secrets, **props.migrate_secrets}
         migrate_container = {
             "name": "migrate",
             "image": web_container["image"],
             "essential": True,
             "command": MIGRATE_COMMAND,
-            "environment": environment,
-            "secrets": secrets,
+            "environment": [{"name": k, "value": v} for k, v in sorted(migrate_env.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(migrate_secrets.items())],
             "logConfiguration": logging("migrate"),
         }
         self.migrate_task_definition = EcsTaskDefinition(
@@ -205,7 +213,7 @@ class AppService(Construct):
             "migrate_task_definition",
             family=f"awsomeshop-migrate-task-{cfg.name}",
             container_definitions=json.dumps([migrate_container]),
-            **common,  # type: ignore[arg-type]
+            **{**common, "task_role_arn": props.migrate_task_role_arn},  # type: ignore[arg-type]
         )
 
         if cfg.use_fargate_spot:

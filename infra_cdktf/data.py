@@ -44,6 +44,7 @@ class Data(Construct):
     proxy_target_group: DbProxyDefaultTargetGroup
     django_secret: SecretsmanagerSecret
     django_secret_version: SecretsmanagerSecretVersion
+    app_db_secret: SecretsmanagerSecret
 
     def __init__(self, scope: Construct, id_: str, *, props: DataProps) -> None:
         super().__init__(scope, id_)
@@ -106,6 +107,17 @@ class Data(Construct):
         )
         self.instance.override_logical_id("database")
 
+        # The app's own database user (no DDL, the ledger append-only). Created empty: the
+        # migrate task's `manage.py db_grant_app_user` generates the password into it, so the
+        # password never reaches Terraform state.
+        self.app_db_secret = SecretsmanagerSecret(
+            self,
+            "app_db_secret",
+            name=cfg.resource_name("db-app-user"),
+            description="Credentials of the AWSomeShop app's database user (set by db_grant_app_user)",
+            recovery_window_in_days=cfg.secret_recovery_window_days,
+        )
+
         self.proxy_role = IamRole(
             self,
             "proxy_role",
@@ -126,17 +138,17 @@ class Data(Construct):
         self.proxy_role_policy = IamRolePolicy(
             self,
             "proxy_role_policy",
-            name="read-master-secret",
+            name="read-database-secrets",
             role=self.proxy_role.id,
             policy=json.dumps(
                 {
                     "Version": "2012-10-17",
                     "Statement": [
                         {
-                            "Sid": "ReadMasterSecret",
+                            "Sid": "ReadDatabaseSecrets",
                             "Effect": "Allow",
                             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                            "Resource": [self.master_secret_arn],
+                            "Resource": [self.master_secret_arn, self.app_db_secret.arn],
                         }
                     ],
                 }
@@ -158,7 +170,14 @@ class Data(Construct):
                     secret_arn=self.master_secret_arn,
                     iam_auth="DISABLED",
                     description="RDS-managed master credentials",
-                )
+                ),
+                # The web tasks connect as the app's own user; the proxy needs its secret too.
+                DbProxyAuth(
+                    auth_scheme="SECRETS",
+                    secret_arn=self.app_db_secret.arn,
+                    iam_auth="DISABLED",
+                    description="The app's least-privileged database user",
+                ),
             ],
         )
         self.proxy_target_group = DbProxyDefaultTargetGroup(

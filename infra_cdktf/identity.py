@@ -95,8 +95,11 @@ class WorkloadRolesProps:
     log_group_arn: str
     # Exactly the secrets the containers receive: the RDS master secret and the Django key.
     secret_arns: list[str]
-    # The RDS-managed master secret: the app re-reads it after a rotation (shop.db_backends).
+    # The RDS-managed master secret: only the migrate task logs in as the owner with it.
     db_secret_arn: str
+    # The app's own database user (manage.py db_grant_app_user fills it in): the web tasks log
+    # in with it and re-read it after a rotation (shop.db_backends).
+    app_db_secret_arn: str
     images_bucket_arn: str
     db_resource_id: str
     db_username: str
@@ -116,6 +119,8 @@ class WorkloadRoles(Construct):
     execution_policy: IamRolePolicy
     task_role: IamRole
     task_policy: IamRolePolicy
+    migrate_task_role: IamRole
+    migrate_task_policy: IamRolePolicy
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkloadRolesProps) -> None:
         super().__init__(scope, id_)
@@ -209,7 +214,7 @@ class WorkloadRoles(Construct):
                             "Sid": "FollowDatabasePasswordRotation",
                             "Effect": "Allow",
                             "Action": ["secretsmanager:GetSecretValue"],
-                            "Resource": [props.db_secret_arn],
+                            "Resource": [props.app_db_secret_arn],
                         },
                         {
                             "Sid": "DatabaseIamConnect",
@@ -224,6 +229,41 @@ class WorkloadRoles(Construct):
                             "Action": ["cloudwatch:PutMetricData"],
                             "Resource": "*",
                             "Condition": {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+                        },
+                    ],
+                }
+            ),
+        )
+
+        # The one-off migrate task logs in as the owner and then sets up the app's database
+        # user, whose password it generates into the app secret: so only it may write that
+        # secret, and only it reads the master secret. It needs nothing else.
+        self.migrate_task_role = IamRole(
+            self,
+            "migrate_task_role",
+            name=cfg.resource_name("ecs-migrate-task-role"),
+            assume_role_policy=_assume_role_policy("ecs-tasks.amazonaws.com"),
+        )
+        self.migrate_task_policy = IamRolePolicy(
+            self,
+            "migrate_task_policy",
+            name="database-owner-and-app-user-secrets",
+            role=self.migrate_task_role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "FollowMasterPasswordRotation",
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue"],
+                            "Resource": [props.db_secret_arn],
+                        },
+                        {
+                            "Sid": "SetAppUserPassword",
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                            "Resource": [props.app_db_secret_arn],
                         },
                     ],
                 }

@@ -17,6 +17,8 @@ from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
+# The app's own database user, created by the migrate task (manage.py db_grant_app_user).
+APP_DB_USER = "awsomeshop_app"
 
 
 def stack_name(config: EnvironmentConfig) -> str:
@@ -54,6 +56,7 @@ class AwsomeShopStack(TerraformStack):
         self.users = UserDirectory(self, "identity", props=UserDirectoryProps(config=cfg))
         self.registry = ContainerRegistry(self, "registry", props=ContainerRegistryProps(config=cfg))
         master_secret = self.data.master_secret_arn
+        app_secret = self.data.app_db_secret.arn
         self.roles = WorkloadRoles(
             self,
             "roles",
@@ -61,8 +64,9 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, self.data.django_secret.arn],
+                secret_arns=[master_secret, app_secret, self.data.django_secret.arn],
                 db_secret_arn=master_secret,
+                app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
                 db_resource_id=self.data.instance.resource_id,
                 db_username=cfg.db_master_username,
@@ -110,14 +114,27 @@ class AwsomeShopStack(TerraformStack):
                     "DB_PORT": str(MYSQL_PORT),
                     "DB_NAME": cfg.db_name,
                     "DB_SSL_MODE": "REQUIRED",
-                    # Read again after a rotation; DB_USER/DB_PASSWORD are the start-up values.
-                    "DB_SECRET_ARN": master_secret,
+                    # The app's own database user (no DDL, the ledger append-only). Read again
+                    # after a rotation; DB_USER/DB_PASSWORD are the start-up values.
+                    "DB_SECRET_ARN": app_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
+                    **self._host_settings(cfg),
                 },
                 secrets={
+                    "DB_USER": f"{app_secret}:username::",
+                    "DB_PASSWORD": f"{app_secret}:password::",
+                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                },
+                # Migrations run as the owner, which then sets up the app user (DB_APP_*).
+                migrate_task_role_arn=self.roles.migrate_task_role.arn,
+                migrate_environment={
+                    "DB_SECRET_ARN": master_secret,
+                    "DB_APP_SECRET_ARN": app_secret,
+                    "DB_APP_USER": APP_DB_USER,
+                },
+                migrate_secrets={
                     "DB_USER": f"{master_secret}:username::",
                     "DB_PASSWORD": f"{master_secret}:password::",
-                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
                 },
             ),
         )
@@ -147,6 +164,20 @@ class AwsomeShopStack(TerraformStack):
         )
         self._outputs(cfg)
 
+    def _host_settings(self, cfg: EnvironmentConfig) -> dict[str, str]:
+        """The host names production serves (it refuses any other; health checks by IP need none)."""
+        # CloudFront forwards the origin's host name (the domain, or the ALB's DNS name), but the
+        # browser's Origin header is CloudFront's own name, which CSRF checks must accept.
+        host = cfg.domain_name if cfg.domain_name is not None else self.load_balancer.alb.dns_name
+        settings = {"APP_DOMAIN": host}
+        if self.cdn is not None:
+            settings["CSRF_TRUSTED_ORIGINS"] = f"https://{self.cdn.distribution.domain_name}"
+        if cfg.domain_name is None:
+            # Without a domain the ALB has no certificate and listens on HTTP only; redirecting
+            # to HTTPS would loop. `check --deploy` flags such an environment, as it should.
+            settings["SECURE_SSL_REDIRECT"] = "false"
+        return settings
+
     def _backend(self, cfg: EnvironmentConfig) -> None:
         state = cfg.remote_state
         if state is None:
@@ -172,7 +203,7 @@ class AwsomeShopStack(TerraformStack):
             "service_name": (self.app.service.name, "ECS web service"),
             "migrate_task_definition_arn": (
                 self.app.migrate_task_definition.arn,
-                "Run once per release: python manage.py migrate",
+                "Run once per release: migrate, then db_grant_app_user",
             ),
             "task_definition_family": (
                 self.app.task_definition.family,

@@ -22,7 +22,7 @@ from orders.models import Order
 from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
-from points.services import ledger_apply
+from points.services import check_not_own_account, ledger_apply
 from shop.db import retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
@@ -95,6 +95,8 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
         snapshot = Order.objects.filter(pk=order_id).values("user_id", "product_id").first()
         if snapshot is None:
             raise Order.DoesNotExist(order_id)
+        # Separation of duties: an HR user's own orders are refunded by someone else.
+        check_not_own_account(actor=refunded_by, user_ids=[snapshot["user_id"]], verb="refund an order to")
         account = account_for_update(snapshot["user_id"])
         product = Product.objects.select_for_update().get(pk=snapshot["product_id"])
         order = Order.objects.select_for_update().get(pk=order_id)

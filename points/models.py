@@ -59,6 +59,9 @@ class PointsAccount(models.Model):
 class PointsTransaction(models.Model):
     """One ledger entry. Entries are only ever inserted: never updated, never deleted."""
 
+    # The app's database user may only SELECT and INSERT here (shop.db_grants).
+    append_only = True
+
     class Type(models.TextChoices):
         EARNED = "earned", "Earned"
         REDEEMED = "redeemed", "Redeemed"
@@ -182,3 +185,79 @@ class PendingGrantImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.content_hash[:12]})"
+
+
+class GrantRequest(models.Model):
+    """A grant or adjustment above GRANT_APPROVAL_THRESHOLD, waiting for a second HR user.
+
+    Nothing moves while it is pending. `payload` holds what would be written, one item per
+    ledger entry: {"user": pk, "email": ..., "amount": signed points, "reason": ...}. Approving
+    applies it through the points services in the same transaction that marks it approved, and
+    links the GrantBatch it wrote; the requester can never approve their own request.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant to one employee"
+        ADJUST = "adjust", "Adjustment of one employee"
+        BULK = "bulk", "Bulk grant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(
+        max_length=32, blank=True, help_text="For bulk grants: all_active, selection, csv."
+    )
+    reason = models.CharField(max_length=255)
+    payload = models.JSONField()
+    rows = models.PositiveIntegerField()
+    total_points = models.BigIntegerField(help_text="Sum of the points moved, deductions counted by size.")
+    filename = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    batch = models.OneToOneField(
+        GrantBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="grant_request"
+    )
+
+    class Meta:
+        ordering = ("-requested_at",)
+        verbose_name = "grant approval request"
+        indexes = [models.Index(fields=["status", "-requested_at"], name="grant_request_status_idx")]
+        constraints = [
+            # Four eyes in the schema too: a decision is recorded with its decider and time, and
+            # an approval is never by the requester and always names the batch it wrote.
+            models.CheckConstraint(
+                condition=(
+                    Q(status="pending", decided_by__isnull=True, decided_at__isnull=True, batch__isnull=True)
+                    | Q(
+                        status="rejected",
+                        decided_by__isnull=False,
+                        decided_at__isnull=False,
+                        batch__isnull=True,
+                    )
+                    | (
+                        Q(
+                            status="approved",
+                            decided_by__isnull=False,
+                            decided_at__isnull=False,
+                            batch__isnull=False,
+                        )
+                        & ~Q(decided_by=F("requested_by"))
+                    )
+                ),
+                name="grant_request_decision_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.total_points} points ({self.get_status_display().lower()})"

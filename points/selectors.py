@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,8 +13,36 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
-from points.models import PointsAccount, PointsTransaction
+from points.models import GrantRequest, PointsAccount, PointsTransaction
 from shop.models import User
+
+LEFT_OUT_OWN = "your own account: another HR user must grant it"
+LEFT_OUT_NOT_EMPLOYEE = "not on the employee roster (an HR-only or operations account)"
+LEFT_OUT_INACTIVE = "deactivated"
+
+
+def grant_recipients_split(
+    *, users: Iterable[User], acting: User | None
+) -> tuple[list[User], list[tuple[User, str]]]:
+    """Who of `users` a bulk grant by `acting` reaches, and who it leaves out and why."""
+    included: list[User] = []
+    left_out: list[tuple[User, str]] = []
+    for user in users:
+        if acting is not None and user.pk == acting.pk:
+            left_out.append((user, LEFT_OUT_OWN))
+        elif not user.is_active:
+            left_out.append((user, LEFT_OUT_INACTIVE))
+        elif not user.is_employee:
+            left_out.append((user, LEFT_OUT_NOT_EMPLOYEE))
+        else:
+            included.append(user)
+    return included, left_out
+
+
+def grant_requests_pending(*, limit: int = 5) -> tuple[int, list[GrantRequest]]:
+    """For the dashboard: how many requests wait for approval, and the oldest few."""
+    pending = GrantRequest.objects.filter(status=GrantRequest.Status.PENDING)
+    return pending.count(), list(pending.select_related("requested_by").order_by("requested_at")[:limit])
 
 
 def account_get(*, user: User) -> PointsAccount:

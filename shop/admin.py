@@ -15,22 +15,37 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from orders.selectors import order_list
 from points.forms import AdjustForm, GrantForm
-from points.models import PointsAccount
-from points.selectors import ledger_list
-from points.services import points_adjust, points_grant, points_grant_all_active, points_grant_selected
+from points.models import GrantRequest, PointsAccount
+from points.selectors import grant_recipients_split, ledger_list
+from points.services import (
+    approval_threshold,
+    grant_recipients_all,
+    is_grant_recipient,
+    points_adjust_or_request,
+    points_grant_bulk_or_request,
+    points_grant_or_request,
+)
 from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import ApplicationError, NegativeBalance
 from shop.models import User
 from shop.services import normalize_email, user_create, users_deactivate
 
 SECTION_ROWS = 50
+OWN_ACCOUNT_MESSAGE = (
+    "This is your own account: nobody grants or adjusts their own points, so another HR user must do it."
+)
+
+
+def approval_note(*, bulk: bool = False) -> str:
+    what = "A total" if bulk else "An amount"
+    return f"{what} above {approval_threshold()} points waits for another HR user's approval before anything moves."
 
 
 class HasBalanceFilter(admin.SimpleListFilter):
@@ -256,16 +271,33 @@ class UserAdmin(BaseUserAdmin):
             raise Http404("No such employee.")
         return user
 
+    def _pending_message(self, request: HttpRequest, pending: GrantRequest) -> HttpResponse:
+        self.log_addition(request, pending, f"Requested approval: {pending}")
+        self.message_user(
+            request,
+            f"{pending.total_points} points is above the approval threshold of {approval_threshold()}: "
+            "the request waits for another HR user's approval. Nothing has moved yet.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(admin_url(pending))
+
     def grant_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
+        if user.pk == request.user.pk:
+            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(admin_url(user))
         form = GrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
-                points_grant(user=user, amount=amount, reason=reason, granted_by=acting_user(request))
+                result = points_grant_or_request(
+                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
                 self.log_change(request, user, f"Granted {amount} points: {reason}")
                 self.message_user(request, f"Granted {amount} points to {user.email}.", messages.SUCCESS)
                 return HttpResponseRedirect(admin_url(user))
@@ -273,7 +305,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Grant points to {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points.",
+            intro=f"Current balance: {user.points_account.balance} points. {approval_note()}",
             form=form,
             submit="Grant points",
             obj=user,
@@ -281,11 +313,16 @@ class UserAdmin(BaseUserAdmin):
 
     def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
+        if user.pk == request.user.pk:
+            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(admin_url(user))
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, reason = form.signed_amount(), form.cleaned_data["reason"]
             try:
-                points_adjust(user=user, amount=amount, reason=reason, adjusted_by=acting_user(request))
+                result = points_adjust_or_request(
+                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                )
             except NegativeBalance:
                 balance = PointsAccount.objects.get(user=user).balance
                 form.add_error(
@@ -296,6 +333,8 @@ class UserAdmin(BaseUserAdmin):
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
                 self.log_change(request, user, f"Adjusted points by {amount:+d}: {reason}")
                 self.message_user(request, f"Adjusted {user.email} by {amount:+d} points.", messages.SUCCESS)
                 return HttpResponseRedirect(admin_url(user))
@@ -304,7 +343,7 @@ class UserAdmin(BaseUserAdmin):
             self,
             title=f"Adjust the points of {user.get_full_name()}",
             intro=f"Current balance: {user.points_account.balance} points. A deduction can never "
-            "take the balance below zero.",
+            f"take the balance below zero. {approval_note()}",
             form=form,
             submit="Adjust points",
             obj=user,
@@ -313,55 +352,86 @@ class UserAdmin(BaseUserAdmin):
     def grant_all_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_grant_permission(request):
             raise PermissionDenied
-        count = User.objects.filter(is_active=True).count()
+        acting = acting_user(request)
+        users = grant_recipients_all(acting=acting)
+        count = len(users)
         form = GrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_all_active(amount=amount, reason=reason, granted_by=acting_user(request))
-            self.log_addition(
-                request, batch, f"Granted {amount} points to all {batch.rows} active employees: {reason}"
-            )
-            self.message_user(
-                request,
-                f"Granted {amount} points to {batch.rows} active employees ({batch.total_points} points).",
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+            try:
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=acting
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
+                self.log_addition(
+                    request,
+                    result,
+                    f"Granted {amount} points to all {result.rows} active employees: {reason}",
+                )
+                self.message_user(
+                    request,
+                    f"Granted {amount} points to {result.rows} active employees ({result.total_points} points).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
+        others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
+        left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
+        intro = f"Every one of the {count} active employees on the roster gets the same amount, in one step."
+        if not users:
+            intro = "No active employee is on the roster: there is nobody to grant to."
         return form_page(
             request,
             self,
             title="Grant points to all active employees",
-            intro=f"Every one of the {count} active employees gets the same amount, in one step.",
+            intro=f"{intro} {approval_note(bulk=True)}",
             form=form,
             submit=f"Grant to {count} employees",
+            left_out=left_out,
         )
 
     @admin.action(description="Grant points to the selected employees", permissions=["grant"])
     def grant_points_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> Any:
-        users = list(queryset.filter(is_active=True).order_by("pk"))
-        inactive = queryset.filter(is_active=False).count()
+        acting = acting_user(request)
+        users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
+        left_out = [f"{u.email}: {why}" for u, why in left]
         form = GrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_selected(
-                users=users, amount=amount, reason=reason, granted_by=acting_user(request)
-            )
-            self.log_addition(
-                request, batch, f"Granted {amount} points to {batch.rows} selected employees: {reason}"
-            )
-            self.message_user(
-                request, f"Granted {amount} points to {batch.rows} employees.", messages.SUCCESS
-            )
-            return None
+            try:
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="selection", requested_by=acting
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
+                self.log_addition(
+                    request, result, f"Granted {amount} points to {result.rows} selected employees: {reason}"
+                )
+                message = f"Granted {amount} points to {result.rows} employees."
+                if left_out:
+                    message += f" Left out: {'; '.join(left_out[:5])}" + (
+                        "; ..." if len(left_out) > 5 else "."
+                    )
+                self.message_user(request, message, messages.SUCCESS)
+                return None
         if not users:
-            self.message_user(request, "None of the selected employees is active.", messages.ERROR)
+            self.message_user(
+                request,
+                "Nobody in the selection can receive points: " + "; ".join(left_out[:10]),
+                messages.ERROR,
+            )
             return None
         hidden = [("action", "grant_points_selected")] + [
             (helpers.ACTION_CHECKBOX_NAME, str(u.pk)) for u in users
         ]
-        intro = "Each selected active employee gets the amount below."
-        if inactive:
-            intro += f" {inactive} inactive employee(s) in the selection are left out."
+        intro = f"Each selected active employee gets the amount below. {approval_note(bulk=True)}"
         return form_page(
             request,
             self,
@@ -371,6 +441,7 @@ class UserAdmin(BaseUserAdmin):
             submit=f"Grant to {len(users)} employees",
             objects=users,
             hidden=hidden,
+            left_out=left_out,
         )
 
     @admin.action(description="Deactivate the selected employees", permissions=["change"])
@@ -395,4 +466,10 @@ class UserAdmin(BaseUserAdmin):
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
         context["can_grant"] = self.has_grant_permission(request)
+        original = context.get("original")
+        if original is not None:
+            # The buttons are replaced by the reason they are missing, rather than refusing later.
+            context["own_account"] = original.pk == request.user.pk
+            context["own_account_message"] = OWN_ACCOUNT_MESSAGE
+            context["can_receive"] = is_grant_recipient(original)
         return super().render_change_form(request, context, *args, **kwargs)

@@ -9,7 +9,11 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI extension for the bearer-token authentication.
-        from shop import openapi  # noqa: F401
+        # Registers the checks that make production fail closed.
+        from shop import (
+            checks,  # noqa: F401
+            openapi,  # noqa: F401
+        )
 
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import factory  # noqa: F401

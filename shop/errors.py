@@ -84,6 +84,17 @@ class AlreadyRefunded(ApplicationError):
     default_detail = "This order has already been refunded."
 
 
+class OwnAccountRefused(ApplicationError):
+    """Separation of duties: points never move to (or from) the acting person's own account."""
+
+    status_code = 403
+    code = "own_account"
+    default_detail = (
+        "Nobody grants, adjusts or refunds points on their own account; another HR user must do it. "
+        "Nothing was changed."
+    )
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     code = "service_unavailable"

@@ -17,6 +17,7 @@ HR_PERMISSIONS: tuple[str, ...] = (
     "points.view_pointstransaction",
     "points.grant_points",
     "points.view_grantbatch",
+    "points.view_grantrequest",
     "catalog.view_category",
     "catalog.add_category",
     "catalog.change_category",

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shop.middleware.RequestIdMiddleware",
+    # Answers the load balancer's health checks before host validation (see there).
+    "shop.health_middleware.HealthCheckMiddleware",
+    # After the health checks: the load balancer's probes are not application traffic.
     "shop.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -203,6 +206,8 @@ LOCAL_ISSUER_KEY_PATH = env(
     ),
 )
 LOCAL_ISSUER = env("LOCAL_ISSUER", default="awsomeshop-local")
+# Production sets it to False for good: without a Cognito pool it refuses to start.
+LOCAL_ISSUER_ENABLED = True
 LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +219,10 @@ COGNITO_ENDPOINT_URL = env("AWS_ENDPOINT_URL_COGNITO_IDP", default="")
 # An unknown `kid` refetches the pool's JWKS at most once per this many seconds.
 COGNITO_JWKS_MIN_REFETCH_SECONDS = env.float("COGNITO_JWKS_MIN_REFETCH_SECONDS", default=10.0)
 COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
+
+# Paths answered before host validation and the HTTPS redirect: the load balancer calls them
+# by task IP over plain HTTP (shop.health_middleware).
+HEALTH_CHECK_PATHS = ["/health", "/health/live"]
 
 # Shared by every server process, so rate limits hold across containers: Redis when
 # REDIS_URL is set, else a database table (created by the migration shop 0002).
@@ -272,6 +281,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=60)
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
+
+# Four eyes: a grant or adjustment moving more points than this (a bulk grant counted in
+# total) waits for a second HR user's approval instead of being applied.
+GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 

@@ -14,7 +14,10 @@ import importlib
 from django.db import migrations, models
 
 # The migrations that create the ledger's triggers, re-applied after a SQLite table rebuild.
-TRIGGER_MIGRATIONS = ["points.migrations.0005_ledger_rows_cannot_be_updated"]
+TRIGGER_MIGRATIONS = [
+    "points.migrations.0005_ledger_rows_cannot_be_updated",
+    "points.migrations.0006_ledger_rows_cannot_be_deleted",
+]
 
 
 def recreate_ledger_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -29,7 +32,7 @@ def recreate_ledger_triggers(apps, schema_editor):  # type: ignore[no-untyped-de
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0003_order_refund_permission"),
-        ("points", "0005_ledger_rows_cannot_be_updated"),
+        ("points", "0007_grant_request"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -34,7 +34,7 @@ def get_verifier() -> TokenVerifier:
         )
     from shop.auth.local_issuer import get_local_issuer
 
-    local = get_local_issuer()
+    local = get_local_issuer()  # refuses when disabled (production), never a silent fallback
     return TokenVerifier(
         key_provider=StaticKeyProvider({local.kid: local.public_key}),
         issuer=local.issuer,
@@ -52,6 +52,7 @@ _VERIFIER_SETTINGS = {
     "COGNITO_JWKS_TIMEOUT_SECONDS",
     "AWS_REGION",
     "JWT_LEEWAY_SECONDS",
+    "LOCAL_ISSUER_ENABLED",
 }
 
 

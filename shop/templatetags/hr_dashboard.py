@@ -1,5 +1,5 @@
 """The HR dashboard shown on the admin index: weekly points chart, top products, low stock,
-employees with unspent points. A handful of grouped queries, whatever the data size."""
+employees with unspent points, grant requests waiting for approval. A handful of grouped queries, whatever the data size."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django import template
 
 from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
 from orders.selectors import products_top
-from points.selectors import points_unspent_summary, points_weekly_flows
+from points.selectors import grant_requests_pending, points_unspent_summary, points_weekly_flows
 from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
 register = template.Library()
@@ -21,6 +21,7 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     if not user.has_perm("points.view_pointstransaction"):
         return {"show": False}
     flows = points_weekly_flows(weeks=12)
+    pending_count, pending = grant_requests_pending(limit=5)
     return {
         "show": True,
         "chart": weekly_flows_svg(flows),
@@ -32,4 +33,6 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
         "low_stock": list(products_low_stock(limit=10)),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
         "unspent": points_unspent_summary(limit=10),
+        "pending_count": pending_count,
+        "pending": pending,
     }

@@ -14,6 +14,11 @@ LIVENESS = [
 MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
 
 
+def _secret_arn(synth: Synth, name: str) -> str:
+    (logical_id,) = [n for n, s in synth.resources("aws_secretsmanager_secret").items() if s["name"] == name]
+    return f"${{aws_secretsmanager_secret.{logical_id}.arn}}"
+
+
 def _task(synth: Synth, family: str) -> tuple[dict[str, Any], dict[str, Any]]:
     (task,) = [t for t in synth.resources("aws_ecs_task_definition").values() if t["family"] == family]
     (container,) = json.loads(task["container_definitions"])
@@ -71,6 +76,7 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
     (pool,) = dev.resources("aws_cognito_user_pool")
     (client,) = dev.resources("aws_cognito_user_pool_client")
     (proxy,) = dev.resources("aws_db_proxy")
+    (alb,) = dev.resources("aws_lb")
     assert env == {
         "AWS_REGION": "us-east-2",
         "LOG_LEVEL": "INFO",
@@ -82,23 +88,55 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         "DB_PORT": "3306",
         "DB_NAME": "awsomeshop",
         "DB_SSL_MODE": "REQUIRED",
-        "DB_SECRET_ARN": MASTER_SECRET,
+        # The app's own database user, never the master (the migrate task's).
+        "DB_SECRET_ARN": _secret_arn(dev, "awsomeshop-db-app-user-dev"),
         "TRUSTED_PROXY_COUNT": "1",
+        # Production serves only its host name: here the ALB's (no domain, so HTTP only).
+        "APP_DOMAIN": f"${{aws_lb.{alb}.dns_name}}",
+        "SECURE_SSL_REDIRECT": "false",
     }
-    (django_secret,) = dev.resources("aws_secretsmanager_secret")
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
+        "DB_USER": f"{app_secret}:username::",
+        "DB_PASSWORD": f"{app_secret}:password::",
+        "DJANGO_SECRET_KEY": _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
+    }
+
+
+def test_with_a_domain_and_cloudfront_the_app_serves_that_domain_over_https(options: Synth) -> None:
+    _, container = _task(options, "awsomeshop-core-task-dev")
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    (cdn,) = options.resources("aws_cloudfront_distribution")
+    assert env["APP_DOMAIN"] == "shop.example.org"
+    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{cdn}.domain_name}}"
+    assert "SECURE_SSL_REDIRECT" not in env  # production's default: on
+
+
+def test_migrate_task_migrates_as_the_owner_then_sets_up_the_app_user(dev: Synth) -> None:
+    web_task, web = _task(dev, "awsomeshop-core-task-dev")
+    task, migrate = _task(dev, "awsomeshop-migrate-task-dev")
+    assert migrate["command"] == [
+        "sh",
+        "-c",
+        "python manage.py migrate --noinput && python manage.py db_grant_app_user",
+    ]
+    assert migrate["image"] == web["image"]
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
+    web_env = {e["name"]: e["value"] for e in web["environment"]}
+    assert {e["name"]: e["value"] for e in migrate["environment"]} == {
+        **web_env,
+        "DB_SECRET_ARN": MASTER_SECRET,
+        "DB_APP_SECRET_ARN": app_secret,
+        "DB_APP_USER": "awsomeshop_app",
+    }
+    assert {s["name"]: s["valueFrom"] for s in migrate["secrets"]} == {
         "DB_USER": f"{MASTER_SECRET}:username::",
         "DB_PASSWORD": f"{MASTER_SECRET}:password::",
-        "DJANGO_SECRET_KEY": f"${{aws_secretsmanager_secret.{django_secret}.arn}}",
+        "DJANGO_SECRET_KEY": _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
     }
-
-
-def test_migrate_task_runs_migrations_with_the_same_image_and_settings(dev: Synth) -> None:
-    _, web = _task(dev, "awsomeshop-core-task-dev")
-    task, migrate = _task(dev, "awsomeshop-migrate-task-dev")
-    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
-    assert migrate["image"] == web["image"]
-    assert migrate["environment"] == web["environment"] and migrate["secrets"] == web["secrets"]
+    roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
+    assert roles[task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-migrate-task-role-dev"
+    assert roles[web_task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-task-role-dev"
     assert "portMappings" not in migrate
     assert migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"
     assert task["requires_compatibilities"] == ["FARGATE"]

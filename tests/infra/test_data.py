@@ -62,13 +62,20 @@ def test_proxy_uses_the_master_secret_over_tls(dev: Synth) -> None:
     (proxy,) = dev.resources("aws_db_proxy").values()
     assert proxy["engine_family"] == "MYSQL"
     assert proxy["require_tls"] is True
+    app_secret = f"${{aws_secretsmanager_secret.{_secret(dev, 'awsomeshop-db-app-user-dev')}.arn}}"
     assert proxy["auth"] == [
         {
             "auth_scheme": "SECRETS",
             "secret_arn": MASTER_SECRET,
             "iam_auth": "DISABLED",
             "description": "RDS-managed master credentials",
-        }
+        },
+        {
+            "auth_scheme": "SECRETS",
+            "secret_arn": app_secret,
+            "iam_auth": "DISABLED",
+            "description": "The app's least-privileged database user",
+        },
     ]
     (role_name,) = [
         n for n, r in dev.resources("aws_iam_role").items() if r["name"] == "awsomeshop-rds-proxy-role-dev"
@@ -82,13 +89,29 @@ def test_proxy_uses_the_master_secret_over_tls(dev: Synth) -> None:
         if p["role"] == f"${{aws_iam_role.{role_name}.id}}"
     ]
     (statement,) = json.loads(policy["policy"])["Statement"]
-    assert statement["Resource"] == [MASTER_SECRET]
+    assert statement["Resource"] == [MASTER_SECRET, app_secret]
     (target,) = dev.resources("aws_db_proxy_target").values()
     assert target["db_instance_identifier"] == "${aws_db_instance.database.identifier}"
 
 
+def _secret(synth: Synth, name: str) -> str:
+    (logical_id,) = [n for n, s in synth.resources("aws_secretsmanager_secret").items() if s["name"] == name]
+    return logical_id
+
+
+def test_the_app_user_secret_is_created_empty(dev: Synth) -> None:
+    # manage.py db_grant_app_user generates the password into it: never in Terraform state.
+    app_secret = _secret(dev, "awsomeshop-db-app-user-dev")
+    assert {s["name"] for s in dev.resources("aws_secretsmanager_secret").values()} == {
+        "awsomeshop-django-secret-key-dev",
+        "awsomeshop-db-app-user-dev",
+    }
+    versions = dev.resources("aws_secretsmanager_secret_version").values()
+    assert all(app_secret not in v["secret_id"] for v in versions)
+
+
 def test_django_secret_is_generated_once_without_other_providers(dev: Synth) -> None:
-    (secret,) = dev.resources("aws_secretsmanager_secret").values()
+    secret = dev.resources("aws_secretsmanager_secret")[_secret(dev, "awsomeshop-django-secret-key-dev")]
     assert secret["name"] == "awsomeshop-django-secret-key-dev"
     (version,) = dev.resources("aws_secretsmanager_secret_version").values()
     (generator,) = dev.data("aws_secretsmanager_random_password")

@@ -45,6 +45,11 @@ def test_app_client(dev: Synth) -> None:
     ]
 
 
+def _secret_arn(synth: Synth, name: str) -> str:
+    (logical_id,) = [n for n, s in synth.resources("aws_secretsmanager_secret").items() if s["name"] == name]
+    return f"${{aws_secretsmanager_secret.{logical_id}.arn}}"
+
+
 def _role_policy(synth: Synth, role: str) -> dict[str, dict[str, Any]]:
     (role_name,) = [n for n, r in synth.resources("aws_iam_role").items() if r["name"] == role]
     policies = [
@@ -61,10 +66,10 @@ def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secre
     assert statements["EcrPull"]["Resource"] == ["${aws_ecr_repository.ecr_repository.arn}"]
     (log_group,) = dev.resources("aws_cloudwatch_log_group")
     assert statements["WriteLogs"]["Resource"] == [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"]
-    (django_secret,) = dev.resources("aws_secretsmanager_secret")
     assert statements["ReadAppSecrets"]["Resource"] == [
         "${aws_db_instance.database.master_user_secret[0].secret_arn}",
-        f"${{aws_secretsmanager_secret.{django_secret}.arn}}",
+        _secret_arn(dev, "awsomeshop-db-app-user-dev"),
+        _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
     ]
     assert statements["ReadAppSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
     # No managed policy is attached: AmazonECSTaskExecutionRolePolicy grants on "*".
@@ -81,13 +86,40 @@ def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth)
     assert statements["PublishAppMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AWSomeShop"}
     }
-    # Only the database's own secret, so the app can follow a password rotation.
+    # Only the app user's own secret, so the app can follow a password rotation; never the
+    # master secret (the web tasks are not the database owner).
     assert statements["FollowDatabasePasswordRotation"] == {
         "Sid": "FollowDatabasePasswordRotation",
         "Effect": "Allow",
         "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": ["${aws_db_instance.database.master_user_secret[0].secret_arn}"],
+        "Resource": [_secret_arn(dev, "awsomeshop-db-app-user-dev")],
     }
+    assert "master_user_secret" not in json.dumps(statements)
+
+
+def test_only_the_migrate_task_reads_the_master_secret_and_writes_the_app_user_secret(dev: Synth) -> None:
+    statements = _role_policy(dev, "awsomeshop-ecs-migrate-task-role-dev")
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
+    assert statements == {
+        "FollowMasterPasswordRotation": {
+            "Sid": "FollowMasterPasswordRotation",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": ["${aws_db_instance.database.master_user_secret[0].secret_arn}"],
+        },
+        "SetAppUserPassword": {
+            "Sid": "SetAppUserPassword",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": [app_secret],
+        },
+    }
+    writers = [
+        p["role"]
+        for p in dev.resources("aws_iam_role_policy").values()
+        if "secretsmanager:PutSecretValue" in p["policy"]
+    ]
+    assert len(writers) == 1
 
 
 # The only actions AWS offers no resource-level scope for; each must stay the sole action of

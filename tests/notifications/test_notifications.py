@@ -42,6 +42,13 @@ def _send() -> Any:
     return notifications_send_due(batch_size=100)
 
 
+def _granted(points: int) -> Any:
+    """An employee who was just granted points: one message waits in the outbox."""
+    user = UserFactory()
+    points_grant(user=user, amount=points, reason="Welcome")
+    return user
+
+
 def _kinds(user: Any) -> list[str]:
     return sorted(Notification.objects.filter(user=user).values_list("kind", flat=True))
 
@@ -69,13 +76,13 @@ def test_a_grant_queues_one_message_and_a_rolled_back_grant_none(db):
 
 
 def test_orders_and_refunds_queue_receipts_and_a_refused_order_nothing(db):
-    ana = UserFactory(points=500)
+    ana = UserFactory(points=500)  # a starting balance: fixture data, no message
     product = ProductFactory(name="Earbuds", points_cost=300, stock=5)
     order = order_place(user=ana, product_id=product.pk)
     with pytest.raises(InsufficientPoints):
         order_place(user=ana, product_id=product.pk)
     order_refund(order_id=order.pk, refunded_by=None, reason="Damaged")
-    assert _kinds(ana) == ["grant", "order", "refund"]
+    assert _kinds(ana) == ["order", "refund"]
     receipt = Notification.objects.get(user=ana, kind="order")
     assert receipt.context == {
         "order_id": str(order.pk),
@@ -96,7 +103,8 @@ def test_a_bulk_grant_queues_one_message_per_employee(db):
 
 
 def test_send_delivers_text_and_html_with_the_name_once(db):
-    ana = UserFactory(name="Ana Lima", points=120)
+    ana = UserFactory(name="Ana Lima")
+    points_grant(user=ana, amount=120, reason="Welcome")
     result = _send()
     assert (result.sent, len(mail.outbox)) == (1, 1)
     message = mail.outbox[0]
@@ -153,7 +161,7 @@ class LockCheckingBackend(LocmemBackend):
 
 
 def test_a_refusal_is_retried_with_backoff_then_delivered(db, settings):
-    ana = UserFactory(points=10)
+    ana = _granted(10)
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
     result = _send()
     assert (result.sent, result.retried) == (0, 1)
@@ -169,7 +177,7 @@ def test_a_refusal_is_retried_with_backoff_then_delivered(db, settings):
 
 
 def test_refused_every_time_becomes_failed_and_is_kept(db, settings):
-    ana = UserFactory(points=10)
+    ana = _granted(10)
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
     for _ in range(3):
         Notification.objects.filter(user=ana, status=Status.PENDING).update(next_attempt_at=timezone.now())
@@ -179,7 +187,7 @@ def test_refused_every_time_becomes_failed_and_is_kept(db, settings):
 
 
 def test_an_unknown_outcome_is_never_sent_again_automatically(db, settings):
-    ana = UserFactory(points=10)
+    ana = _granted(10)
     settings.EMAIL_BACKEND = f"{__name__}.TimingOutBackend"
     assert _send().unknown == 1
     settings.EMAIL_BACKEND = LOCMEM
@@ -189,7 +197,7 @@ def test_an_unknown_outcome_is_never_sent_again_automatically(db, settings):
 
 
 def test_a_sender_that_died_mid_send_leaves_an_unknown_message(db, settings):
-    ana = UserFactory(points=10)
+    ana = _granted(10)
     Notification.objects.filter(user=ana).update(
         status=Status.SENDING, claimed_at=timezone.now() - timedelta(hours=1), attempts=1
     )
@@ -200,13 +208,13 @@ def test_a_sender_that_died_mid_send_leaves_an_unknown_message(db, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_no_transaction_is_open_while_sending(settings):
-    UserFactory(points=10)
+    _granted(10)
     settings.EMAIL_BACKEND = f"{__name__}.LockCheckingBackend"
     assert _send().sent == 1
 
 
 def test_send_notifications_command_reports_what_it_did(db):
-    UserFactory(points=10)
+    _granted(10)
     out = io.StringIO()
     call_command("send_notifications", stdout=out)
     assert "sent 1" in out.getvalue()
@@ -296,7 +304,7 @@ def moto_ses(settings: Any) -> Iterator[Any]:
 def test_ses_delivers_through_the_production_backend_and_a_refusal_is_retried(db, moto_ses, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    ana = UserFactory(points=10)
+    ana = _granted(10)
     # The domain is not verified yet: SES refuses (MessageRejected), so the message waits.
     result = _send()
     assert (result.sent, result.retried) == (0, 1)
