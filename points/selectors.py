@@ -131,3 +131,31 @@ def points_expiring(*, user_id: Any, after: dt.date, days: int) -> Expiring:
 def accounts_with_points() -> QuerySet[PointsAccount]:
     """Accounts that could have anything to expire, in lock order."""
     return PointsAccount.objects.filter(balance__gt=0).order_by("pk")
+
+
+def points_expiring_total(*, after: dt.date, days: int) -> int | None:
+    """Points of all accounts expiring in the ``days`` after ``after``; None when expiry is off.
+
+    Replays the whole ledger once, in account order, streamed: one query, memory for one
+    account's lots at a time.
+    """
+    months = expiry_months()
+    if months <= 0:
+        return None
+    until = after + dt.timedelta(days=days)
+    total = 0
+    current: Any = None
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        return lots_from_entries(batch, months=months).upcoming(after, until)[0] if batch else 0
+
+    entries = PointsTransaction.objects.order_by("account_id", "created_at", "id").values(
+        "account_id", *ENTRY_FIELDS
+    )
+    for entry in entries.iterator(chunk_size=5000):
+        if entry["account_id"] != current:
+            total += flush()
+            current, batch = entry["account_id"], []
+        batch.append(entry)
+    return total + flush()
