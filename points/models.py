@@ -32,7 +32,7 @@ class PointsAccount(models.Model):
     total_earned = models.BigIntegerField(default=0)
     total_redeemed = models.BigIntegerField(default=0)
     total_adjusted = models.BigIntegerField(default=0)
-    total_expired = models.BigIntegerField(default=0)
+    total_expired = models.BigIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -6,7 +6,9 @@ from django.conf import settings
 """Points expiry: the `expired` ledger entry type and the account's total_expired.
 
 On SQLite, changing a table's CHECK constraints rebuilds the table, which drops its triggers;
-the ledger's append-only triggers are created again afterwards.
+the ledger's append-only triggers are created again afterwards. total_expired has a database
+default, so the previous release's inserts of new accounts keep working during a rollout
+(expand, release, contract: docs/deploy.md).
 """
 
 import importlib
@@ -52,7 +54,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="pointsaccount",
             name="total_expired",
-            field=models.BigIntegerField(default=0),
+            field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.AlterField(
             model_name="pointstransaction",
