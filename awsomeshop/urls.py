@@ -26,9 +26,12 @@ api_v1 = [
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
     path("health/live", health.LiveApi.as_view(), name="health-live"),
+    path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
+    path("oidc/", include("shop.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-
 from catalog.lock_objects import product_for_update
 from catalog.models import Product, StockMovement
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import User
 
@@ -54,6 +53,6 @@ def product_stock_adjust(
     """HR restock or correction."""
     if reason not in (StockMovement.Reason.RESTOCK, StockMovement.Reason.CORRECTION):
         raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         product = product_for_update(product_id)
         return stock_apply(product=product, delta=delta, reason=reason, note=note, created_by=changed_by)

@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarm,
     CloudwatchMetricAlarmMetricQuery,
 )
+from cdktf_cdktf_provider_aws.cognito_user_group import CognitoUserGroup
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
@@ -29,6 +30,7 @@ from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
     CognitoUserPoolClient,
     CognitoUserPoolClientTokenValidityUnits,
 )
+from cdktf_cdktf_provider_aws.cognito_user_pool_domain import CognitoUserPoolDomain
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -112,10 +114,12 @@ __all__ = [
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
     "CloudwatchMetricAlarmMetricQuery",
+    "CognitoUserGroup",
     "CognitoUserPool",
     "CognitoUserPoolAccountRecoverySettingRecoveryMechanism",
     "CognitoUserPoolClient",
     "CognitoUserPoolClientTokenValidityUnits",
+    "CognitoUserPoolDomain",
     "CognitoUserPoolSchema",
     "DataAwsCallerIdentity",
     "DataAwsElbServiceAccount",

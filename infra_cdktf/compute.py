@@ -24,16 +24,19 @@ from infra_cdktf.aws import (
     EcsServiceLoadBalancer,
     EcsTaskDefinition,
 )
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import LIVENESS_PATH, EnvironmentConfig
 
 CONTAINER_NAME = "web"
 LIVENESS_COMMAND = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    'python -c "import urllib.request; '
+    f"urllib.request.urlopen('http://127.0.0.1:8000{LIVENESS_PATH}', timeout=3)\" || exit 1",
 ]
 # As the database owner: migrate, then create or update the app's own database user and its
 # grants (the web tasks connect as that user, which can change no schema and no ledger entry).
 MIGRATE_COMMAND = ["sh", "-c", "python manage.py migrate --noinput && python manage.py db_grant_app_user"]
+TMP_VOLUME = "tmp"
+TMP_MOUNT = {"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}  # noqa: S108
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +163,10 @@ class AppService(Construct):
                 },
             }
 
+        if not cfg.image_tag:
+            raise ValueError(
+                f"{cfg.name}: no image tag; set AWSOMESHOP_IMAGE_TAG to the release's commit (no `latest`)"
+            )
         web_container = {
             "name": CONTAINER_NAME,
             "image": f"{props.image}:{cfg.image_tag}",
@@ -177,7 +184,12 @@ class AppService(Construct):
                 "retries": 3,
                 "startPeriod": 60,
             },
-            "readonlyRootFilesystem": False,
+            # Nothing in the image is written at run time (static files are collected at build,
+            # PYTHONDONTWRITEBYTECODE is set); uploads spool to /tmp, a task volume, and gunicorn's
+            # heartbeats go to /dev/shm.
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
+            "stopTimeout": cfg.stop_timeout_seconds,
         }
         common = {
             "network_mode": "awsvpc",
@@ -187,6 +199,9 @@ class AppService(Construct):
             "execution_role_arn": props.execution_role_arn,
             "task_role_arn": props.task_role_arn,
             "runtime_platform": {"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            # A bind-mount volume without a host path is the task's ephemeral storage (Fargate has
+            # no tmpfs mounts): the one writable place besides /dev/shm.
+            "volume": [{"name": TMP_VOLUME}],
         }
         self.task_definition = EcsTaskDefinition(
             self,
@@ -207,6 +222,8 @@ class AppService(Construct):
             "environment": [{"name": k, "value": v} for k, v in sorted(migrate_env.items())],
             "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(migrate_secrets.items())],
             "logConfiguration": logging("migrate"),
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
         }
         self.migrate_task_definition = EcsTaskDefinition(
             self,
@@ -236,6 +253,10 @@ class AppService(Construct):
             deployment_maximum_percent=200,
             deployment_minimum_healthy_percent=50,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # Apply waits until the new tasks are serving; a deployment the circuit breaker rolls
+            # back makes the apply fail instead of reporting success (scripts/release.sh then
+            # prints the rollout's reason).
+            wait_for_steady_state=True,
             health_check_grace_period_seconds=60,
             network_configuration={
                 "subnets": props.private_subnet_ids,

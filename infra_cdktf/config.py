@@ -3,18 +3,25 @@
 The figures come from the AWSomeShop infrastructure design (region, sizes, windows, retention,
 scaling targets, alarm thresholds). Choices borrowed from sibling designs (NAT per AZ, Fargate
 Spot, CloudFront, environment-suffixed names) are options that default to the AWSomeShop
-behaviour. Operators override a few values through AWSOMESHOP_* environment variables (see
-``from_environment``) rather than editing this file.
+behaviour. Each deployed environment's stable operator settings (state bucket, alarm address,
+domain, options) are committed in ``environments/<name>.json`` next to this file, so a deploy
+that forgets an environment variable cannot switch to local state or drop a setting. The only
+per-run input is the release's image tag, AWSOMESHOP_IMAGE_TAG, which synth requires.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 PROJECT = "awsomeshop"
+# The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
+LIVENESS_PATH = "/healthz"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,18 +58,24 @@ class EnvironmentConfig:
     memory_target_percent: float = 80.0
     scaling_cooldown_seconds: int = 300
     use_fargate_spot: bool = False
-    image_tag: str = "latest"
+    # The release's image tag (the git commit). No default: a forgotten tag must stop synth, not
+    # point the service and the migrate task at whatever `latest` happens to be.
+    image_tag: str | None = None
     log_level: str = "INFO"
     log_retention_days: int = 30
     ecr_keep_images: int = 10
-    # Load balancer.
-    health_check_path: str = "/health"
+    # Load balancer. Liveness, not the database-backed /health: an RDS outage or failover must
+    # not fail every target at once and make ECS replace every task (docs/deploy.md, Health).
+    health_check_path: str = LIVENESS_PATH
     health_check_interval_seconds: int = 30
     health_check_timeout_seconds: int = 5
     healthy_threshold: int = 2
     unhealthy_threshold: int = 3
     # Long enough for in-flight gunicorn requests, far shorter than the 300 s default.
     deregistration_delay_seconds: int = 30
+    # ECS sends SIGTERM after draining and SIGKILL this much later: above gunicorn's
+    # graceful_timeout (gunicorn.conf.py), so in-flight requests finish (tests/infra/test_shutdown.py).
+    stop_timeout_seconds: int = 30
     domain_name: str | None = None
     hosted_zone_name: str | None = None
     alb_log_retention_days: int = 30
@@ -88,6 +101,12 @@ class EnvironmentConfig:
     protect_from_deletion: bool = False
     # Secrets: 0 deletes at once so a torn-down dev stack can be rebuilt under the same names.
     secret_recovery_window_days: int = 0
+    # HR's company sign-in to the admin (needs domain_name for its HTTPS callback). The hosted-UI
+    # domain prefix must be unique in the region across AWS and may not contain "aws",
+    # "amazon" or "cognito"; None derives one from the environment's name.
+    hosted_ui_domain_prefix: str | None = None
+    # Superusers allowed to sign in to the admin with a password (break glass).
+    break_glass_emails: tuple[str, ...] = ()
     # Monitoring.
     alarm_email: str | None = None
     remote_state: RemoteState | None = None
@@ -127,37 +146,83 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
 }
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+IMAGE_TAG_VARIABLE = "AWSOMESHOP_IMAGE_TAG"
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
+# Stable settings that used to be environment variables; they now live in the committed file,
+# and setting one is an error rather than silently ignored.
+RETIRED_VARIABLES = {
+    "AWSOMESHOP_DOMAIN_NAME": "domain_name",
+    "AWSOMESHOP_HOSTED_ZONE_NAME": "hosted_zone_name",
+    "AWSOMESHOP_CLOUDFRONT": "cloudfront_enabled",
+    "AWSOMESHOP_FARGATE_SPOT": "use_fargate_spot",
+    "AWSOMESHOP_NAT_PER_AZ": "nat_gateway_per_az",
+    "AWSOMESHOP_ALARM_EMAIL": "alarm_email",
+    "AWSOMESHOP_STATE_BUCKET": "remote_state.bucket",
+    "AWSOMESHOP_STATE_REGION": "remote_state.region",
+    "AWSOMESHOP_STATE_LOCK_TABLE": "remote_state.dynamodb_table",
+}
 
 
-def from_environment(base: EnvironmentConfig, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
-    """Apply the operator's AWSOMESHOP_* overrides to a named environment."""
-    env = os.environ if env is None else env
-    changes: dict[str, object] = {}
-    if "AWSOMESHOP_IMAGE_TAG" in env:
-        changes["image_tag"] = env["AWSOMESHOP_IMAGE_TAG"]
-    if "AWSOMESHOP_DOMAIN_NAME" in env:
-        domain = env["AWSOMESHOP_DOMAIN_NAME"] or None
-        changes["domain_name"] = domain
-        changes["hosted_zone_name"] = env.get("AWSOMESHOP_HOSTED_ZONE_NAME") or domain
-        if domain:
-            changes["cors_allowed_origins"] = (f"https://{domain}",)
-    if "AWSOMESHOP_ALARM_EMAIL" in env:
-        changes["alarm_email"] = env["AWSOMESHOP_ALARM_EMAIL"] or None
-    if "AWSOMESHOP_CLOUDFRONT" in env:
-        changes["cloudfront_enabled"] = _flag(env["AWSOMESHOP_CLOUDFRONT"])
-    if "AWSOMESHOP_FARGATE_SPOT" in env:
-        changes["use_fargate_spot"] = _flag(env["AWSOMESHOP_FARGATE_SPOT"])
-    if "AWSOMESHOP_NAT_PER_AZ" in env:
-        changes["nat_gateway_per_az"] = _flag(env["AWSOMESHOP_NAT_PER_AZ"])
-    if env.get("AWSOMESHOP_STATE_BUCKET"):
-        changes["remote_state"] = RemoteState(
-            bucket=env["AWSOMESHOP_STATE_BUCKET"],
-            region=env.get("AWSOMESHOP_STATE_REGION", base.region),
-            dynamodb_table=env.get("AWSOMESHOP_STATE_LOCK_TABLE") or None,
+class ConfigurationError(ValueError):
+    """A deployment's configuration is missing or contradictory; the message says what to set."""
+
+
+def _settings_file(name: str, env: Mapping[str, str]) -> Path:
+    # AWSOMESHOP_ENVIRONMENTS_DIR points synth at another directory of settings files (previews,
+    # the tests' every-option variant); a missing file there is an error like here.
+    directory = (
+        Path(env["AWSOMESHOP_ENVIRONMENTS_DIR"])
+        if env.get("AWSOMESHOP_ENVIRONMENTS_DIR")
+        else ENVIRONMENTS_DIR
+    )
+    return directory / f"{name}.json"
+
+
+def apply_settings(base: EnvironmentConfig, settings: Mapping[str, Any]) -> EnvironmentConfig:
+    """The committed settings of one environment over its design defaults; unknown keys fail."""
+    fields = {f.name for f in dataclasses.fields(EnvironmentConfig)} - {"name", "image_tag"}
+    unknown = sorted(set(settings) - fields - {"local_state", "$comment"})
+    if unknown:
+        raise ConfigurationError(f"{base.name}: unknown setting(s) {unknown}")
+    changes: dict[str, Any] = {k: v for k, v in settings.items() if k in fields}
+    for key, value in changes.items():
+        if isinstance(value, list):
+            changes[key] = tuple(value)
+    if isinstance(changes.get("remote_state"), Mapping):
+        changes["remote_state"] = RemoteState(**changes["remote_state"])
+    config = dataclasses.replace(base, **changes)
+    if config.remote_state is None and settings.get("local_state") is not True:
+        # Without this, a missing bucket setting would quietly start a second, empty local state
+        # and the next apply would try to create every resource again.
+        raise ConfigurationError(
+            f"{base.name}: no remote_state configured; set remote_state.bucket in its settings file "
+            '(or "local_state": true for a throwaway environment)'
         )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return config
+
+
+def load_environment(name: str, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
+    """A named environment as deployed: design defaults, committed settings, the image tag."""
+    env = os.environ if env is None else env
+    if name not in ENVIRONMENTS:
+        raise ConfigurationError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}")
+    retired = sorted(v for v in RETIRED_VARIABLES if v in env)
+    if retired:
+        where = ", ".join(f"{v} -> {RETIRED_VARIABLES[v]}" for v in retired)
+        raise ConfigurationError(f"no longer read from the environment, set in the settings file: {where}")
+    path = _settings_file(name, env)
+    if not path.is_file():
+        raise ConfigurationError(f"{name}: settings file {path} is missing")
+    config = apply_settings(ENVIRONMENTS[name], json.loads(path.read_text()))
+    tag = env.get(IMAGE_TAG_VARIABLE, "").strip()
+    if not tag:
+        raise ConfigurationError(
+            f"{IMAGE_TAG_VARIABLE} is required: the image tag (git commit) to deploy; "
+            "scripts/release.sh sets it. There is no `latest` fallback."
+        )
+    if tag == "latest":
+        raise ConfigurationError(f"{IMAGE_TAG_VARIABLE}=latest is refused: deploy a commit's tag")
+    return dataclasses.replace(config, image_tag=tag)
 
 
 def selected_environments(env: Mapping[str, str] | None = None) -> list[EnvironmentConfig]:
@@ -166,5 +231,5 @@ def selected_environments(env: Mapping[str, str] | None = None) -> list[Environm
     names = [n.strip() for n in env.get("AWSOMESHOP_ENVIRONMENTS", ",".join(ENVIRONMENTS)).split(",")]
     unknown = [n for n in names if n and n not in ENVIRONMENTS]
     if unknown:
-        raise ValueError(f"unknown environment(s) {unknown}; known: {sorted(ENVIRONMENTS)}")
-    return [from_environment(ENVIRONMENTS[n], env) for n in names if n]
+        raise ConfigurationError(f"unknown environment(s) {unknown}; known: {sorted(ENVIRONMENTS)}")
+    return [load_environment(n, env) for n in names if n]

@@ -25,6 +25,9 @@ from infra_cdktf.aws import (
 )
 from infra_cdktf.config import EnvironmentConfig
 
+# The app's own database user (db_grant_app_user creates it; the web tasks log in as it).
+APP_DB_USER = "awsomeshop_app"
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataProps:
@@ -116,6 +119,18 @@ class Data(Construct):
             name=cfg.resource_name("db-app-user"),
             description="Credentials of the AWSomeShop app's database user (set by db_grant_app_user)",
             recovery_window_in_days=cfg.secret_recovery_window_days,
+        )
+        # A placeholder with the user name and no password, so that the web tasks of the very
+        # first release can start (ECS needs the secret's keys to exist) and pass their liveness
+        # check before the migrate task has run; until then they answer 503 and, once it has
+        # stored the real password, follow it (DB_SECRET_ARN). Terraform never reads the value
+        # back: the real password stays out of state.
+        self.app_db_secret_placeholder = SecretsmanagerSecretVersion(
+            self,
+            "app_db_secret_placeholder",
+            secret_id=self.app_db_secret.id,
+            secret_string=json.dumps({"username": APP_DB_USER, "password": ""}),
+            lifecycle={"ignore_changes": ["secret_string"]},
         )
 
         self.proxy_role = IamRole(

@@ -9,7 +9,7 @@ from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
-from infra_cdktf.data import Data, DataProps
+from infra_cdktf.data import APP_DB_USER, Data, DataProps
 from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
 from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
@@ -17,8 +17,6 @@ from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
-# The app's own database user, created by the migrate task (manage.py db_grant_app_user).
-APP_DB_USER = "awsomeshop_app"
 
 
 def stack_name(config: EnvironmentConfig) -> str:
@@ -64,12 +62,13 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, app_secret, self.data.django_secret.arn],
+                secret_arns=[master_secret, app_secret, self.data.django_secret.arn, *self.users.secret_arns],
                 db_secret_arn=master_secret,
                 app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
                 db_resource_id=self.data.instance.resource_id,
                 db_username=cfg.db_master_username,
+                user_pool_arn=self.users.user_pool.arn,
             ),
         )
         self.load_balancer = LoadBalancer(
@@ -119,11 +118,13 @@ class AwsomeShopStack(TerraformStack):
                     "DB_SECRET_ARN": app_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
                     **self._host_settings(cfg),
+                    **self.users.app_environment,
                 },
                 secrets={
                     "DB_USER": f"{app_secret}:username::",
                     "DB_PASSWORD": f"{app_secret}:password::",
                     "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                    **self.users.app_secrets,
                 },
                 # Migrations run as the owner, which then sets up the app user (DB_APP_*).
                 migrate_task_role_arn=self.roles.migrate_task_role.arn,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, StockMovement
@@ -23,7 +22,7 @@ from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
-from shop.db import retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -46,7 +45,8 @@ def order_place(
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError("quantity out of range")
-    with transaction.atomic():
+    # A connection lost during COMMIT is OutcomeUnknown, never "nothing was changed".
+    with atomic_with_known_outcome():
         record = idempotency_lock(claim) if claim is not None else None
         account = account_for_update(user.pk)
         product = Product.objects.select_for_update().filter(pk=product_id).first()
@@ -91,7 +91,7 @@ def order_place(
 @retry_on_conflict
 def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -> Order:
     """Reverse an order: points back (a `refunded` ledger entry), stock back, status refunded."""
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         snapshot = Order.objects.filter(pk=order_id).values("user_id", "product_id").first()
         if snapshot is None:
             raise Order.DoesNotExist(order_id)

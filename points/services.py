@@ -21,7 +21,7 @@ from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAc
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.signals import points_granted
 from shop import metrics
-from shop.db import retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
@@ -34,6 +34,11 @@ Type = PointsTransaction.Type
 
 def account_create(*, user: User) -> PointsAccount:
     return PointsAccount.objects.create(user=user)
+
+
+def accounts_create(*, users: Sequence[User]) -> list[PointsAccount]:
+    """Empty accounts for many new employees in one statement (the roster import)."""
+    return PointsAccount.objects.bulk_create([PointsAccount(user=user) for user in users])
 
 
 def ledger_apply(
@@ -202,7 +207,7 @@ def points_grant(
     check_not_own_account(actor=granted_by, user_ids=[user.pk])
     check_recipients([user])
     _check_approval(approval, amount)
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         entry = ledger_apply(
             account=account,
@@ -238,7 +243,7 @@ def points_adjust(
     if amount > 0:
         check_recipients([user])
     _check_approval(approval, abs(amount))
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account,
@@ -372,7 +377,7 @@ def points_grant_bulk(
     check_not_own_account(actor=granted_by, user_ids=recipients)
     check_recipients(recipients.values())
     _check_approval(approval, sum(amount for _, amount, _ in grants))
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
@@ -710,7 +715,8 @@ def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "")
     since, a request already decided, a deduction the balance no longer covers.
     """
     _check_decider(approved_by)
-    with transaction.atomic():
+    # Approving moves points: a connection lost at COMMIT is reported as unknown, not as done.
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         request = grant_request_for_update(request_id)
         _refuse_if_decided(request)
         if request.requested_by_id == approved_by.pk:

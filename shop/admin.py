@@ -12,11 +12,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -34,8 +36,16 @@ from points.services import (
 )
 from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import ApplicationError, NegativeBalance
-from shop.models import User
-from shop.services import normalize_email, user_create, users_deactivate
+from shop.identity_sync import identity_sync_run
+from shop.models import IdentitySync, User
+from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.services import (
+    employee_register,
+    employee_validate,
+    normalize_email,
+    user_reactivate,
+    users_deactivate,
+)
 
 SECTION_ROWS = 50
 OWN_ACCOUNT_MESSAGE = (
@@ -64,17 +74,58 @@ class HasBalanceFilter(admin.SimpleListFilter):
 
 
 class EmployeeAddForm(forms.ModelForm):
-    """Register an employee before their first sign-in; they sign in with the company login."""
+    """Register an employee before their first sign-in; the checks are the service's own."""
 
     class Meta:
         model = User
-        fields = ("email", "name", "employee_id")
+        fields = ("email", "name", "employee_id", "department")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+        self.fields["employee_id"].required = True
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("An employee with this email already exists.")
-        return email
+        return normalize_email(self.cleaned_data["email"])
+
+    def _post_clean(self) -> None:
+        # The model's own checks are replaced by employee_validate, which employee_register
+        # runs too, so the form and the command refuse the same things with the same words.
+        if self.errors:
+            return
+        data = self.cleaned_data
+        problems = employee_validate(
+            email=data["email"],
+            name=data.get("name") or "",
+            employee_id=data.get("employee_id") or "",
+            department=data.get("department") or "",
+        )
+        for field_name, messages_ in problems.items():
+            for message in messages_:
+                self.add_error(field_name, message)
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="A CSV file with the columns email,name,employee_id,department (a header row is optional)."
+    )
+    deactivate_leavers = forms.BooleanField(
+        required=False,
+        label="Deactivate leavers",
+        help_text="Deactivate every active employee who is not in the file (the preview lists them first).",
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_ROSTER_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB; split it into several files.")
+        self.filename = upload.name or "roster.csv"
+        content: bytes = upload.read()
+        return content
+
+
+MAX_ROSTER_BYTES = 5 * 1024 * 1024
+ROSTER_PREVIEW_ROWS = 200
 
 
 @admin.register(User)
@@ -95,7 +146,7 @@ class UserAdmin(BaseUserAdmin):
         "is_active",
     )
     list_select_related = ("points_account",)
-    list_filter = ("is_active", HasBalanceFilter, "is_staff")
+    list_filter = ("is_active", HasBalanceFilter, "is_employee", "is_staff")
     search_fields = ("email", "name", "employee_id")
     list_per_page = 50
     actions = ("grant_points_selected", "deactivate_selected")
@@ -107,7 +158,9 @@ class UserAdmin(BaseUserAdmin):
         "ledger_section",
         "orders_section",
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "employee_id")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "employee_id", "department")}),
+    )
 
     # --- who may change what ---------------------------------------------------------
 
@@ -115,7 +168,7 @@ class UserAdmin(BaseUserAdmin):
         if obj is None:
             return self.add_fieldsets
         fieldsets: list[Any] = [
-            (None, {"fields": ("email", "name", "employee_id", "is_active")}),
+            (None, {"fields": ("email", "name", "employee_id", "department", "is_active")}),
             ("Points", {"fields": ("points_summary", "ledger_section")}),
             ("Orders", {"fields": ("orders_section",)}),
             ("Sign-in", {"fields": ("cognito_sub", "date_joined", "last_login")}),
@@ -235,18 +288,31 @@ class UserAdmin(BaseUserAdmin):
             more,
         )
 
-    # --- registering an employee: through user_create, so the points account exists ------
+    # --- registering an employee: through employee_register (points account, invitation) --
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
             return super().save_form(request, form, change)
         data = form.cleaned_data
-        return user_create(email=data["email"], name=data["name"], employee_id=data.get("employee_id"))
+        return employee_register(
+            email=data["email"],
+            name=data["name"],
+            employee_id=data["employee_id"],
+            department=data.get("department") or "",
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-        # On add, save_form already created the employee (and its points account).
+        if not change:
+            return  # save_form already registered the employee (and its points account)
+        toggled = "is_active" in form.changed_data
+        if toggled:
+            # Saved with the old value; the service makes the change and syncs Cognito.
+            obj.is_active = not obj.is_active
+        super().save_model(request, obj, form, change)
+        if toggled and form.cleaned_data["is_active"]:
+            user_reactivate(user=obj)
+        elif toggled:
+            users_deactivate(users=[obj])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         if change:
@@ -258,6 +324,7 @@ class UserAdmin(BaseUserAdmin):
         view = self.admin_site.admin_view
         return [
             path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
+            path("import-roster/", view(self.roster_import_view), name="shop_user_roster_import"),
             path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
             path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
             *super().get_urls(),
@@ -458,8 +525,71 @@ class UserAdmin(BaseUserAdmin):
             messages.SUCCESS,
         )
 
+    # --- the roster import: upload, preview, confirm ---------------------------------------
+
+    def roster_import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload -> preview (nothing written) -> confirm (re-checked, all rows or none)."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        here = reverse("admin:shop_user_roster_import")
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import the employee roster from a CSV file",
+        }
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                result = roster_import_confirm(
+                    token=request.POST.get("token", ""), confirmed_by=acting_user(request)
+                )
+            except RosterImportRefused as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(here)
+            # One insert per kind, not per person: a company roster can name thousands.
+            hr_id = acting_user(request).pk
+            for users, flag, message in (
+                (result.registered, ADDITION, f"Registered from the roster file {result.filename}"),
+                (result.updated, CHANGE, f"Updated from the roster file {result.filename}"),
+                (result.deactivated, CHANGE, f"Deactivated: not in the roster file {result.filename}"),
+            ):
+                if users:
+                    LogEntry.objects.log_actions(hr_id, users, flag, message)
+            self.message_user(
+                request,
+                f"Roster {result.filename}: {len(result.registered)} registered, {len(result.updated)} "
+                f"updated, {len(result.deactivated)} deactivated.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        form = RosterUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            staged = roster_import_stage(
+                content=form.cleaned_data["file"],
+                filename=form.filename,
+                staged_by=acting_user(request),
+                deactivate_leavers=form.cleaned_data["deactivate_leavers"],
+            )
+            context.update(
+                staged=staged,
+                plan=staged.plan,
+                new_rows=staged.plan.new[:ROSTER_PREVIEW_ROWS],
+                updates=staged.plan.updates[:ROSTER_PREVIEW_ROWS],
+                leavers=staged.plan.leavers,
+                errors=staged.plan.errors[:ROSTER_PREVIEW_ROWS],
+                more_errors=max(0, len(staged.plan.errors) - ROSTER_PREVIEW_ROWS),
+                title="Check the roster before applying it",
+            )
+            return TemplateResponse(request, "admin/shop/user/roster_import_preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/shop/user/roster_import.html", context)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        extra_context = {**(extra_context or {}), "can_grant": self.has_grant_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_grant": self.has_grant_permission(request),
+            "can_import_roster": self.has_add_permission(request) and self.has_change_permission(request),
+            "failed_syncs": IdentitySync.objects.filter(status=IdentitySync.Status.FAILED).count(),
+        }
         return super().changelist_view(request, extra_context)
 
     def render_change_form(
@@ -473,3 +603,56 @@ class UserAdmin(BaseUserAdmin):
             context["own_account_message"] = OWN_ACCOUNT_MESSAGE
             context["can_receive"] = is_grant_recipient(original)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(IdentitySync)
+class IdentitySyncAdmin(admin.ModelAdmin):
+    """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
+
+    Read-only: rows are written by the services that change the roster, and by the retry.
+    """
+
+    list_display = ("created_at", "user", "action", "status", "attempts", "last_error", "completed_at")
+    list_filter = ("status", "action")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__employee_id")
+    actions = ("retry_selected",)
+    readonly_fields = list_display
+
+    # Seeing and retrying syncs is part of managing employees: whoever may change employees
+    # (the HR role) may do it, without a permission of its own to grant.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    @admin.action(description="Retry the selected Cognito syncs", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[IdentitySync]) -> None:
+        # Runs outside any transaction (admin actions are not atomic), one Cognito call at a time.
+        ids = list(
+            queryset.exclude(status=IdentitySync.Status.DONE).order_by("id").values_list("pk", flat=True)
+        )
+        results = [identity_sync_run(sync_id=sync_id) for sync_id in ids]
+        failed = [r for r in results if r.status != IdentitySync.Status.DONE]
+        if failed:
+            self.message_user(
+                request,
+                f"{len(results) - len(failed)} of {len(results)} synced; still failing: "
+                + "; ".join(f"{r.user.email}: {r.last_error}" for r in failed[:5]),
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)

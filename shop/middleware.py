@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
@@ -9,6 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -124,3 +127,34 @@ def _count_order_outcome(response: HttpResponse) -> None:
     data = getattr(response, "data", None)
     code = data.get("code") if isinstance(data, dict) else None
     metrics.count("OrderRefused", Code=code if isinstance(code, str) else f"http_{response.status_code}")
+
+
+class ChunkedBodyMiddleware:
+    """Reads a `Transfer-Encoding: chunked` body, which Django alone would take as empty.
+
+    Django sizes the body from Content-Length, which a chunked request does not send, so an
+    order streamed in chunks was read as `{}` and refused for a missing product. gunicorn
+    decodes the chunks and marks the input as terminated; the body is read here up to
+    Django's upload limit (413 beyond it). A server that cannot say where the body ends gets
+    411: the client should send Content-Length.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
+            if not meta.get("wsgi.input_terminated"):
+                return JsonResponse(
+                    error_body("length_required", "Send the body with a Content-Length header."), status=411
+                )
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**31
+            body = meta["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                return JsonResponse(
+                    error_body("payload_too_large", f"The body is larger than {limit} bytes."), status=413
+                )
+            meta["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
+        return self.get_response(request)

@@ -64,3 +64,66 @@ def mysql_tls_options(environ: Mapping[str, str]) -> dict[str, Any]:
         return {"ssl_mode": mode}
     # Passing a CA is what makes MariaDB's client library start TLS at all.
     return {"ssl_mode": mode, "ssl": {"ca": environ.get("DB_SSL_CA", "").strip() or SYSTEM_CA_BUNDLE}}
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative.")
+    return value
+
+
+def database_timeouts(environ: Mapping[str, str]) -> dict[str, float]:
+    """How long any one wait on the database may last, in seconds (0 means no limit).
+
+    A database that stops answering without closing the connection (a failover in progress,
+    a partition, a hung proxy) would otherwise hold a worker until gunicorn kills it. With
+    these, every API call ends within ``connect + read`` seconds (8 by default) with a 503.
+    """
+    return {
+        "connect": _seconds(environ, "DB_CONNECT_TIMEOUT", 3) or 3,
+        "read": _seconds(environ, "DB_READ_TIMEOUT", 5),
+        "write": _seconds(environ, "DB_WRITE_TIMEOUT", 5),
+        # Just under the read timeout, so that a slow statement is cancelled by the server
+        # (the connection stays usable) before the client gives up on the connection.
+        "statement": _seconds(environ, "DB_STATEMENT_TIMEOUT", 4),
+    }
+
+
+def mysql_timeout_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """mysqlclient's socket timeouts: connect, and every read and write after it."""
+    timeouts = database_timeouts(environ)
+    options: dict[str, Any] = {"connect_timeout": max(1, round(timeouts["connect"]))}
+    for name in ("read", "write"):
+        if timeouts[name]:
+            options[f"{name}_timeout"] = max(1, round(timeouts[name]))
+    return options
+
+
+def postgres_timeout_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """libpq's connect timeout and TCP keepalives, and a server-side statement timeout.
+
+    The client-side wait for each answer (``DB_READ_TIMEOUT``) is enforced by the
+    ``shop.db_backends.postgresql`` engine: libpq itself has no read timeout, and keepalives
+    only notice a dead peer, not a live one that stopped answering.
+    """
+    timeouts = database_timeouts(environ)
+    options: dict[str, Any] = {
+        "connect_timeout": max(1, round(timeouts["connect"])),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+    if timeouts["read"]:
+        # Unacknowledged data for this long means the peer is gone (Linux).
+        options["tcp_user_timeout"] = round(timeouts["read"] * 1000)
+    if timeouts["statement"]:
+        options["options"] = f"-c statement_timeout={round(timeouts['statement'] * 1000)}"
+    return options

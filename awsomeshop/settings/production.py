@@ -5,7 +5,7 @@ error, which `manage.py check` reports and the WSGI entry point refuses to serve
 """
 
 from .base import *  # noqa: F403
-from .base import HEALTH_CHECK_PATHS, env
+from .base import ADMIN_OIDC_ENABLED, HEALTH_CHECK_PATHS, env
 
 DEBUG = False
 SERVE_MEDIA = False
@@ -34,3 +34,6 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 # One ALB in front of the containers appends the client's address to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# With company sign-in configured, HR signs in through Cognito only; a password opens the
+# admin only for the break-glass superusers named in ADMIN_BREAK_GLASS_EMAILS.
+ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED

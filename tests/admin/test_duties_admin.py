@@ -303,7 +303,8 @@ def test_bulk_grant_pages_with_left_out_lists_query_counts_do_not_grow(
         body = hr_client.get(reverse("admin:shop_user_grant_all")).content.decode()
     assert "Left out (4)" in body
     selected = [str(u.pk) for u in users] + [str(hr_user.pk)]
-    with django_assert_max_num_queries(7):
+    # 8: the employees list also counts failed Cognito syncs for its warning.
+    with django_assert_max_num_queries(8):
         body = hr_client.post(
             USERS, {"action": "grant_points_selected", "_selected_action": selected}
         ).content.decode()

@@ -67,9 +67,11 @@ def test_hr_registers_an_employee_with_a_points_account(hr_client, hr_user):
 
 def test_registering_a_duplicate_email_is_refused(hr_client, make_user):
     make_user(email="ana@example.com")
-    response = hr_client.post(reverse("admin:shop_user_add"), {"email": "ANA@example.com", "name": "Ana"})
+    response = hr_client.post(
+        reverse("admin:shop_user_add"), {"email": "ANA@example.com", "name": "Ana", "employee_id": "E-9"}
+    )
     assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert "ana@example.com is already registered" in response.content.decode()
     assert User.objects.filter(email="ana@example.com").count() == 1
 
 

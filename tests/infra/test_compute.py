@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import replace
 from typing import Any
 
-from infra_helpers import Synth
+import pytest
+from infra_helpers import REPO, Synth, synth
+
+from infra_cdktf.config import EnvironmentConfig
 
 LIVENESS = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)\" || exit 1",
 ]
 MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
 
@@ -56,7 +61,7 @@ def test_web_task_definition(dev: Synth) -> None:
     roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
     assert roles[task["execution_role_arn"].split(".")[1]] == "awsomeshop-ecs-execution-role-dev"
     assert roles[task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-task-role-dev"
-    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:latest"
+    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:test-tag"
     assert container["portMappings"] == [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
     assert container["healthCheck"]["command"] == LIVENESS
     (log_group,) = dev.resources("aws_cloudwatch_log_group")
@@ -152,6 +157,7 @@ def test_service(dev: Synth) -> None:
         "deployment_maximum_percent": 200,
         "deployment_minimum_healthy_percent": 50,
         "deployment_circuit_breaker": {"enable": True, "rollback": True},
+        "wait_for_steady_state": True,
         "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}],
     }
     assert {k: service[k] for k in expected} == expected
@@ -197,3 +203,39 @@ def test_autoscaling(dev: Synth) -> None:
         "ECSServiceAverageMemoryUtilization": 80,
     }
     assert all(v["scale_in_cooldown"] == v["scale_out_cooldown"] == 300 for v in targets.values())
+
+
+def test_a_stack_without_an_image_tag_is_refused(dev_config: EnvironmentConfig) -> None:
+    with pytest.raises(ValueError, match="AWSOMESHOP_IMAGE_TAG"):
+        synth(replace(dev_config, image_tag=None))
+
+
+def test_the_release_script_names_what_the_stack_creates(dev: Synth, dev_config: EnvironmentConfig) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from release import MIGRATE_CONTAINER, WEB_CONTAINER, Names  # type: ignore[import-not-found]
+
+    names = Names.of(dev_config)
+    assert dev.resources("aws_ecr_repository")["ecr_repository"]["name"] == names.repository
+    ((_, cluster),) = dev.resources("aws_ecs_cluster").items()
+    ((_, service),) = dev.resources("aws_ecs_service").items()
+    ((_, log_group),) = dev.resources("aws_cloudwatch_log_group").items()
+    assert (cluster["name"], service["name"], log_group["name"]) == (
+        names.cluster,
+        names.service,
+        names.log_group,
+    )
+    _, web = _task(dev, names.web_family)
+    _, migrate = _task(dev, names.migrate_family)
+    assert (web["name"], migrate["name"]) == (WEB_CONTAINER, MIGRATE_CONTAINER)
+
+
+def test_containers_run_on_a_read_only_root_filesystem_with_a_writable_tmp(dev: Synth) -> None:
+    for family, name in (("awsomeshop-core-task-dev", "web"), ("awsomeshop-migrate-task-dev", "migrate")):
+        task, container = _task(dev, family)
+        assert container["name"] == name
+        assert container["readonlyRootFilesystem"] is True
+        # /tmp (uploads spool there) is the task's own ephemeral storage; Fargate has no tmpfs.
+        assert container["mountPoints"] == [
+            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+        ]
+        assert task["volume"] == [{"name": "tmp"}]

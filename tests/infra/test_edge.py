@@ -35,7 +35,7 @@ def test_target_group(dev: Synth) -> None:
             "protocol": "HTTP",
             "deregistration_delay": "30",
             "health_check": {
-                "path": "/health",
+                "path": "/healthz",
                 "interval": 30,
                 "timeout": 5,
                 "healthy_threshold": 2,

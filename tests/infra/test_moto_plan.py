@@ -49,6 +49,8 @@ def test_plan_dev_against_moto(synthesized: SynthRun, terraform_env: dict[str, s
     workdir = tmp_path / "awsomeshop-dev"
     shutil.copytree(synthesized.outdir / "stacks" / "awsomeshop-dev", workdir)
     (workdir / "moto_override.tf.json").write_text(json.dumps(provider_override(endpoint)))
+    # The committed settings keep state in S3; this throwaway plan keeps it next to the copy.
+    (workdir / "backend_override.tf.json").write_text(json.dumps({"terraform": {"backend": {"local": {}}}}))
     terraform = terraform_env["TF_TERRAFORM"]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -43,7 +43,7 @@ def test_only_prod_is_protected_from_deletion(dev: Synth, prod: Synth) -> None:
     assert protection(dev) == (False, "INACTIVE", False, True)
     assert protection(prod) == (True, "ACTIVE", True, False)
     secrets = prod.resources("aws_secretsmanager_secret").values()
-    assert [s["recovery_window_in_days"] for s in secrets] == [30] * len(secrets) and secrets
+    assert secrets and all(secret["recovery_window_in_days"] == 30 for secret in secrets)
 
 
 def test_local_state_by_default_and_s3_with_locking_when_configured(dev: Synth, options: Synth) -> None:

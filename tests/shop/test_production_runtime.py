@@ -130,7 +130,10 @@ def server(container_env: dict[str, str]) -> Iterator[str]:
 def test_the_image_command_serves_health_api_errors_and_admin(
     server: str, container_env: dict[str, str]
 ) -> None:
-    # The ALB's target-group check: by the task's private IP, not a host name.
+    # The ALB's target-group check (liveness, /healthz): by the task's private IP, not a host name.
+    target_check = requests.get(f"{server}/healthz", headers={"Host": "10.0.11.27:8000"}, timeout=10)
+    assert target_check.json() == {"status": "ok"}
+    # The dependency report, also reached by IP.
     health = requests.get(f"{server}/health", headers={"Host": "10.0.11.27:8000"}, timeout=10)
     assert health.status_code == 200, health.text
     assert health.json()["checks"]["database"]["status"] == "ok"
