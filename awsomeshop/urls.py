@@ -7,12 +7,14 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
+from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
 from points.apis import MeApi, TransactionListApi
 from shop import health
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
+    path("me/notifications/", NotificationPreferenceApi.as_view(), name="me-notifications"),
     path("points/transactions/", TransactionListApi.as_view(), name="transactions"),
     path("categories/", CategoryListApi.as_view(), name="categories"),
     path("products/", ProductListApi.as_view(), name="products"),

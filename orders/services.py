@@ -18,6 +18,7 @@ from catalog.models import Product, StockMovement
 from catalog.services import stock_apply
 from orders.idempotency import Claim, idempotency_complete, idempotency_lock
 from orders.models import Order
+from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
@@ -81,6 +82,7 @@ def order_place(
             order=order,
             created_by=user,
         )
+        order_placed.send(sender=Order, order=order, product=product, balance_after=account.balance)
         if record is not None and response_for is not None:
             idempotency_complete(record=record, status=201, body=response_for(order), order=order)
         return order
@@ -121,4 +123,5 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
         order.refunded_by = refunded_by
         order.refund_reason = reason[:255]
         order.save(update_fields=["status", "refunded_at", "refunded_by", "refund_reason"])
+        order_refunded.send(sender=Order, order=order, product=product, balance_after=account.balance)
         return order

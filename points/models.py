@@ -2,13 +2,14 @@
 
 Rules the database itself enforces (CHECK constraints), so that not even a bug can break them:
 - a balance and its totals are never negative;
-- balance = total_earned - total_redeemed + total_adjusted, always;
+- balance = total_earned - total_redeemed + total_adjusted - total_expired, always;
 - each ledger entry's sign matches its type, its balance_after is never negative, and entries
-  of type redeemed/refunded point at an order while earned/adjusted do not;
+  of type redeemed/refunded point at an order while earned/adjusted/expired do not;
 - an order has at most one redeemed and one refunded entry.
 Totals: `earned` adds to total_earned; `redeemed` adds its size to total_redeemed; `refunded`
 gives back a redemption, so it subtracts from total_redeemed; `adjusted` (HR corrections and
-deductions) goes to total_adjusted.
+deductions) goes to total_adjusted; `expired` (points past their expiry date, written by
+``expire_points``; see ``points/expiry.py``) adds its size to total_expired.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PointsAccount(models.Model):
     total_earned = models.BigIntegerField(default=0)
     total_redeemed = models.BigIntegerField(default=0)
     total_adjusted = models.BigIntegerField(default=0)
+    total_expired = models.BigIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -41,9 +43,12 @@ class PointsAccount(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_gte_0"),
             models.CheckConstraint(condition=Q(total_earned__gte=0), name="account_earned_gte_0"),
             models.CheckConstraint(condition=Q(total_redeemed__gte=0), name="account_redeemed_gte_0"),
+            models.CheckConstraint(condition=Q(total_expired__gte=0), name="account_expired_gte_0"),
             models.CheckConstraint(
-                condition=Q(balance=F("total_earned") - F("total_redeemed") + F("total_adjusted")),
-                name="account_balance_matches_totals",
+                condition=Q(
+                    balance=F("total_earned") - F("total_redeemed") + F("total_adjusted") - F("total_expired")
+                ),
+                name="account_balance_matches_totals_with_expiry",
             ),
         ]
 
@@ -62,6 +67,7 @@ class PointsTransaction(models.Model):
         REDEEMED = "redeemed", "Redeemed"
         REFUNDED = "refunded", "Refunded"
         ADJUSTED = "adjusted", "Adjusted"
+        EXPIRED = "expired", "Expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
@@ -108,15 +114,16 @@ class PointsTransaction(models.Model):
                     | Q(type="redeemed", amount__lt=0)
                     | Q(type="refunded", amount__gt=0)
                     | (Q(type="adjusted") & ~Q(amount=0))
+                    | Q(type="expired", amount__lt=0)
                 ),
-                name="ledger_amount_sign_matches_type",
+                name="ledger_amount_sign_matches_type_with_expiry",
             ),
             models.CheckConstraint(
                 condition=(
                     Q(type__in=["redeemed", "refunded"], order__isnull=False)
-                    | Q(type__in=["earned", "adjusted"], order__isnull=True)
+                    | Q(type__in=["earned", "adjusted", "expired"], order__isnull=True)
                 ),
-                name="ledger_order_iff_redemption",
+                name="ledger_order_iff_redemption_with_expiry",
             ),
             models.UniqueConstraint(fields=["order", "type"], name="ledger_one_entry_per_order_type"),
         ]

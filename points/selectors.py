@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.models import GrantRequest, PointsAccount, PointsTransaction
 from shop.models import User
 
@@ -103,3 +106,56 @@ def points_unspent_summary(*, limit: int = 10) -> UnspentSummary:
     totals = accounts.aggregate(employees=Count("pk"), points=Sum("balance"))
     top = list(accounts.select_related("user").order_by("-balance", "user__email")[:limit])
     return UnspentSummary(employees=totals["employees"] or 0, points=int(totals["points"] or 0), top=top)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_on: dt.date | None
+
+
+def points_expiring(*, user_id: Any, after: dt.date, days: int) -> Expiring:
+    """Points of the account that expire in the ``days`` after ``after`` (0 when expiry is off)."""
+    months = expiry_months()
+    if months <= 0:
+        return Expiring(0, None)
+    entries = (
+        PointsTransaction.objects.filter(account_id=user_id)
+        .order_by("created_at", "id")
+        .values(*ENTRY_FIELDS)
+    )
+    points, first = lots_from_entries(entries, months=months).upcoming(after, after + dt.timedelta(days=days))
+    return Expiring(points, first)
+
+
+def accounts_with_points() -> QuerySet[PointsAccount]:
+    """Accounts that could have anything to expire, in lock order."""
+    return PointsAccount.objects.filter(balance__gt=0).order_by("pk")
+
+
+def points_expiring_total(*, after: dt.date, days: int) -> int | None:
+    """Points of all accounts expiring in the ``days`` after ``after``; None when expiry is off.
+
+    Replays the whole ledger once, in account order, streamed: one query, memory for one
+    account's lots at a time.
+    """
+    months = expiry_months()
+    if months <= 0:
+        return None
+    until = after + dt.timedelta(days=days)
+    total = 0
+    current: Any = None
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        return lots_from_entries(batch, months=months).upcoming(after, until)[0] if batch else 0
+
+    entries = PointsTransaction.objects.order_by("account_id", "created_at", "id").values(
+        "account_id", *ENTRY_FIELDS
+    )
+    for entry in entries.iterator(chunk_size=5000):
+        if entry["account_id"] != current:
+            total += flush()
+            current, batch = entry["account_id"], []
+        batch.append(entry)
+    return total + flush()

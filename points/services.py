@@ -4,6 +4,7 @@ transaction, under a row lock on the account (see lock_objects for the lock orde
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
@@ -14,9 +15,11 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
+from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.lock_objects import account_for_update, accounts_for_update, grant_request_for_update
 from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
+from points.signals import points_granted
 from shop import metrics
 from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
@@ -63,6 +66,9 @@ def ledger_apply(
     elif type in (Type.REDEEMED, Type.REFUNDED):
         account.total_redeemed -= amount
         update_fields.append("total_redeemed")
+    elif type == Type.EXPIRED:
+        account.total_expired -= amount
+        update_fields.append("total_expired")
     else:
         account.total_adjusted += amount
         update_fields.append("total_adjusted")
@@ -87,6 +93,7 @@ _LEDGER_METRICS = {
     Type.REDEEMED: ("PointsRedeemed", "Redemptions"),
     Type.REFUNDED: ("PointsRefunded", "Refunds"),
     Type.ADJUSTED: ("PointsAdjusted", "Adjustments"),
+    Type.EXPIRED: ("PointsExpired", "Expiries"),
 }
 
 
@@ -202,7 +209,7 @@ def points_grant(
     _check_approval(approval, amount)
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
-        return ledger_apply(
+        entry = ledger_apply(
             account=account,
             type=Type.EARNED,
             amount=amount,
@@ -210,6 +217,8 @@ def points_grant(
             created_by=granted_by,
             batch=batch,
         )
+        points_granted.send(sender=PointsTransaction, entries=[entry])
+        return entry
 
 
 @retry_on_conflict
@@ -399,6 +408,7 @@ def points_grant_bulk(
         # Bulk writes keep a 10,000-row import to a handful of statements.
         PointsTransaction.objects.bulk_create(entries, batch_size=1000)
         ledger_metrics_on_commit(type=Type.EARNED, amounts=[entry.amount for entry in entries])
+        points_granted.send(sender=PointsTransaction, entries=entries)
         touched = {u.pk for u, _, _ in grants}
         PointsAccount.objects.bulk_update(
             [accounts[pk] for pk in touched], ["balance", "total_earned"], batch_size=1000
@@ -785,3 +795,28 @@ def grant_request_reject(*, request_id: Any, rejected_by: User, note: str) -> Gr
         request.note = note[:255]
         request.save(update_fields=["status", "decided_by", "decided_at", "note"])
         return request
+
+
+@retry_on_conflict
+def points_expire(*, user_id: Any, as_of: dt.date) -> PointsTransaction | None:
+    """Expire the account's points whose date is on or before ``as_of`` (``points/expiry.py``).
+
+    Locks the account like every other writer (the one lock order), so it is safe beside
+    orders and grants, and writes at most one ``expired`` entry. Idempotent: the entry consumes
+    the lots it expires, so a second run for the same date finds nothing due.
+    """
+    months = expiry_months()
+    if months <= 0:
+        return None
+    with transaction.atomic():
+        account = account_for_update(user_id)
+        entries = account.entries.order_by("created_at", "id").values(*ENTRY_FIELDS)
+        due = lots_from_entries(entries, months=months).due(as_of)
+        if due <= 0:
+            return None
+        return ledger_apply(
+            account=account,
+            type=Type.EXPIRED,
+            amount=-due,
+            description=f"{due} points reached their expiry date (on or before {as_of.isoformat()})",
+        )

@@ -28,4 +28,5 @@ HR_PERMISSIONS: tuple[str, ...] = (
     "catalog.view_stockmovement",
     "orders.view_order",
     "orders.refund_order",
+    "notifications.view_notification",
 )

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "points",
     "catalog",
     "orders",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +296,25 @@ else:
             "LOCATION": CACHE_TABLE_NAME,
         }
     }
+
+# Points expire this many months after the grant that brought them; 0 means never
+# (points/expiry.py has the policy; expire_points runs daily in the deployment).
+POINTS_EXPIRY_MONTHS = env.int("POINTS_EXPIRY_MONTHS", default=0)
+
+# E-mail notifications (notifications/): written to an outbox with the change, sent by
+# `send_notifications`. EMAIL_BACKEND: console locally; django_ses.SESBackend in AWS (the task
+# role's credentials, AWS_REGION); django.core.mail.backends.filebased.EmailBackend with
+# EMAIL_FILE_PATH to keep them as files.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AWSomeShop <no-reply@awsomeshop.example>")
+AWS_SES_REGION_NAME = env("AWS_REGION", default="us-east-2")
+AWS_SES_REGION_ENDPOINT_URL = env("AWS_SES_ENDPOINT_URL", default=None)
+# Throttling reads the account's quota on every batch: one more API call than sending needs.
+AWS_SES_AUTO_THROTTLE = None
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# A message still "sending" after this long was abandoned by its sender: outcome unknown.
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
 
 # Order placement per employee, e.g. "30/min"; "" switches the limit off.
 ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None

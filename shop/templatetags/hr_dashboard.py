@@ -6,10 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
 from orders.selectors import products_top
-from points.selectors import grant_requests_pending, points_unspent_summary, points_weekly_flows
+from points.selectors import (
+    grant_requests_pending,
+    points_expiring_total,
+    points_unspent_summary,
+    points_weekly_flows,
+)
 from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
 register = template.Library()
@@ -22,6 +28,8 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
         return {"show": False}
     flows = points_weekly_flows(weeks=12)
     pending_count, pending = grant_requests_pending(limit=5)
+    unspent = points_unspent_summary(limit=10)
+    expiring = points_expiring_total(after=timezone.localdate(), days=30)
     return {
         "show": True,
         "chart": weekly_flows_svg(flows),
@@ -32,7 +40,10 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
         "top_products": products_top(limit=10),
         "low_stock": list(products_low_stock(limit=10)),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
-        "unspent": points_unspent_summary(limit=10),
+        "unspent": unspent,
+        # Liability net of expiry: what is held, less what of it expires within 30 days.
+        "expiring_30_days": expiring,
+        "liability_net_of_expiry": max(0, unspent.points - (expiring or 0)),
         "pending_count": pending_count,
         "pending": pending,
     }

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
@@ -225,7 +225,9 @@ def test_approving_a_csv_sized_request_takes_a_bounded_number_of_queries(
     # Lock, read recipients, check the approver's permission, batch, lock accounts, bulk writes,
     # mark approved: about 15 statements on MariaDB/PostgreSQL, more on SQLite (999 parameters
     # per statement); never one per row.
-    with django_assert_max_num_queries(40):
+    # + the e-mail to each recipient, into the outbox in batches (about 20 on SQLite's
+    # 999-parameter statements, 2 elsewhere).
+    with django_assert_max_num_queries(60 if connection.vendor == "sqlite" else 42):
         grant_request_approve(request_id=pending.pk, approved_by=hr_b)
     assert PointsTransaction.objects.count() == 2000
     assert GrantBatch.objects.get().content_hash == "f" * 64

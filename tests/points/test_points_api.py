@@ -22,6 +22,8 @@ def test_me_returns_profile_and_balance(api, employee):
         "balance": 1000,
         "total_earned": 1000,
         "total_redeemed": 0,
+        "total_expired": 0,
+        "expiring_soon": None,
     }
 
 
