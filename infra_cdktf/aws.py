@@ -89,11 +89,17 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
 )
+from cdktf_cdktf_provider_aws.scheduler_schedule import SchedulerSchedule
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.sesv2_email_identity import Sesv2EmailIdentity
+from cdktf_cdktf_provider_aws.sesv2_email_identity_mail_from_attributes import (
+    Sesv2EmailIdentityMailFromAttributes,
+)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -169,11 +175,15 @@ __all__ = [
     "S3BucketPublicAccessBlock",
     "S3BucketServerSideEncryptionConfigurationA",
     "S3BucketServerSideEncryptionConfigurationRuleA",
+    "SchedulerSchedule",
     "SecretsmanagerSecret",
     "SecretsmanagerSecretVersion",
     "SecurityGroup",
+    "Sesv2EmailIdentity",
+    "Sesv2EmailIdentityMailFromAttributes",
     "SnsTopic",
     "SnsTopicSubscription",
+    "SqsQueue",
     "Subnet",
     "Vpc",
     "VpcSecurityGroupEgressRule",

@@ -90,12 +90,21 @@ class EnvironmentConfig:
     secret_recovery_window_days: int = 0
     # Monitoring.
     alarm_email: str | None = None
+    # Points lifecycle (docs/deploy.md "Points expiry and notifications in AWS"). Expiry is off
+    # (0) until HR announces a policy: turning it on expires old grants at the next daily run.
+    points_expiry_months: int = 0
+    # The domain notification e-mail is sent from (SES identity); defaults to domain_name.
+    email_domain: str | None = None
     remote_state: RemoteState | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def https_enabled(self) -> bool:
         return self.domain_name is not None
+
+    @property
+    def sender_domain(self) -> str | None:
+        return self.email_domain or self.domain_name
 
     @property
     def trusted_proxy_count(self) -> int:
@@ -145,6 +154,10 @@ def from_environment(base: EnvironmentConfig, env: Mapping[str, str] | None = No
             changes["cors_allowed_origins"] = (f"https://{domain}",)
     if "AWSOMESHOP_ALARM_EMAIL" in env:
         changes["alarm_email"] = env["AWSOMESHOP_ALARM_EMAIL"] or None
+    if "AWSOMESHOP_POINTS_EXPIRY_MONTHS" in env:
+        changes["points_expiry_months"] = int(env["AWSOMESHOP_POINTS_EXPIRY_MONTHS"] or 0)
+    if "AWSOMESHOP_EMAIL_DOMAIN" in env:
+        changes["email_domain"] = env["AWSOMESHOP_EMAIL_DOMAIN"] or None
     if "AWSOMESHOP_CLOUDFRONT" in env:
         changes["cloudfront_enabled"] = _flag(env["AWSOMESHOP_CLOUDFRONT"])
     if "AWSOMESHOP_FARGATE_SPOT" in env:
