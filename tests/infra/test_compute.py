@@ -84,6 +84,10 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         "DB_SSL_MODE": "REQUIRED",
         "DB_SECRET_ARN": MASTER_SECRET,
         "TRUSTED_PROXY_COUNT": "1",
+        # dev has no sending domain: mail goes to the log; expiry is off (test_lifecycle.py).
+        "POINTS_EXPIRY_MONTHS": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "DEFAULT_FROM_EMAIL": "AWSomeShop <no-reply@localhost>",
     }
     (django_secret,) = dev.resources("aws_secretsmanager_secret")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
@@ -107,7 +111,7 @@ def test_migrate_task_runs_migrations_with_the_same_image_and_settings(dev: Synt
 
 
 def test_service(dev: Synth) -> None:
-    (service,) = dev.resources("aws_ecs_service").values()
+    _, service = dev.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     expected = {
         "name": "awsomeshop-core-service-dev",
         "desired_count": 2,
@@ -137,7 +141,7 @@ def test_service(dev: Synth) -> None:
 
 
 def test_fargate_spot_option(options: Synth) -> None:
-    (service,) = options.resources("aws_ecs_service").values()
+    _, service = options.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     assert service["capacity_provider_strategy"] == [
         {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
         {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 3},
