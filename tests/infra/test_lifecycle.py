@@ -317,3 +317,14 @@ def test_a_dead_lettered_expiry_run_raises_an_alarm(dev: Synth) -> None:
     }
     assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
     assert alarm["alarm_actions"] == [dev.ref("aws_sns_topic", "name", "awsomeshop-alerts-dev", "arn")]
+
+
+def test_the_application_dashboard_shows_the_outbox_age(dev: Synth) -> None:
+    _, dashboard = dev.named("aws_cloudwatch_dashboard", "dashboard_name", "awsomeshop-application-dev")
+    widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+    (widget,) = [
+        w
+        for w in widgets
+        if ["AWSomeShop", "OutboxOldestAge", "Environment", "dev"] in w["properties"]["metrics"]
+    ]
+    assert widget["properties"]["stat"] == "Maximum"
