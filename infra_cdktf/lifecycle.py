@@ -70,6 +70,15 @@ OUTBOX_AGE_THRESHOLD_SECONDS = 900
 ALARM_KEYS = ("outbox-oldest-age", "expiry-schedule-failed")
 
 
+def records_zone(config: EnvironmentConfig) -> str | None:
+    """The hosted zone that can hold the sending domain's DNS records, if the stack knows one."""
+    domain, zone = config.sender_domain, config.hosted_zone_name
+    if domain is None or zone is None:
+        return None
+    domain, zone = domain.rstrip(".").lower(), zone.rstrip(".").lower()
+    return zone if domain == zone or domain.endswith(f".{zone}") else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class MailProps:
     config: EnvironmentConfig
@@ -129,10 +138,11 @@ class Mail(Construct):
                 }
             ),
         )
-        if cfg.hosted_zone_name is None:
+        zone_name = records_zone(cfg)
+        if zone_name is None:
             # The operator publishes the DKIM records by hand (docs/deploy.md).
             return
-        zone = DataAwsRoute53Zone(self, "zone", name=cfg.hosted_zone_name, private_zone=False)
+        zone = DataAwsRoute53Zone(self, "zone", name=zone_name, private_zone=False)
         tokens = self.identity.dkim_signing_attributes.tokens
         for index in range(DKIM_RECORDS):
             token = Token.as_string(Fn.element(tokens, index))

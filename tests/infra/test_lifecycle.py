@@ -11,6 +11,7 @@ import pytest
 from infra_helpers import Synth, synth
 
 from infra_cdktf.config import ENVIRONMENTS, from_environment
+from infra_cdktf.lifecycle import records_zone
 
 SES = "django_ses.SESBackend"
 CONSOLE = "django.core.mail.backends.console.EmailBackend"
@@ -328,3 +329,14 @@ def test_the_application_dashboard_shows_the_outbox_age(dev: Synth) -> None:
         if ["AWSomeShop", "OutboxOldestAge", "Environment", "dev"] in w["properties"]["metrics"]
     ]
     assert widget["properties"]["stat"] == "Maximum"
+
+
+def test_dns_records_only_go_to_a_zone_that_holds_the_sending_domain() -> None:
+    prod = ENVIRONMENTS["prod"]
+    assert records_zone(prod) == "awsomeshop.example.com"
+    assert records_zone(replace(prod, email_domain="mail.awsomeshop.example.com")) == "awsomeshop.example.com"
+    assert records_zone(replace(prod, hosted_zone_name="Example.com.")) == "example.com"
+    # A domain outside the zone: the records would be refused at apply, so none are written.
+    assert records_zone(replace(prod, email_domain="rewards.example.net")) is None
+    assert records_zone(replace(prod, email_domain="notawsomeshop.example.com")) is None
+    assert records_zone(ENVIRONMENTS["dev"]) is None
