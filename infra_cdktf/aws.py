@@ -15,6 +15,8 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionOrigin,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarm,
@@ -100,6 +102,7 @@ from cdktf_cdktf_provider_aws.sesv2_email_identity_mail_from_attributes import (
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -115,6 +118,8 @@ __all__ = [
     "CloudfrontDistribution",
     "CloudfrontDistributionOrigin",
     "CloudwatchDashboard",
+    "CloudwatchEventRule",
+    "CloudwatchEventTarget",
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
     "CloudwatchMetricAlarmMetricQuery",
@@ -184,6 +189,7 @@ __all__ = [
     "SnsTopic",
     "SnsTopicSubscription",
     "SqsQueue",
+    "SqsQueuePolicy",
     "Subnet",
     "Vpc",
     "VpcSecurityGroupEgressRule",

@@ -20,6 +20,8 @@ from cdktf import Fn, TerraformOutput, Token
 from constructs import Construct
 
 from infra_cdktf.aws import (
+    CloudwatchEventRule,
+    CloudwatchEventTarget,
     CloudwatchMetricAlarm,
     DataAwsCallerIdentity,
     DataAwsPartition,
@@ -34,6 +36,7 @@ from infra_cdktf.aws import (
     Sesv2EmailIdentity,
     Sesv2EmailIdentityMailFromAttributes,
     SqsQueue,
+    SqsQueuePolicy,
 )
 from infra_cdktf.config import EnvironmentConfig
 
@@ -59,7 +62,7 @@ EXPIRY_COMMAND = ["python", "manage.py", "expire_points"]
 # 03:00-04:00 backup window and Sunday 04:00-05:00 maintenance window.
 EXPIRY_SCHEDULE = "cron(30 0 * * ? *)"
 EXPIRY_SCHEDULE_TIMEZONE = "UTC"
-# RunTask refused (no capacity, throttling) is retried for up to 6 hours, then dead-lettered.
+# A failed RunTask call (throttling, permissions) is retried for up to 6 hours, then dead-lettered.
 EXPIRY_RETRY_ATTEMPTS = 10
 EXPIRY_MAX_EVENT_AGE_SECONDS = 6 * 3600
 
@@ -67,7 +70,7 @@ METRICS_NAMESPACE = "AWSomeShop"
 OUTBOX_AGE_METRIC = "OutboxOldestAge"
 # A message waiting 15 minutes means the worker is down, stuck, or SES refuses to send.
 OUTBOX_AGE_THRESHOLD_SECONDS = 900
-ALARM_KEYS = ("outbox-oldest-age", "expiry-schedule-failed")
+ALARM_KEYS = ("outbox-oldest-age", "expiry-failed")
 
 
 def records_zone(config: EnvironmentConfig) -> str | None:
@@ -215,7 +218,8 @@ class PointsLifecycle(Construct):
     expiry_task_definition: EcsTaskDefinition
     scheduler_role: IamRole
     scheduler_policy: IamRolePolicy
-    dead_letter_queue: SqsQueue
+    failure_queue: SqsQueue
+    failure_rule: CloudwatchEventRule
     expiry_schedule: SchedulerSchedule
     alarms: dict[str, CloudwatchMetricAlarm]
 
@@ -303,10 +307,14 @@ class PointsLifecycle(Construct):
         account = DataAwsCallerIdentity(self, "account")
         partition = DataAwsPartition(self, "partition")
         arn_prefix = f"arn:{partition.partition}:ecs:{cfg.region}:{account.account_id}"
-        self.dead_letter_queue = SqsQueue(
+        # Every way the daily run can fail ends as a message here, and one alarm watches it:
+        # the scheduler's dead letters (RunTask refused after the retries) and ECS's event for
+        # an expiry task that stopped with an error or never started. (The alert topic uses
+        # the AWS-managed SNS key, which EventBridge cannot publish to, hence the queue.)
+        self.failure_queue = SqsQueue(
             self,
-            "expiry_dead_letters",
-            name=cfg.resource_name("expiry-schedule-dlq"),
+            "expiry_failures",
+            name=cfg.resource_name("expiry-failures"),
             sqs_managed_sse_enabled=True,
             message_retention_seconds=14 * 24 * 3600,
         )
@@ -364,7 +372,7 @@ class PointsLifecycle(Construct):
                             "Sid": "DeadLetter",
                             "Effect": "Allow",
                             "Action": ["sqs:SendMessage"],
-                            "Resource": [self.dead_letter_queue.arn],
+                            "Resource": [self.failure_queue.arn],
                         },
                     ],
                 }
@@ -395,10 +403,59 @@ class PointsLifecycle(Construct):
                     "maximum_retry_attempts": EXPIRY_RETRY_ATTEMPTS,
                     "maximum_event_age_in_seconds": EXPIRY_MAX_EVENT_AGE_SECONDS,
                 },
-                "dead_letter_config": {"arn": self.dead_letter_queue.arn},
+                "dead_letter_config": {"arn": self.failure_queue.arn},
             },
             # The policy must exist before the first invocation is attempted.
             depends_on=[self.scheduler_policy],
+        )
+
+        self.failure_rule = CloudwatchEventRule(
+            self,
+            "expiry_task_failed",
+            name=cfg.resource_name("expiry-task-failed"),
+            description="An expire_points task stopped with a non-zero exit code or never started",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.ecs"],
+                    "detail-type": ["ECS Task State Change"],
+                    "detail": {
+                        "clusterArn": [props.cluster_arn],
+                        # RunTask without a group puts the task in "family:<family>".
+                        "group": [f"family:{family}"],
+                        "lastStatus": ["STOPPED"],
+                        "$or": [
+                            {"containers": {"exitCode": [{"anything-but": 0}]}},
+                            {"stopCode": ["TaskFailedToStart"]},
+                        ],
+                    },
+                }
+            ),
+        )
+        CloudwatchEventTarget(
+            self,
+            "expiry_task_failed_target",
+            rule=self.failure_rule.name,
+            arn=self.failure_queue.arn,
+        )
+        SqsQueuePolicy(
+            self,
+            "expiry_failures_policy",
+            queue_url=self.failure_queue.url,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "FailedExpiryTaskEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": self.failure_queue.arn,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": self.failure_rule.arn}},
+                        }
+                    ],
+                }
+            ),
         )
 
         # --- Alarms ------------------------------------------------------------------------
@@ -426,17 +483,18 @@ class PointsLifecycle(Construct):
                 alarm_actions=[props.alarm_topic_arn],
                 ok_actions=[props.alarm_topic_arn],
             ),
-            "expiry-schedule-failed": CloudwatchMetricAlarm(
+            "expiry-failed": CloudwatchMetricAlarm(
                 self,
-                "expiry_schedule_failed",
-                alarm_name=cfg.resource_name("expiry-schedule-failed"),
+                "expiry_failed",
+                alarm_name=cfg.resource_name("expiry-failed"),
                 alarm_description=(
-                    "The daily expire_points run could not be started (its request is in the "
-                    'dead-letter queue). Runbook: docs/deploy.md "Points expiry and notifications in AWS"'
+                    "The daily expire_points run failed: not started after the retries, stopped with "
+                    f"an error, or never started (details in the queue {cfg.resource_name('expiry-failures')}). "
+                    'Runbook: docs/deploy.md "Points expiry and notifications in AWS"'
                 ),
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": self.dead_letter_queue.name},
+                dimensions={"QueueName": self.failure_queue.name},
                 statistic="Maximum",
                 period=300,
                 evaluation_periods=1,

@@ -1,5 +1,5 @@
 """Points lifecycle: SES identity and send permission, the notification worker, the daily
-expire_points schedule with its role and dead-letter queue, and the alarms."""
+expire_points schedule with its role and failure queue, and the alarms."""
 
 from __future__ import annotations
 
@@ -73,9 +73,9 @@ def test_expiry_runs_daily_after_midnight_utc_on_the_cluster(dev: Synth) -> None
         dev.ref("aws_security_group", "name", "awsomeshop-app-sg-dev")
     ]
     assert ecs["network_configuration"]["assign_public_ip"] is False
-    # RunTask refused (capacity, throttling) is retried, then the request is dead-lettered.
+    # A failed RunTask call is retried, then the request is dead-lettered.
     assert target["retry_policy"] == {"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 21600}
-    queue = dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-schedule-dlq-dev", "arn")
+    queue = dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-failures-dev", "arn")
     assert target["dead_letter_config"] == {"arn": queue}
 
 
@@ -134,15 +134,46 @@ def test_scheduler_role_may_only_run_the_expiry_task_and_pass_its_two_roles(dev:
 
     assert statements["DeadLetter"]["Action"] == ["sqs:SendMessage"]
     assert statements["DeadLetter"]["Resource"] == [
-        dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-schedule-dlq-dev", "arn")
+        dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-failures-dev", "arn")
     ]
     assert not dev.resources("aws_iam_role_policy_attachment")
 
 
-def test_dead_letter_queue_is_encrypted_and_kept_two_weeks(dev: Synth) -> None:
-    _, queue = dev.named("aws_sqs_queue", "name", "awsomeshop-expiry-schedule-dlq-dev")
+def test_failure_queue_is_encrypted_and_kept_two_weeks(dev: Synth) -> None:
+    _, queue = dev.named("aws_sqs_queue", "name", "awsomeshop-expiry-failures-dev")
     assert queue["sqs_managed_sse_enabled"] is True
     assert queue["message_retention_seconds"] == 14 * 24 * 3600
+
+
+def test_an_expiry_task_that_fails_or_never_starts_lands_in_the_failure_queue(dev: Synth) -> None:
+    name, rule = dev.named("aws_cloudwatch_event_rule", "name", "awsomeshop-expiry-task-failed-dev")
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {
+            "clusterArn": [dev.ref("aws_ecs_cluster", "name", "awsomeshop-cluster-dev", "arn")],
+            "group": ["family:awsomeshop-expire-points-task-dev"],
+            "lastStatus": ["STOPPED"],
+            "$or": [
+                {"containers": {"exitCode": [{"anything-but": 0}]}},
+                {"stopCode": ["TaskFailedToStart"]},
+            ],
+        },
+    }
+    queue = "awsomeshop-expiry-failures-dev"
+    (target,) = dev.resources("aws_cloudwatch_event_target").values()
+    assert target["rule"] == f"${{aws_cloudwatch_event_rule.{name}.name}}"
+    assert target["arn"] == dev.ref("aws_sqs_queue", "name", queue, "arn")
+    (policy,) = dev.resources("aws_sqs_queue_policy").values()
+    assert policy["queue_url"] == dev.ref("aws_sqs_queue", "name", queue, "url")
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    # Only this rule may write there.
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": f"${{aws_cloudwatch_event_rule.{name}.arn}}"}
+    }
 
 
 # --- the notification worker ---------------------------------------------------------------------
@@ -310,11 +341,11 @@ def test_outbox_age_alarm_fires_on_a_stale_outbox_or_a_silent_worker(dev: Synth)
     assert "docs/deploy.md" in alarm["alarm_description"]
 
 
-def test_a_dead_lettered_expiry_run_raises_an_alarm(dev: Synth) -> None:
-    alarm = _alarm(dev, "awsomeshop-expiry-schedule-failed-dev")
+def test_a_failed_expiry_run_raises_an_alarm(dev: Synth) -> None:
+    alarm = _alarm(dev, "awsomeshop-expiry-failed-dev")
     assert (alarm["namespace"], alarm["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["dimensions"] == {
-        "QueueName": dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-schedule-dlq-dev", "name")
+        "QueueName": dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-failures-dev", "name")
     }
     assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
     assert alarm["alarm_actions"] == [dev.ref("aws_sns_topic", "name", "awsomeshop-alerts-dev", "arn")]
