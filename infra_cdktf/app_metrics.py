@@ -258,5 +258,7 @@ def _dashboard(cfg: EnvironmentConfig, props: ApplicationMetricsProps) -> dict[s
                 12,
                 stat="Average",
             ),
+            # Written by the notification worker (infra_cdktf/lifecycle.py has its alarm).
+            widget("Notification outbox: oldest unsent (s)", [app("OutboxOldestAge")], 0, 18, stat="Maximum"),
         ]
     }

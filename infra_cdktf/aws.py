@@ -15,6 +15,8 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionOrigin,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarm,
@@ -91,11 +93,18 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
 )
+from cdktf_cdktf_provider_aws.scheduler_schedule import SchedulerSchedule
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.sesv2_email_identity import Sesv2EmailIdentity
+from cdktf_cdktf_provider_aws.sesv2_email_identity_mail_from_attributes import (
+    Sesv2EmailIdentityMailFromAttributes,
+)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -111,6 +120,8 @@ __all__ = [
     "CloudfrontDistribution",
     "CloudfrontDistributionOrigin",
     "CloudwatchDashboard",
+    "CloudwatchEventRule",
+    "CloudwatchEventTarget",
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
     "CloudwatchMetricAlarmMetricQuery",
@@ -173,11 +184,16 @@ __all__ = [
     "S3BucketPublicAccessBlock",
     "S3BucketServerSideEncryptionConfigurationA",
     "S3BucketServerSideEncryptionConfigurationRuleA",
+    "SchedulerSchedule",
     "SecretsmanagerSecret",
     "SecretsmanagerSecretVersion",
     "SecurityGroup",
+    "Sesv2EmailIdentity",
+    "Sesv2EmailIdentityMailFromAttributes",
     "SnsTopic",
     "SnsTopicSubscription",
+    "SqsQueue",
+    "SqsQueuePolicy",
     "Subnet",
     "Vpc",
     "VpcSecurityGroupEgressRule",

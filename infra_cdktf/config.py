@@ -109,12 +109,21 @@ class EnvironmentConfig:
     break_glass_emails: tuple[str, ...] = ()
     # Monitoring.
     alarm_email: str | None = None
+    # Points lifecycle (docs/deploy.md "Points expiry and notifications in AWS"). Expiry is off
+    # (0) until HR announces a policy: turning it on expires old grants at the next daily run.
+    points_expiry_months: int = 0
+    # The domain notification e-mail is sent from (SES identity); defaults to domain_name.
+    email_domain: str | None = None
     remote_state: RemoteState | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def https_enabled(self) -> bool:
         return self.domain_name is not None
+
+    @property
+    def sender_domain(self) -> str | None:
+        return self.email_domain or self.domain_name
 
     @property
     def trusted_proxy_count(self) -> int:

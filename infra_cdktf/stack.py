@@ -12,6 +12,13 @@ from infra_cdktf.config import EnvironmentConfig
 from infra_cdktf.data import APP_DB_USER, Data, DataProps
 from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
 from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
+from infra_cdktf.lifecycle import (
+    Mail,
+    MailProps,
+    PointsLifecycle,
+    PointsLifecycleProps,
+    lifecycle_environment,
+)
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
 from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
 from infra_cdktf.storage import Storage, StorageProps
@@ -71,6 +78,7 @@ class AwsomeShopStack(TerraformStack):
                 user_pool_arn=self.users.user_pool.arn,
             ),
         )
+        self.mail = Mail(self, "mail", props=MailProps(config=cfg, task_role_id=self.roles.task_role.id))
         self.load_balancer = LoadBalancer(
             self,
             "edge",
@@ -119,6 +127,7 @@ class AwsomeShopStack(TerraformStack):
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
                     **self._host_settings(cfg),
                     **self.users.app_environment,
+                    **lifecycle_environment(cfg, self.mail),
                 },
                 secrets={
                     "DB_USER": f"{app_secret}:username::",
@@ -161,6 +170,22 @@ class AwsomeShopStack(TerraformStack):
                 service_name=self.app.service.name,
                 db_instance_identifier=self.data.instance.identifier,
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+            ),
+        )
+        self.lifecycle = PointsLifecycle(
+            self,
+            "lifecycle",
+            props=PointsLifecycleProps(
+                config=cfg,
+                cluster_arn=self.app.cluster.arn,
+                cluster_name=self.app.cluster.name,
+                capacity_providers=self.app.capacity_providers,
+                web_task_definition=self.app.task_definition,
+                execution_role_arn=self.roles.execution_role.arn,
+                task_role_arn=self.roles.task_role.arn,
+                private_subnet_ids=private_subnet_ids,
+                app_security_group_id=self.network.app_security_group.id,
+                alarm_topic_arn=self.monitoring.topic.arn,
             ),
         )
         self._outputs(cfg)

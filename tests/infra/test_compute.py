@@ -99,6 +99,10 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         # Production serves only its host name: here the ALB's (no domain, so HTTP only).
         "APP_DOMAIN": f"${{aws_lb.{alb}.dns_name}}",
         "SECURE_SSL_REDIRECT": "false",
+        # dev has no sending domain: mail goes to the log; expiry is off (test_lifecycle.py).
+        "POINTS_EXPIRY_MONTHS": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "DEFAULT_FROM_EMAIL": "AWSomeShop <no-reply@localhost>",
     }
     app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
@@ -150,7 +154,7 @@ def test_migrate_task_migrates_as_the_owner_then_sets_up_the_app_user(dev: Synth
 
 
 def test_service(dev: Synth) -> None:
-    (service,) = dev.resources("aws_ecs_service").values()
+    _, service = dev.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     expected = {
         "name": "awsomeshop-core-service-dev",
         "desired_count": 2,
@@ -181,7 +185,7 @@ def test_service(dev: Synth) -> None:
 
 
 def test_fargate_spot_option(options: Synth) -> None:
-    (service,) = options.resources("aws_ecs_service").values()
+    _, service = options.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     assert service["capacity_provider_strategy"] == [
         {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
         {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 3},

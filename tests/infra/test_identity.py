@@ -50,12 +50,12 @@ def _secret_arn(synth: Synth, name: str) -> str:
     return f"${{aws_secretsmanager_secret.{logical_id}.arn}}"
 
 
-def _role_policy(synth: Synth, role: str) -> dict[str, dict[str, Any]]:
+def _role_policy(synth: Synth, role: str, policy: str | None = None) -> dict[str, dict[str, Any]]:
     (role_name,) = [n for n, r in synth.resources("aws_iam_role").items() if r["name"] == role]
     policies = [
         p
         for p in synth.resources("aws_iam_role_policy").values()
-        if p["role"] == f"${{aws_iam_role.{role_name}.id}}"
+        if p["role"] == f"${{aws_iam_role.{role_name}.id}}" and policy in (None, p["name"])
     ]
     assert len(policies) == 1
     return {s["Sid"]: s for s in json.loads(policies[0]["policy"])["Statement"]}
@@ -77,7 +77,7 @@ def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secre
 
 
 def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth) -> None:
-    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev")
+    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev", "images-database-metrics")
     assert statements["ListImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}"]
     assert statements["ReadWriteImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}/*"]
     assert set(statements["ReadWriteImages"]["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}

@@ -6,6 +6,8 @@ import json
 
 from infra_helpers import Synth
 
+from infra_cdktf.lifecycle import ALARM_KEYS as LIFECYCLE_ALARMS
+
 
 def test_alarms_match_the_design(dev: Synth) -> None:
     (topic,) = dev.resources("aws_sns_topic")
@@ -13,8 +15,10 @@ def test_alarms_match_the_design(dev: Synth) -> None:
     alarms = {
         a["alarm_name"].removeprefix("awsomeshop-").removesuffix("-dev"): a
         for a in dev.resources("aws_cloudwatch_metric_alarm").values()
-        # The application's own alarms are tested in test_app_metrics.py.
+        # The application's own alarms are tested in test_app_metrics.py, the points
+        # lifecycle's in test_lifecycle.py.
         if not a["alarm_name"].startswith("awsomeshop-app-")
+        and a["alarm_name"] not in {f"awsomeshop-{key}-dev" for key in LIFECYCLE_ALARMS}
     }
     summary = {
         key: (
@@ -47,8 +51,8 @@ def test_alarms_match_the_design(dev: Synth) -> None:
     for alarm in alarms.values():
         assert alarm["alarm_actions"] == [topic_arn]
         assert alarm["dimensions"], alarm["alarm_name"]
-    (service,) = dev.resources("aws_ecs_service")
-    assert alarms["ecs-cpu-high"]["dimensions"]["ServiceName"] == f"${{aws_ecs_service.{service}.name}}"
+    service = dev.ref("aws_ecs_service", "name", "awsomeshop-core-service-dev", "name")
+    assert alarms["ecs-cpu-high"]["dimensions"]["ServiceName"] == service
     assert alarms["rds-cpu-high"]["dimensions"] == {
         "DBInstanceIdentifier": "${aws_db_instance.database.identifier}"
     }

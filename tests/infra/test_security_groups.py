@@ -64,7 +64,7 @@ def test_groups_are_used_where_they_belong(dev: Synth) -> None:
     }
     (alb,) = dev.resources("aws_lb").values()
     assert alb["security_groups"] == [sg["alb"]]
-    (service,) = dev.resources("aws_ecs_service").values()
+    _, service = dev.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     assert service["network_configuration"]["security_groups"] == [sg["app"]]
     assert service["network_configuration"]["assign_public_ip"] is False
     (proxy,) = dev.resources("aws_db_proxy").values()

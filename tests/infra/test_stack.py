@@ -73,6 +73,8 @@ OUTPUTS = {
     "images_bucket_name",
     "db_proxy_endpoint",
     "alerts_topic_arn",
+    "expire_points_task_definition_arn",
+    "notifications_worker_service_name",
 }
 
 
