@@ -8,7 +8,7 @@ from pathlib import Path
 
 import environ
 
-from .database import database_url, mysql_tls_options
+from .database import database_url, mysql_tls_options, postgres_tls_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -18,6 +18,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The design's 8-hour session, for admin sign-ins as for Cognito's refresh tokens.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,7 +102,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)}
+        {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5), **postgres_tls_options(os.environ)}
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
