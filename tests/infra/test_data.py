@@ -13,7 +13,7 @@ def test_database_settings_from_the_design(dev: Synth) -> None:
     db = dev.resources("aws_db_instance")["database"]
     expected = {
         "engine": "mysql",
-        "engine_version": "8.0",
+        "engine_version": "8.4",
         "instance_class": "db.t3.micro",
         "allocated_storage": 20,
         "storage_type": "gp2",
@@ -85,29 +85,3 @@ def test_proxy_uses_the_master_secret_over_tls(dev: Synth) -> None:
     assert statement["Resource"] == [MASTER_SECRET]
     (target,) = dev.resources("aws_db_proxy_target").values()
     assert target["db_instance_identifier"] == "${aws_db_instance.database.identifier}"
-
-
-def test_django_secret_is_generated_once_without_other_providers(dev: Synth) -> None:
-    (secret,) = dev.resources("aws_secretsmanager_secret").values()
-    assert secret["name"] == "awsomeshop-django-secret-key-dev"
-    (version,) = dev.resources("aws_secretsmanager_secret_version").values()
-    (generator,) = dev.data("aws_secretsmanager_random_password")
-    assert (
-        version["secret_string"]
-        == f"${{data.aws_secretsmanager_random_password.{generator}.random_password}}"
-    )
-    assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
-    assert set(dev.doc["terraform"]["required_providers"]) == {"aws"}
-
-
-def test_parameter_group_allows_the_ledger_trigger_and_requires_tls(dev: Synth) -> None:
-    # Without the first, `migrate` fails on RDS (binary logging on, no SUPER): see points
-    # migration 0005. The second refuses plain-text connections at the database itself.
-    (name, group) = next(iter(dev.resources("aws_db_parameter_group").items()))
-    assert group["family"] == "mysql8.0"
-    assert {p["name"]: p["value"] for p in group["parameter"]} == {
-        "log_bin_trust_function_creators": "1",
-        "require_secure_transport": "1",
-    }
-    db = dev.resources("aws_db_instance")["database"]
-    assert db["parameter_group_name"] == f"${{aws_db_parameter_group.{name}.name}}"
