@@ -44,9 +44,6 @@ from cdktf_cdktf_provider_aws.data_aws_ec2_managed_prefix_list import DataAwsEc2
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
-    DataAwsSecretsmanagerRandomPassword,
-)
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
@@ -155,7 +152,6 @@ __all__ = [
     "DataAwsElbServiceAccount",
     "DataAwsPartition",
     "DataAwsRoute53Zone",
-    "DataAwsSecretsmanagerRandomPassword",
     "DataAwsSecretsmanagerSecretVersion",
     "DbInstance",
     "DbParameterGroup",

@@ -244,7 +244,11 @@ class LoadBalancer(Construct):
         )
 
     @property
-    def serving_listener(self) -> LbListener:
+    def serving_listener(self) -> LbListener | LbListenerRule:
+        """What attaches the target group to the ALB; ECS refuses a target group without one."""
+        if self.origin_verify_rule is not None:
+            # Behind CloudFront only this rule forwards; the listener's default is a 403.
+            return self.origin_verify_rule
         return self.https_listener if self.https_listener is not None else self.http_listener
 
 

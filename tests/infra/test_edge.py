@@ -148,3 +148,10 @@ def test_proxy_count_and_csrf_origins_per_topology(prod: Synth, options: Synth) 
     assert (
         env(options)["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{dist}.domain_name}}"
     )
+
+
+def test_behind_cloudfront_the_service_waits_for_the_forwarding_rule(options: Synth) -> None:
+    # ECS refuses a target group no listener or rule forwards to; the listener only answers 403.
+    (rule,) = options.resources("aws_lb_listener_rule")
+    (service,) = options.resources("aws_ecs_service").values()
+    assert f"aws_lb_listener_rule.{rule}" in service["depends_on"]
