@@ -128,6 +128,8 @@ class Data(Construct):
                 copy_tags_to_snapshot=True,
                 auto_minor_version_upgrade=True,
                 iam_database_authentication_enabled=True,
+                performance_insights_enabled=spec.performance_insights,
+                performance_insights_retention_period=7 if spec.performance_insights else None,
                 enabled_cloudwatch_logs_exports=list(spec.log_exports),
                 deletion_protection=keep,
                 skip_final_snapshot=not keep,
@@ -334,6 +336,8 @@ class Data(Construct):
                 db_subnet_group_name=self.subnet_group.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
+                performance_insights_enabled=spec.performance_insights,
+                performance_insights_retention_period=7,
                 apply_immediately=not keep,
             )
             for index in range(2 if cfg.db_multi_az else 1)

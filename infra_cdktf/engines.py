@@ -31,6 +31,8 @@ class EngineSpec:
     log_exports: tuple[str, ...]
     # The parameter that makes the server refuse plain-text connections.
     tls_parameter: tuple[str, str]
+    # Performance Insights (7 days are free); RDS MySQL offers none on db.t3.micro.
+    performance_insights: bool
 
     def family(self, version: str) -> str:
         # mysql8.4, but postgres16 and aurora-postgresql16.
@@ -68,6 +70,7 @@ ENGINES: dict[str, EngineSpec] = {
         cluster=False,
         log_exports=("error", "slowquery"),
         tls_parameter=("require_secure_transport", "1"),
+        performance_insights=False,
     ),
     "postgres": EngineSpec(
         key="postgres",
@@ -81,6 +84,7 @@ ENGINES: dict[str, EngineSpec] = {
         # PostgreSQL writes slow statements into its main log.
         log_exports=("postgresql", "upgrade"),
         tls_parameter=("rds.force_ssl", "1"),
+        performance_insights=True,
     ),
     "aurora-postgresql": EngineSpec(
         key="aurora-postgresql",
@@ -93,5 +97,6 @@ ENGINES: dict[str, EngineSpec] = {
         cluster=True,
         log_exports=("postgresql",),
         tls_parameter=("rds.force_ssl", "1"),
+        performance_insights=True,
     ),
 }

@@ -59,8 +59,8 @@ def postgres() -> Synth:
 
 @pytest.fixture(scope="session")
 def aurora() -> Synth:
-    """dev on Aurora PostgreSQL (seed 003)."""
-    return synth(replace(ENVIRONMENTS["dev"], db_engine="aurora-postgresql"))
+    """prod on Aurora PostgreSQL (seed 003): a writer and a reader in another AZ."""
+    return synth(replace(ENVIRONMENTS["prod"], db_engine="aurora-postgresql"))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -30,6 +30,8 @@ def test_mysql_84_without_extended_support(dev: Synth, prod: Synth) -> None:
         # 8.0 left RDS standard support on 2026-07-31; Extended Support would bill per vCPU-hour.
         assert db["engine_lifecycle_support"] == "open-source-rds-extended-support-disabled"
         assert db["allow_major_version_upgrade"] is True
+        # RDS MySQL has no Performance Insights on db.t3.micro.
+        assert db["performance_insights_enabled"] is False
 
 
 def test_mysql_parameter_group_requires_tls_and_logs_slow_queries(dev: Synth) -> None:
@@ -66,6 +68,7 @@ def test_rds_export_log_groups_are_managed_with_retention_before_the_instance(de
 def test_postgres_option(postgres: Synth) -> None:
     db = postgres.resources("aws_db_instance")["database"]
     assert (db["engine"], db["engine_version"], db["multi_az"]) == ("postgres", "16", True)
+    assert (db["performance_insights_enabled"], db["performance_insights_retention_period"]) == (True, 7)
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
     (group,) = postgres.resources("aws_db_parameter_group").values()
     assert group["family"] == "postgres16"
@@ -89,21 +92,23 @@ def test_aurora_postgres_option(aurora: Synth) -> None:
     (group,) = aurora.resources("aws_rds_cluster_parameter_group").values()
     assert group["family"] == "aurora-postgresql16"
     assert _parameters(group)["rds.force_ssl"] == "1"
-    (instance,) = aurora.resources("aws_rds_cluster_instance").values()
-    assert instance["instance_class"] == "db.t4g.medium"
+    instances = list(aurora.resources("aws_rds_cluster_instance").values())
+    assert len(instances) == 2  # Multi-AZ: the writer and a reader Aurora promotes on failover
+    assert {i["instance_class"] for i in instances} == {"db.t4g.medium"}
+    assert all(i["performance_insights_enabled"] is True for i in instances)
     (target,) = aurora.resources("aws_db_proxy_target").values()
     assert target["db_cluster_identifier"] == "${aws_rds_cluster.database.cluster_identifier}"
     assert "db_instance_identifier" not in target
     (proxy,) = aurora.resources("aws_db_proxy").values()
     assert proxy["auth"][0]["secret_arn"] == "${aws_rds_cluster.database.master_user_secret[0].secret_arn}"
     alarms = {a["alarm_name"]: a for a in aurora.resources("aws_cloudwatch_metric_alarm").values()}
-    assert alarms["awsomeshop-rds-cpu-high-dev"]["dimensions"] == {
+    assert alarms["awsomeshop-rds-cpu-high-prod"]["dimensions"] == {
         "DBClusterIdentifier": "${aws_rds_cluster.database.cluster_identifier}"
     }
     # Aurora storage grows by itself.
-    assert "awsomeshop-rds-free-storage-low-dev" not in alarms
+    assert "awsomeshop-rds-free-storage-low-prod" not in alarms
     logs = {g["name"] for g in aurora.resources("aws_cloudwatch_log_group").values()}
-    assert "/aws/rds/cluster/awsomeshop-db-dev/postgresql" in logs
+    assert "/aws/rds/cluster/awsomeshop-db-prod/postgresql" in logs
 
 
 def test_unknown_engine_is_refused() -> None:
