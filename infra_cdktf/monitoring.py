@@ -33,6 +33,7 @@ class MonitoringProps:
     db_dimensions: dict[str, str]
     # Aurora storage grows by itself: no free-storage alarm.
     db_has_storage_limit: bool
+    db_proxy_name: str
     alb_arn_suffix: str
     target_group_arn_suffix: str
 
@@ -185,6 +186,14 @@ class Monitoring(Construct):
                 key="rds-free-storage-low", namespace="AWS/RDS", metric="FreeStorageSpace",
                 statistic="Minimum", comparison="LessThanThreshold", threshold=2 * GIB, period=300,
                 evaluation_periods=1, dimensions=database, description="Database free storage below 2 GB",
+            ),
+            AlarmSpec(
+                # The proxy's pool is exhausted when borrowing a connection takes this long.
+                key="rds-proxy-borrow-latency-high", namespace="AWS/RDS",
+                metric="DatabaseConnectionsBorrowLatency", statistic="Average",
+                comparison="GreaterThanThreshold", threshold=100_000, period=300, evaluation_periods=1,
+                dimensions={"ProxyName": props.db_proxy_name},
+                description="RDS Proxy takes over 100 ms (in microseconds) to hand out a connection",
             ),
             AlarmSpec(
                 key="alb-response-time-high", namespace="AWS/ApplicationELB", metric="TargetResponseTime",

@@ -154,6 +154,7 @@ class AwsomeShopStack(TerraformStack):
                 service_name=self.app.service.name,
                 db_dimensions=self.data.alarm_dimensions,
                 db_has_storage_limit=not cfg.engine.cluster,
+                db_proxy_name=Token.as_string(self.data.proxy.name),
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
             ),

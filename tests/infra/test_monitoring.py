@@ -33,6 +33,13 @@ def test_alarms_match_the_design(dev: Synth) -> None:
         "rds-connections-high": ("AWS/RDS", "DatabaseConnections", "GreaterThanThreshold", 48, 300),
         "rds-cpu-high": ("AWS/RDS", "CPUUtilization", "GreaterThanThreshold", 80, 300),
         "rds-free-storage-low": ("AWS/RDS", "FreeStorageSpace", "LessThanThreshold", 2 * 1024**3, 300),
+        "rds-proxy-borrow-latency-high": (
+            "AWS/RDS",
+            "DatabaseConnectionsBorrowLatency",
+            "GreaterThanThreshold",
+            100_000,
+            300,
+        ),
         "alb-response-time-high": (
             "AWS/ApplicationELB",
             "TargetResponseTime",
@@ -71,3 +78,12 @@ def test_dashboard_covers_service_balancer_and_database(dev: Synth) -> None:
     body = json.loads(dashboard["dashboard_body"])
     namespaces = {metric[0] for widget in body["widgets"] for metric in widget["properties"]["metrics"]}
     assert namespaces == {"AWS/ECS", "AWS/ApplicationELB", "AWS/RDS"}
+
+
+def test_proxy_alarm_watches_this_proxy(dev: Synth, postgres: Synth) -> None:
+    for synth, env in ((dev, "dev"), (postgres, "prod")):
+        _, alarm = synth.named(
+            "aws_cloudwatch_metric_alarm", "alarm_name", f"awsomeshop-rds-proxy-borrow-latency-high-{env}"
+        )
+        (proxy,) = synth.resources("aws_db_proxy")
+        assert alarm["dimensions"] == {"ProxyName": f"${{aws_db_proxy.{proxy}.name}}"}
