@@ -9,7 +9,6 @@ from cdktf import Token
 from constructs import Construct
 
 from infra_cdktf.aws import (
-    AppautoscalingPolicy,
     AppautoscalingTarget,
     CloudwatchLogGroup,
     EcrLifecyclePolicy,
@@ -126,9 +125,8 @@ class AppService(Construct):
     task_definition: EcsTaskDefinition
     migrate_task_definition: EcsTaskDefinition
     service: EcsService
+    # Its policies are in infra_cdktf/scaling.py.
     scaling_target: AppautoscalingTarget
-    cpu_scaling: AppautoscalingPolicy
-    memory_scaling: AppautoscalingPolicy
 
     def __init__(self, scope: Construct, id_: str, *, props: AppServiceProps) -> None:
         super().__init__(scope, id_)
@@ -285,29 +283,4 @@ class AppService(Construct):
             resource_id=f"service/{self.cluster.name}/{self.service.name}",
             min_capacity=cfg.min_capacity,
             max_capacity=cfg.max_capacity,
-        )
-        self.cpu_scaling = self._target_tracking(
-            cfg, "cpu", "ECSServiceAverageCPUUtilization", cfg.cpu_target_percent
-        )
-        self.memory_scaling = self._target_tracking(
-            cfg, "memory", "ECSServiceAverageMemoryUtilization", cfg.memory_target_percent
-        )
-
-    def _target_tracking(
-        self, cfg: EnvironmentConfig, key: str, metric: str, target: float
-    ) -> AppautoscalingPolicy:
-        return AppautoscalingPolicy(
-            self,
-            f"{key}_scaling",
-            name=cfg.resource_name(f"{key}-target-tracking"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=self.scaling_target.service_namespace,
-            scalable_dimension=self.scaling_target.scalable_dimension,
-            resource_id=self.scaling_target.resource_id,
-            target_tracking_scaling_policy_configuration={
-                "target_value": target,
-                "predefined_metric_specification": {"predefined_metric_type": metric},
-                "scale_in_cooldown": cfg.scaling_cooldown_seconds,
-                "scale_out_cooldown": cfg.scaling_cooldown_seconds,
-            },
         )

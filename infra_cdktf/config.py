@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra_cdktf.engines import ENGINES, EngineSpec
+
 PROJECT = "awsomeshop"
 # The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
 LIVENESS_PATH = "/healthz"
@@ -54,9 +56,18 @@ class EnvironmentConfig:
     desired_count: int = 2
     min_capacity: int = 2
     max_capacity: int = 10
+    # Step scaling from the design: out when CPU > 70 % or memory > 80 % for 2 minutes, in when
+    # CPU < 30 % and memory < 50 % (and requests are low) for 5 minutes, 300 s apart.
     cpu_target_percent: float = 70.0
     memory_target_percent: float = 80.0
+    scale_in_cpu_percent: float = 30.0
+    scale_in_memory_percent: float = 50.0
+    scale_out_minutes: int = 2
+    scale_in_minutes: int = 5
     scaling_cooldown_seconds: int = 300
+    # Requests per task per minute: two sync gunicorn workers at ~100 ms a request saturate near
+    # 1,200; waiting on Cognito or S3 raises latency, not CPU, so requests are tracked too.
+    requests_per_target: int = 600
     use_fargate_spot: bool = False
     # The release's image tag (the git commit). No default: a forgotten tag must stop synth, not
     # point the service and the migrate task at whatever `latest` happens to be.
@@ -81,8 +92,16 @@ class EnvironmentConfig:
     alb_log_retention_days: int = 30
     cloudfront_enabled: bool = False
     # Database.
+    # "mysql" (RDS MySQL), "postgres" (RDS PostgreSQL) or "aurora-postgresql"; see infra_cdktf/engines.py.
+    db_engine: str = "mysql"
+    # None: the engine's default major version (engines.py), chosen for its support window.
+    db_engine_version: str | None = None
+    # RDS Extended Support bills per vCPU-hour once a major version leaves standard support
+    # (more than this whole stack costs); off means RDS upgrades the major version instead.
+    db_extended_support: bool = False
     db_instance_class: str = "db.t3.micro"
-    db_engine_version: str = "8.0"
+    # Aurora has no micro classes; its smallest burstable class.
+    aurora_instance_class: str = "db.t4g.medium"
     db_allocated_storage_gb: int = 20
     db_max_allocated_storage_gb: int = 100
     db_storage_type: str = "gp2"
@@ -94,6 +113,8 @@ class EnvironmentConfig:
     db_master_username: str = "awsomeshop_admin"
     # Rough default max_connections of a db.t3.micro MySQL; the alarm fires at 80 % of it.
     db_max_connections: int = 60
+    # Statements slower than this land in the exported slow-query log.
+    db_slow_query_seconds: float = 1.0
     # Storage.
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Long-lived environment: deletion protection on the database, ALB and user pool, a final
@@ -114,8 +135,29 @@ class EnvironmentConfig:
     points_expiry_months: int = 0
     # The domain notification e-mail is sent from (SES identity); defaults to domain_name.
     email_domain: str | None = None
+    # Monthly AWS Budgets alerts on actual spend (the design's billing alerts).
+    budget_alert_usd: tuple[int, ...] = (50, 100, 150)
+    # Signed-in session length (the design's 8 hours): Cognito refresh tokens, admin sessions.
+    session_hours: int = 8
     remote_state: RemoteState | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.db_engine not in ENGINES:
+            raise ValueError(f"db_engine must be one of {sorted(ENGINES)}, not {self.db_engine!r}")
+        if self.cloudfront_enabled and not self.https_enabled:
+            # CloudFront must reach the ALB over HTTPS, and an ALB without a certificate is internal.
+            raise ValueError(
+                f"{self.name}: CloudFront needs a domain (AWSOMESHOP_DOMAIN_NAME) for HTTPS to the ALB"
+            )
+
+    @property
+    def engine(self) -> EngineSpec:
+        return ENGINES[self.db_engine]
+
+    @property
+    def db_version(self) -> str:
+        return self.db_engine_version or self.engine.default_version
 
     @property
     def https_enabled(self) -> bool:
@@ -124,6 +166,12 @@ class EnvironmentConfig:
     @property
     def sender_domain(self) -> str | None:
         return self.email_domain or self.domain_name
+
+    @property
+    def alb_internet_facing(self) -> bool:
+        # Tokens and admin passwords never cross the internet in plain text: without a domain
+        # (hence a certificate) the ALB is internal, reachable only from inside the VPC.
+        return self.https_enabled
 
     @property
     def trusted_proxy_count(self) -> int:
@@ -135,8 +183,19 @@ class EnvironmentConfig:
         return f"{PROJECT}-{base}-{self.name}"
 
     @property
+    def cost_scope(self) -> str:
+        """One tag value per environment and project: what the budget counts in a shared account."""
+        return f"{PROJECT}-{self.name}"
+
+    @property
     def tags(self) -> dict[str, str]:
-        return {"Environment": self.name, "Project": PROJECT, "Owner": self.owner, **self.extra_tags}
+        return {
+            "Environment": self.name,
+            "Project": PROJECT,
+            "Owner": self.owner,
+            "CostScope": self.cost_scope,
+            **self.extra_tags,
+        }
 
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {

@@ -102,10 +102,11 @@ class UserDirectory(Construct):
             explicit_auth_flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             access_token_validity=1,
             id_token_validity=1,
-            refresh_token_validity=30,
+            # The design's 8-hour session: after that the employee signs in again.
+            refresh_token_validity=cfg.session_hours,
             token_validity_units=[
                 CognitoUserPoolClientTokenValidityUnits(
-                    access_token="hours", id_token="hours", refresh_token="days"
+                    access_token="hours", id_token="hours", refresh_token="hours"
                 )
             ],
             prevent_user_existence_errors="ENABLED",

@@ -6,6 +6,7 @@ from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, 
 from constructs import Construct
 
 from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
+from infra_cdktf.app_secrets import CognitoClientSecret, CognitoClientSecretProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
@@ -20,7 +21,8 @@ from infra_cdktf.lifecycle import (
     lifecycle_environment,
 )
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
-from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
+from infra_cdktf.network import Network, NetworkProps
+from infra_cdktf.scaling import ServiceScaling, ServiceScalingProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
@@ -59,6 +61,9 @@ class AwsomeShopStack(TerraformStack):
             ),
         )
         self.users = UserDirectory(self, "identity", props=UserDirectoryProps(config=cfg))
+        self.cognito_secret = CognitoClientSecret(
+            self, "cognito_secret", props=CognitoClientSecretProps(config=cfg, client=self.users.client)
+        )
         self.registry = ContainerRegistry(self, "registry", props=ContainerRegistryProps(config=cfg))
         master_secret = self.data.master_secret_arn
         app_secret = self.data.app_db_secret.arn
@@ -73,12 +78,13 @@ class AwsomeShopStack(TerraformStack):
                 db_secret_arn=master_secret,
                 app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
-                db_resource_id=self.data.instance.resource_id,
+                db_resource_id=self.data.db_resource_id,
                 db_username=cfg.db_master_username,
                 user_pool_arn=self.users.user_pool.arn,
             ),
         )
         self.mail = Mail(self, "mail", props=MailProps(config=cfg, task_role_id=self.roles.task_role.id))
+        self.storage.limit_images_to(self.roles.task_role.arn)
         self.load_balancer = LoadBalancer(
             self,
             "edge",
@@ -86,13 +92,22 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 vpc_id=self.network.vpc.id,
                 public_subnet_ids=[s.id for s in self.network.public_subnets],
+                private_subnet_ids=private_subnet_ids,
                 alb_security_group_id=self.network.alb_security_group.id,
                 logs_bucket_name=Token.as_string(self.storage.logs_bucket.bucket),
                 logs_bucket_policy=self.storage.logs_policy,
             ),
         )
         self.cdn = (
-            Cdn(self, "cdn", props=CdnProps(config=cfg, alb_dns_name=self.load_balancer.alb.dns_name))
+            Cdn(
+                self,
+                "cdn",
+                props=CdnProps(
+                    config=cfg,
+                    alb_dns_name=self.load_balancer.alb.dns_name,
+                    origin_verify_value=Token.as_string(self.load_balancer.origin_verify_value),
+                ),
+            )
             if cfg.cloudfront_enabled
             else None
         )
@@ -118,7 +133,8 @@ class AwsomeShopStack(TerraformStack):
                     "COGNITO_CLIENT_ID": self.users.client.id,
                     "S3_BUCKET_NAME": self.storage.images_bucket_name,
                     "DB_HOST": self.data.proxy_endpoint,
-                    "DB_PORT": str(MYSQL_PORT),
+                    "DB_ENGINE": cfg.engine.app_engine,
+                    "DB_PORT": str(self.data.port),
                     "DB_NAME": cfg.db_name,
                     "DB_SSL_MODE": "REQUIRED",
                     # The app's own database user (no DDL, the ledger append-only). Read again
@@ -128,6 +144,7 @@ class AwsomeShopStack(TerraformStack):
                     **self._host_settings(cfg),
                     **self.users.app_environment,
                     **lifecycle_environment(cfg, self.mail),
+                    "SESSION_COOKIE_AGE": str(cfg.session_hours * 3600),
                 },
                 secrets={
                     "DB_USER": f"{app_secret}:username::",
@@ -155,7 +172,21 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 cluster_name=self.app.cluster.name,
                 service_name=self.app.service.name,
-                db_instance_identifier=self.data.instance.identifier,
+                db_dimensions=self.data.alarm_dimensions,
+                db_has_storage_limit=not cfg.engine.cluster,
+                db_proxy_name=Token.as_string(self.data.proxy.name),
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+        )
+        self.scaling = ServiceScaling(
+            self,
+            "scaling",
+            props=ServiceScalingProps(
+                config=cfg,
+                target=self.app.scaling_target,
+                cluster_name=self.app.cluster.name,
+                service_name=self.app.service.name,
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
             ),
@@ -243,7 +274,8 @@ class AwsomeShopStack(TerraformStack):
             "user_pool_id": (self.users.user_pool.id, "Cognito user pool"),
             "user_pool_client_id": (self.users.client.id, "Cognito app client"),
             "images_bucket_name": (self.storage.images_bucket_name, "Product images"),
-            "db_proxy_endpoint": (self.data.proxy_endpoint, "MySQL endpoint the containers use"),
+            "db_proxy_endpoint": (self.data.proxy_endpoint, "Database endpoint the containers use"),
+            "cognito_client_secret_arn": (self.cognito_secret.secret.arn, "Cognito app client secret"),
             "alerts_topic_arn": (self.monitoring.topic.arn, "Subscribe to receive alarms"),
         }
         if cfg.domain_name is not None:

@@ -15,6 +15,7 @@ from .database import (
     mysql_timeout_options,
     mysql_tls_options,
     postgres_timeout_options,
+    postgres_tls_options,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -25,6 +26,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The design's 8-hour session, for admin sign-ins as for Cognito's refresh tokens.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -116,7 +119,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(postgres_timeout_options(os.environ))
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {**postgres_timeout_options(os.environ), **postgres_tls_options(os.environ)}
+    )
     # This engine adds the client-side read timeout libpq lacks (shop/db_backends/postgresql).
     DATABASES["default"]["ENGINE"] = "shop.db_backends.postgresql"
     DATABASES["default"]["READ_TIMEOUT"] = database_timeouts(os.environ)["read"]

@@ -50,8 +50,8 @@ def test_cluster_has_container_insights_and_spot_capacity(dev: Synth) -> None:
 
 
 def test_log_group(dev: Synth) -> None:
-    (group,) = dev.resources("aws_cloudwatch_log_group").values()
-    assert group == {**group, "name": "/ecs/awsomeshop-core-task-dev", "retention_in_days": 30}
+    _, group = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
+    assert group["retention_in_days"] == 30
 
 
 def test_web_task_definition(dev: Synth) -> None:
@@ -64,7 +64,7 @@ def test_web_task_definition(dev: Synth) -> None:
     assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:test-tag"
     assert container["portMappings"] == [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
     assert container["healthCheck"]["command"] == LIVENESS
-    (log_group,) = dev.resources("aws_cloudwatch_log_group")
+    log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
     assert container["logConfiguration"] == {
         "logDriver": "awslogs",
         "options": {
@@ -89,6 +89,8 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         "COGNITO_USER_POOL_ID": f"${{aws_cognito_user_pool.{pool}.id}}",
         "COGNITO_CLIENT_ID": f"${{aws_cognito_user_pool_client.{client}.id}}",
         "S3_BUCKET_NAME": "${aws_s3_bucket.images_bucket.bucket}",
+        "DB_ENGINE": "mysql",
+        "SESSION_COOKIE_AGE": "28800",
         "DB_HOST": f"${{aws_db_proxy.{proxy}.endpoint}}",
         "DB_PORT": "3306",
         "DB_NAME": "awsomeshop",
@@ -190,23 +192,6 @@ def test_fargate_spot_option(options: Synth) -> None:
         {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
         {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 3},
     ]
-
-
-def test_autoscaling(dev: Synth) -> None:
-    (target,) = dev.resources("aws_appautoscaling_target").values()
-    assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
-    assert target["scalable_dimension"] == "ecs:service:DesiredCount"
-    targets = {
-        p["target_tracking_scaling_policy_configuration"]["predefined_metric_specification"][
-            "predefined_metric_type"
-        ]: p["target_tracking_scaling_policy_configuration"]
-        for p in dev.resources("aws_appautoscaling_policy").values()
-    }
-    assert {k: v["target_value"] for k, v in targets.items()} == {
-        "ECSServiceAverageCPUUtilization": 70,
-        "ECSServiceAverageMemoryUtilization": 80,
-    }
-    assert all(v["scale_in_cooldown"] == v["scale_out_cooldown"] == 300 for v in targets.values())
 
 
 def test_a_stack_without_an_image_tag_is_refused(dev_config: EnvironmentConfig) -> None:

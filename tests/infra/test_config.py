@@ -46,6 +46,8 @@ def test_tags() -> None:
         "Environment": "prod",
         "Project": "awsomeshop",
         "Owner": "core-business-unit",
+        # One value per environment and project, for the budget in a shared account.
+        "CostScope": "awsomeshop-prod",
     }
 
 

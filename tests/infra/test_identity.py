@@ -39,9 +39,10 @@ def test_app_client(dev: Synth) -> None:
         client["access_token_validity"],
         client["id_token_validity"],
         client["refresh_token_validity"],
-    ) == (1, 1, 30)
+    ) == (1, 1, 8)
+    # The design's 8-hour session: refresh tokens end it (test_review_settings.py).
     assert client["token_validity_units"] == [
-        {"access_token": "hours", "id_token": "hours", "refresh_token": "days"}
+        {"access_token": "hours", "id_token": "hours", "refresh_token": "hours"}
     ]
 
 
@@ -64,7 +65,7 @@ def _role_policy(synth: Synth, role: str, policy: str | None = None) -> dict[str
 def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secrets(dev: Synth) -> None:
     statements = _role_policy(dev, "awsomeshop-ecs-execution-role-dev")
     assert statements["EcrPull"]["Resource"] == ["${aws_ecr_repository.ecr_repository.arn}"]
-    (log_group,) = dev.resources("aws_cloudwatch_log_group")
+    log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
     assert statements["WriteLogs"]["Resource"] == [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"]
     assert statements["ReadAppSecrets"]["Resource"] == [
         "${aws_db_instance.database.master_user_secret[0].secret_arn}",

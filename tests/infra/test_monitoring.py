@@ -16,9 +16,11 @@ def test_alarms_match_the_design(dev: Synth) -> None:
         a["alarm_name"].removeprefix("awsomeshop-").removesuffix("-dev"): a
         for a in dev.resources("aws_cloudwatch_metric_alarm").values()
         # The application's own alarms are tested in test_app_metrics.py, the points
-        # lifecycle's in test_lifecycle.py.
+        # lifecycle's in test_lifecycle.py; the scaling rules' alarms act on policies
+        # (test_scaling.py), not on people.
         if not a["alarm_name"].startswith("awsomeshop-app-")
         and a["alarm_name"] not in {f"awsomeshop-{key}-dev" for key in LIFECYCLE_ALARMS}
+        and not a["alarm_name"].endswith("-rule-dev")
     }
     summary = {
         key: (
@@ -37,6 +39,13 @@ def test_alarms_match_the_design(dev: Synth) -> None:
         "rds-connections-high": ("AWS/RDS", "DatabaseConnections", "GreaterThanThreshold", 48, 300),
         "rds-cpu-high": ("AWS/RDS", "CPUUtilization", "GreaterThanThreshold", 80, 300),
         "rds-free-storage-low": ("AWS/RDS", "FreeStorageSpace", "LessThanThreshold", 2 * 1024**3, 300),
+        "rds-proxy-borrow-latency-high": (
+            "AWS/RDS",
+            "DatabaseConnectionsBorrowLatency",
+            "GreaterThanThreshold",
+            100_000,
+            300,
+        ),
         "alb-response-time-high": (
             "AWS/ApplicationELB",
             "TargetResponseTime",
@@ -45,6 +54,7 @@ def test_alarms_match_the_design(dev: Synth) -> None:
             180,
         ),
         "alb-5xx-high": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "GreaterThanThreshold", 10, 300),
+        "alb-elb-5xx-high": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "GreaterThanThreshold", 10, 300),
         "alb-no-healthy-hosts": ("AWS/ApplicationELB", "HealthyHostCount", "LessThanThreshold", 1, 120),
     }
     assert alarms["alb-5xx-high"]["statistic"] == "Sum"
@@ -78,3 +88,12 @@ def test_dashboard_covers_service_balancer_and_database(dev: Synth) -> None:
     body = json.loads(dashboard["dashboard_body"])
     namespaces = {metric[0] for widget in body["widgets"] for metric in widget["properties"]["metrics"]}
     assert namespaces == {"AWS/ECS", "AWS/ApplicationELB", "AWS/RDS"}
+
+
+def test_proxy_alarm_watches_this_proxy(dev: Synth, postgres: Synth) -> None:
+    for synth, env in ((dev, "dev"), (postgres, "prod")):
+        _, alarm = synth.named(
+            "aws_cloudwatch_metric_alarm", "alarm_name", f"awsomeshop-rds-proxy-borrow-latency-high-{env}"
+        )
+        (proxy,) = synth.resources("aws_db_proxy")
+        assert alarm["dimensions"] == {"ProxyName": f"${{aws_db_proxy.{proxy}.name}}"}

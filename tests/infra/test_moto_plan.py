@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 
 # Every service the dev stack calls while planning or applying.
 SERVICES = [
-    "acm", "appautoscaling", "cloudfront", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2", "ecr", "events",
-    "ecs", "elbv2", "iam", "rds", "route53", "s3", "scheduler", "secretsmanager", "sns", "sqs", "sts",
+    "acm", "appautoscaling", "budgets", "cloudfront", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2",
+    "ecr", "events", "ecs", "elbv2", "iam", "kms", "rds", "route53", "s3", "scheduler", "secretsmanager",
+    "sns", "sqs", "sts",
 ]  # fmt: skip
 
 

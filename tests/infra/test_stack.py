@@ -11,7 +11,14 @@ def test_provider_pins_region_version_and_default_tags(dev: Synth, prod: Synth) 
         (provider,) = synth.doc["provider"]["aws"]
         assert provider["region"] == "us-east-2"
         assert provider["default_tags"] == [
-            {"tags": {"Environment": env, "Project": "awsomeshop", "Owner": "core-business-unit"}}
+            {
+                "tags": {
+                    "Environment": env,
+                    "Project": "awsomeshop",
+                    "Owner": "core-business-unit",
+                    "CostScope": f"awsomeshop-{env}",
+                }
+            }
         ]
         assert synth.doc["terraform"]["required_providers"] == {
             "aws": {"source": "hashicorp/aws", "version": "5.100.0"}
@@ -75,6 +82,7 @@ OUTPUTS = {
     "alerts_topic_arn",
     "expire_points_task_definition_arn",
     "notifications_worker_service_name",
+    "cognito_client_secret_arn",
 }
 
 
