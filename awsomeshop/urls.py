@@ -7,12 +7,14 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
+from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
 from points.apis import MeApi, TransactionListApi
 from shop import health
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
+    path("me/notifications/", NotificationPreferenceApi.as_view(), name="me-notifications"),
     path("points/transactions/", TransactionListApi.as_view(), name="transactions"),
     path("categories/", CategoryListApi.as_view(), name="categories"),
     path("products/", ProductListApi.as_view(), name="products"),
@@ -24,9 +26,12 @@ api_v1 = [
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
     path("health/live", health.LiveApi.as_view(), name="health-live"),
+    path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
+    path("oidc/", include("shop.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

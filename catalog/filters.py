@@ -6,9 +6,15 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
-from shop.filters import StrictBooleanFilter
+from shop.filters import StrictBooleanFilter, StrictIntegerFilter
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 200})
+class SearchTextFilter(django_filters.CharFilter):
+    """Free text, 1 to 200 characters (the schema states the form field's limit)."""
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -18,11 +24,11 @@ class ProductFilter(django_filters.FilterSet):
         queryset=Category.objects.all(),
         help_text="A category slug.",
     )
-    search = django_filters.CharFilter(
+    search = SearchTextFilter(
         method="filter_search", max_length=200, help_text="Text in the name or description."
     )
-    min_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="gte", min_value=0)
-    max_cost = django_filters.NumberFilter(field_name="points_cost", lookup_expr="lte", min_value=0)
+    min_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="gte")
+    max_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="lte")
     in_stock = StrictBooleanFilter(method="filter_in_stock")
     affordable = StrictBooleanFilter(method="filter_affordable", help_text="Cost at most my balance.")
     ordering = django_filters.OrderingFilter(

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from catalog.lock_objects import product_for_update
 from catalog.models import CatalogVersion, Product, StockMovement
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import User
 
@@ -60,7 +61,7 @@ def product_stock_adjust(
     """HR restock or correction."""
     if reason not in (StockMovement.Reason.RESTOCK, StockMovement.Reason.CORRECTION):
         raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         product = product_for_update(product_id)
         return stock_apply(product=product, delta=delta, reason=reason, note=note, created_by=changed_by)
 

@@ -9,7 +9,6 @@ from cdktf import Token
 from constructs import Construct
 
 from infra_cdktf.aws import (
-    AppautoscalingPolicy,
     AppautoscalingTarget,
     CloudwatchLogGroup,
     EcrLifecyclePolicy,
@@ -24,14 +23,19 @@ from infra_cdktf.aws import (
     EcsServiceLoadBalancer,
     EcsTaskDefinition,
 )
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import LIVENESS_PATH, EnvironmentConfig
 
 CONTAINER_NAME = "web"
 LIVENESS_COMMAND = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    'python -c "import urllib.request; '
+    f"urllib.request.urlopen('http://127.0.0.1:8000{LIVENESS_PATH}', timeout=3)\" || exit 1",
 ]
-MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+# As the database owner: migrate, then create or update the app's own database user and its
+# grants (the web tasks connect as that user, which can change no schema and no ledger entry).
+MIGRATE_COMMAND = ["sh", "-c", "python manage.py migrate --noinput && python manage.py db_grant_app_user"]
+TMP_VOLUME = "tmp"
+TMP_MOUNT = {"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}  # noqa: S108
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +113,10 @@ class AppServiceProps:
     environment: dict[str, str]
     # Name -> Secrets Manager reference ("arn" or "arn:json-key::").
     secrets: dict[str, str]
+    # The migrate task logs in as the database owner: its own role, and these on top of the above.
+    migrate_task_role_arn: str
+    migrate_environment: dict[str, str]
+    migrate_secrets: dict[str, str]
 
 
 class AppService(Construct):
@@ -117,9 +125,8 @@ class AppService(Construct):
     task_definition: EcsTaskDefinition
     migrate_task_definition: EcsTaskDefinition
     service: EcsService
+    # Its policies are in infra_cdktf/scaling.py.
     scaling_target: AppautoscalingTarget
-    cpu_scaling: AppautoscalingPolicy
-    memory_scaling: AppautoscalingPolicy
 
     def __init__(self, scope: Construct, id_: str, *, props: AppServiceProps) -> None:
         super().__init__(scope, id_)
@@ -154,6 +161,10 @@ class AppService(Construct):
                 },
             }
 
+        if not cfg.image_tag:
+            raise ValueError(
+                f"{cfg.name}: no image tag; set AWSOMESHOP_IMAGE_TAG to the release's commit (no `latest`)"
+            )
         web_container = {
             "name": CONTAINER_NAME,
             "image": f"{props.image}:{cfg.image_tag}",
@@ -171,7 +182,12 @@ class AppService(Construct):
                 "retries": 3,
                 "startPeriod": 60,
             },
-            "readonlyRootFilesystem": False,
+            # Nothing in the image is written at run time (static files are collected at build,
+            # PYTHONDONTWRITEBYTECODE is set); uploads spool to /tmp, a task volume, and gunicorn's
+            # heartbeats go to /dev/shm.
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
+            "stopTimeout": cfg.stop_timeout_seconds,
         }
         common = {
             "network_mode": "awsvpc",
@@ -181,6 +197,9 @@ class AppService(Construct):
             "execution_role_arn": props.execution_role_arn,
             "task_role_arn": props.task_role_arn,
             "runtime_platform": {"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            # A bind-mount volume without a host path is the task's ephemeral storage (Fargate has
+            # no tmpfs mounts): the one writable place besides /dev/shm.
+            "volume": [{"name": TMP_VOLUME}],
         }
         self.task_definition = EcsTaskDefinition(
             self,
@@ -191,21 +210,25 @@ class AppService(Construct):
         )
         # Migrations run once per release as their own task, never from the web containers'
         # entrypoint, so 2-10 containers starting together cannot race on the schema.
+        migrate_env = {**props.environment, **props.migrate_environment}
+        migrate_secrets = {**props.secrets, **props.migrate_secrets}
         migrate_container = {
             "name": "migrate",
             "image": web_container["image"],
             "essential": True,
             "command": MIGRATE_COMMAND,
-            "environment": environment,
-            "secrets": secrets,
+            "environment": [{"name": k, "value": v} for k, v in sorted(migrate_env.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(migrate_secrets.items())],
             "logConfiguration": logging("migrate"),
+            "readonlyRootFilesystem": True,
+            "mountPoints": [TMP_MOUNT],
         }
         self.migrate_task_definition = EcsTaskDefinition(
             self,
             "migrate_task_definition",
             family=f"awsomeshop-migrate-task-{cfg.name}",
             container_definitions=json.dumps([migrate_container]),
-            **common,  # type: ignore[arg-type]
+            **{**common, "task_role_arn": props.migrate_task_role_arn},  # type: ignore[arg-type]
         )
 
         if cfg.use_fargate_spot:
@@ -228,6 +251,10 @@ class AppService(Construct):
             deployment_maximum_percent=200,
             deployment_minimum_healthy_percent=50,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # Apply waits until the new tasks are serving; a deployment the circuit breaker rolls
+            # back makes the apply fail instead of reporting success (scripts/release.sh then
+            # prints the rollout's reason).
+            wait_for_steady_state=True,
             health_check_grace_period_seconds=60,
             network_configuration={
                 "subnets": props.private_subnet_ids,
@@ -256,29 +283,4 @@ class AppService(Construct):
             resource_id=f"service/{self.cluster.name}/{self.service.name}",
             min_capacity=cfg.min_capacity,
             max_capacity=cfg.max_capacity,
-        )
-        self.cpu_scaling = self._target_tracking(
-            cfg, "cpu", "ECSServiceAverageCPUUtilization", cfg.cpu_target_percent
-        )
-        self.memory_scaling = self._target_tracking(
-            cfg, "memory", "ECSServiceAverageMemoryUtilization", cfg.memory_target_percent
-        )
-
-    def _target_tracking(
-        self, cfg: EnvironmentConfig, key: str, metric: str, target: float
-    ) -> AppautoscalingPolicy:
-        return AppautoscalingPolicy(
-            self,
-            f"{key}_scaling",
-            name=cfg.resource_name(f"{key}-target-tracking"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=self.scaling_target.service_namespace,
-            scalable_dimension=self.scaling_target.scalable_dimension,
-            resource_id=self.scaling_target.resource_id,
-            target_tracking_scaling_policy_configuration={
-                "target_value": target,
-                "predefined_metric_specification": {"predefined_metric_type": metric},
-                "scale_in_cooldown": cfg.scaling_cooldown_seconds,
-                "scale_out_cooldown": cfg.scaling_cooldown_seconds,
-            },
         )

@@ -3,18 +3,27 @@
 The figures come from the AWSomeShop infrastructure design (region, sizes, windows, retention,
 scaling targets, alarm thresholds). Choices borrowed from sibling designs (NAT per AZ, Fargate
 Spot, CloudFront, environment-suffixed names) are options that default to the AWSomeShop
-behaviour. Operators override a few values through AWSOMESHOP_* environment variables (see
-``from_environment``) rather than editing this file.
+behaviour. Each deployed environment's stable operator settings (state bucket, alarm address,
+domain, options) are committed in ``environments/<name>.json`` next to this file, so a deploy
+that forgets an environment variable cannot switch to local state or drop a setting. The only
+per-run input is the release's image tag, AWSOMESHOP_IMAGE_TAG, which synth requires.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra_cdktf.engines import ENGINES, EngineSpec
 
 PROJECT = "awsomeshop"
+# The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
+LIVENESS_PATH = "/healthz"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,29 +56,52 @@ class EnvironmentConfig:
     desired_count: int = 2
     min_capacity: int = 2
     max_capacity: int = 10
+    # Step scaling from the design: out when CPU > 70 % or memory > 80 % for 2 minutes, in when
+    # CPU < 30 % and memory < 50 % (and requests are low) for 5 minutes, 300 s apart.
     cpu_target_percent: float = 70.0
     memory_target_percent: float = 80.0
+    scale_in_cpu_percent: float = 30.0
+    scale_in_memory_percent: float = 50.0
+    scale_out_minutes: int = 2
+    scale_in_minutes: int = 5
     scaling_cooldown_seconds: int = 300
+    # Requests per task per minute: two sync gunicorn workers at ~100 ms a request saturate near
+    # 1,200; waiting on Cognito or S3 raises latency, not CPU, so requests are tracked too.
+    requests_per_target: int = 600
     use_fargate_spot: bool = False
-    image_tag: str = "latest"
+    # The release's image tag (the git commit). No default: a forgotten tag must stop synth, not
+    # point the service and the migrate task at whatever `latest` happens to be.
+    image_tag: str | None = None
     log_level: str = "INFO"
     log_retention_days: int = 30
     ecr_keep_images: int = 10
-    # Load balancer.
-    health_check_path: str = "/health"
+    # Load balancer. Liveness, not the database-backed /health: an RDS outage or failover must
+    # not fail every target at once and make ECS replace every task (docs/deploy.md, Health).
+    health_check_path: str = LIVENESS_PATH
     health_check_interval_seconds: int = 30
     health_check_timeout_seconds: int = 5
     healthy_threshold: int = 2
     unhealthy_threshold: int = 3
     # Long enough for in-flight gunicorn requests, far shorter than the 300 s default.
     deregistration_delay_seconds: int = 30
+    # ECS sends SIGTERM after draining and SIGKILL this much later: above gunicorn's
+    # graceful_timeout (gunicorn.conf.py), so in-flight requests finish (tests/infra/test_shutdown.py).
+    stop_timeout_seconds: int = 30
     domain_name: str | None = None
     hosted_zone_name: str | None = None
     alb_log_retention_days: int = 30
     cloudfront_enabled: bool = False
     # Database.
+    # "mysql" (RDS MySQL), "postgres" (RDS PostgreSQL) or "aurora-postgresql"; see infra_cdktf/engines.py.
+    db_engine: str = "mysql"
+    # None: the engine's default major version (engines.py), chosen for its support window.
+    db_engine_version: str | None = None
+    # RDS Extended Support bills per vCPU-hour once a major version leaves standard support
+    # (more than this whole stack costs); off means RDS upgrades the major version instead.
+    db_extended_support: bool = False
     db_instance_class: str = "db.t3.micro"
-    db_engine_version: str = "8.0"
+    # Aurora has no micro classes; its smallest burstable class.
+    aurora_instance_class: str = "db.t4g.medium"
     db_allocated_storage_gb: int = 20
     db_max_allocated_storage_gb: int = 100
     db_storage_type: str = "gp2"
@@ -81,6 +113,8 @@ class EnvironmentConfig:
     db_master_username: str = "awsomeshop_admin"
     # Rough default max_connections of a db.t3.micro MySQL; the alarm fires at 80 % of it.
     db_max_connections: int = 60
+    # Statements slower than this land in the exported slow-query log.
+    db_slow_query_seconds: float = 1.0
     # Storage.
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Long-lived environment: deletion protection on the database, ALB and user pool, a final
@@ -88,14 +122,56 @@ class EnvironmentConfig:
     protect_from_deletion: bool = False
     # Secrets: 0 deletes at once so a torn-down dev stack can be rebuilt under the same names.
     secret_recovery_window_days: int = 0
+    # HR's company sign-in to the admin (needs domain_name for its HTTPS callback). The hosted-UI
+    # domain prefix must be unique in the region across AWS and may not contain "aws",
+    # "amazon" or "cognito"; None derives one from the environment's name.
+    hosted_ui_domain_prefix: str | None = None
+    # Superusers allowed to sign in to the admin with a password (break glass).
+    break_glass_emails: tuple[str, ...] = ()
     # Monitoring.
     alarm_email: str | None = None
+    # Points lifecycle (docs/deploy.md "Points expiry and notifications in AWS"). Expiry is off
+    # (0) until HR announces a policy: turning it on expires old grants at the next daily run.
+    points_expiry_months: int = 0
+    # The domain notification e-mail is sent from (SES identity); defaults to domain_name.
+    email_domain: str | None = None
+    # Monthly AWS Budgets alerts on actual spend (the design's billing alerts).
+    budget_alert_usd: tuple[int, ...] = (50, 100, 150)
+    # Signed-in session length (the design's 8 hours): Cognito refresh tokens, admin sessions.
+    session_hours: int = 8
     remote_state: RemoteState | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.db_engine not in ENGINES:
+            raise ValueError(f"db_engine must be one of {sorted(ENGINES)}, not {self.db_engine!r}")
+        if self.cloudfront_enabled and not self.https_enabled:
+            # CloudFront must reach the ALB over HTTPS, and an ALB without a certificate is internal.
+            raise ValueError(
+                f"{self.name}: CloudFront needs a domain (AWSOMESHOP_DOMAIN_NAME) for HTTPS to the ALB"
+            )
+
+    @property
+    def engine(self) -> EngineSpec:
+        return ENGINES[self.db_engine]
+
+    @property
+    def db_version(self) -> str:
+        return self.db_engine_version or self.engine.default_version
 
     @property
     def https_enabled(self) -> bool:
         return self.domain_name is not None
+
+    @property
+    def sender_domain(self) -> str | None:
+        return self.email_domain or self.domain_name
+
+    @property
+    def alb_internet_facing(self) -> bool:
+        # Tokens and admin passwords never cross the internet in plain text: without a domain
+        # (hence a certificate) the ALB is internal, reachable only from inside the VPC.
+        return self.https_enabled
 
     @property
     def trusted_proxy_count(self) -> int:
@@ -107,8 +183,19 @@ class EnvironmentConfig:
         return f"{PROJECT}-{base}-{self.name}"
 
     @property
+    def cost_scope(self) -> str:
+        """One tag value per environment and project: what the budget counts in a shared account."""
+        return f"{PROJECT}-{self.name}"
+
+    @property
     def tags(self) -> dict[str, str]:
-        return {"Environment": self.name, "Project": PROJECT, "Owner": self.owner, **self.extra_tags}
+        return {
+            "Environment": self.name,
+            "Project": PROJECT,
+            "Owner": self.owner,
+            "CostScope": self.cost_scope,
+            **self.extra_tags,
+        }
 
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
@@ -127,37 +214,83 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
 }
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+IMAGE_TAG_VARIABLE = "AWSOMESHOP_IMAGE_TAG"
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
+# Stable settings that used to be environment variables; they now live in the committed file,
+# and setting one is an error rather than silently ignored.
+RETIRED_VARIABLES = {
+    "AWSOMESHOP_DOMAIN_NAME": "domain_name",
+    "AWSOMESHOP_HOSTED_ZONE_NAME": "hosted_zone_name",
+    "AWSOMESHOP_CLOUDFRONT": "cloudfront_enabled",
+    "AWSOMESHOP_FARGATE_SPOT": "use_fargate_spot",
+    "AWSOMESHOP_NAT_PER_AZ": "nat_gateway_per_az",
+    "AWSOMESHOP_ALARM_EMAIL": "alarm_email",
+    "AWSOMESHOP_STATE_BUCKET": "remote_state.bucket",
+    "AWSOMESHOP_STATE_REGION": "remote_state.region",
+    "AWSOMESHOP_STATE_LOCK_TABLE": "remote_state.dynamodb_table",
+}
 
 
-def from_environment(base: EnvironmentConfig, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
-    """Apply the operator's AWSOMESHOP_* overrides to a named environment."""
-    env = os.environ if env is None else env
-    changes: dict[str, object] = {}
-    if "AWSOMESHOP_IMAGE_TAG" in env:
-        changes["image_tag"] = env["AWSOMESHOP_IMAGE_TAG"]
-    if "AWSOMESHOP_DOMAIN_NAME" in env:
-        domain = env["AWSOMESHOP_DOMAIN_NAME"] or None
-        changes["domain_name"] = domain
-        changes["hosted_zone_name"] = env.get("AWSOMESHOP_HOSTED_ZONE_NAME") or domain
-        if domain:
-            changes["cors_allowed_origins"] = (f"https://{domain}",)
-    if "AWSOMESHOP_ALARM_EMAIL" in env:
-        changes["alarm_email"] = env["AWSOMESHOP_ALARM_EMAIL"] or None
-    if "AWSOMESHOP_CLOUDFRONT" in env:
-        changes["cloudfront_enabled"] = _flag(env["AWSOMESHOP_CLOUDFRONT"])
-    if "AWSOMESHOP_FARGATE_SPOT" in env:
-        changes["use_fargate_spot"] = _flag(env["AWSOMESHOP_FARGATE_SPOT"])
-    if "AWSOMESHOP_NAT_PER_AZ" in env:
-        changes["nat_gateway_per_az"] = _flag(env["AWSOMESHOP_NAT_PER_AZ"])
-    if env.get("AWSOMESHOP_STATE_BUCKET"):
-        changes["remote_state"] = RemoteState(
-            bucket=env["AWSOMESHOP_STATE_BUCKET"],
-            region=env.get("AWSOMESHOP_STATE_REGION", base.region),
-            dynamodb_table=env.get("AWSOMESHOP_STATE_LOCK_TABLE") or None,
+class ConfigurationError(ValueError):
+    """A deployment's configuration is missing or contradictory; the message says what to set."""
+
+
+def _settings_file(name: str, env: Mapping[str, str]) -> Path:
+    # AWSOMESHOP_ENVIRONMENTS_DIR points synth at another directory of settings files (previews,
+    # the tests' every-option variant); a missing file there is an error like here.
+    directory = (
+        Path(env["AWSOMESHOP_ENVIRONMENTS_DIR"])
+        if env.get("AWSOMESHOP_ENVIRONMENTS_DIR")
+        else ENVIRONMENTS_DIR
+    )
+    return directory / f"{name}.json"
+
+
+def apply_settings(base: EnvironmentConfig, settings: Mapping[str, Any]) -> EnvironmentConfig:
+    """The committed settings of one environment over its design defaults; unknown keys fail."""
+    fields = {f.name for f in dataclasses.fields(EnvironmentConfig)} - {"name", "image_tag"}
+    unknown = sorted(set(settings) - fields - {"local_state", "$comment"})
+    if unknown:
+        raise ConfigurationError(f"{base.name}: unknown setting(s) {unknown}")
+    changes: dict[str, Any] = {k: v for k, v in settings.items() if k in fields}
+    for key, value in changes.items():
+        if isinstance(value, list):
+            changes[key] = tuple(value)
+    if isinstance(changes.get("remote_state"), Mapping):
+        changes["remote_state"] = RemoteState(**changes["remote_state"])
+    config = dataclasses.replace(base, **changes)
+    if config.remote_state is None and settings.get("local_state") is not True:
+        # Without this, a missing bucket setting would quietly start a second, empty local state
+        # and the next apply would try to create every resource again.
+        raise ConfigurationError(
+            f"{base.name}: no remote_state configured; set remote_state.bucket in its settings file "
+            '(or "local_state": true for a throwaway environment)'
         )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return config
+
+
+def load_environment(name: str, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
+    """A named environment as deployed: design defaults, committed settings, the image tag."""
+    env = os.environ if env is None else env
+    if name not in ENVIRONMENTS:
+        raise ConfigurationError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}")
+    retired = sorted(v for v in RETIRED_VARIABLES if v in env)
+    if retired:
+        where = ", ".join(f"{v} -> {RETIRED_VARIABLES[v]}" for v in retired)
+        raise ConfigurationError(f"no longer read from the environment, set in the settings file: {where}")
+    path = _settings_file(name, env)
+    if not path.is_file():
+        raise ConfigurationError(f"{name}: settings file {path} is missing")
+    config = apply_settings(ENVIRONMENTS[name], json.loads(path.read_text()))
+    tag = env.get(IMAGE_TAG_VARIABLE, "").strip()
+    if not tag:
+        raise ConfigurationError(
+            f"{IMAGE_TAG_VARIABLE} is required: the image tag (git commit) to deploy; "
+            "scripts/release.sh sets it. There is no `latest` fallback."
+        )
+    if tag == "latest":
+        raise ConfigurationError(f"{IMAGE_TAG_VARIABLE}=latest is refused: deploy a commit's tag")
+    return dataclasses.replace(config, image_tag=tag)
 
 
 def selected_environments(env: Mapping[str, str] | None = None) -> list[EnvironmentConfig]:
@@ -166,5 +299,5 @@ def selected_environments(env: Mapping[str, str] | None = None) -> list[Environm
     names = [n.strip() for n in env.get("AWSOMESHOP_ENVIRONMENTS", ",".join(ENVIRONMENTS)).split(",")]
     unknown = [n for n in names if n and n not in ENVIRONMENTS]
     if unknown:
-        raise ValueError(f"unknown environment(s) {unknown}; known: {sorted(ENVIRONMENTS)}")
-    return [from_environment(ENVIRONMENTS[n], env) for n in names if n]
+        raise ConfigurationError(f"unknown environment(s) {unknown}; known: {sorted(ENVIRONMENTS)}")
+    return [load_environment(n, env) for n in names if n]

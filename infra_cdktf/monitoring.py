@@ -7,7 +7,18 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from infra_cdktf.aws import CloudwatchDashboard, CloudwatchMetricAlarm, SnsTopic, SnsTopicSubscription
+from infra_cdktf.aws import (
+    BudgetsBudget,
+    BudgetsBudgetCostFilter,
+    BudgetsBudgetNotification,
+    CloudwatchDashboard,
+    CloudwatchMetricAlarm,
+    DataAwsCallerIdentity,
+    KmsKey,
+    SnsTopic,
+    SnsTopicPolicy,
+    SnsTopicSubscription,
+)
 from infra_cdktf.config import EnvironmentConfig
 
 GIB = 1024**3
@@ -18,7 +29,11 @@ class MonitoringProps:
     config: EnvironmentConfig
     cluster_name: str
     service_name: str
-    db_instance_identifier: str
+    # DBInstanceIdentifier, or DBClusterIdentifier for Aurora.
+    db_dimensions: dict[str, str]
+    # Aurora storage grows by itself: no free-storage alarm.
+    db_has_storage_limit: bool
+    db_proxy_name: str
     alb_arn_suffix: str
     target_group_arn_suffix: str
 
@@ -41,24 +56,102 @@ class AlarmSpec:
 
 class Monitoring(Construct):
     topic: SnsTopic
+    topic_key: KmsKey
+    budget: BudgetsBudget
     alarms: dict[str, CloudwatchMetricAlarm]
     dashboard: CloudwatchDashboard
 
     def __init__(self, scope: Construct, id_: str, *, props: MonitoringProps) -> None:
         super().__init__(scope, id_)
         cfg = props.config
+        account = DataAwsCallerIdentity(self, "account")
+        # CloudWatch alarms and AWS Budgets cannot use the AWS-managed SNS key (its policy admits
+        # neither), so alarms on a topic encrypted with it are never delivered: a key of our own.
+        publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]
+        self.topic_key = KmsKey(
+            self,
+            "alerts_key",
+            description=f"Encrypts the {cfg.resource_name('alerts')} topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=7 if not cfg.protect_from_deletion else 30,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "AlarmsAndBudgetsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": publishers},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+        )
         self.topic = SnsTopic(
             self,
             "alerts",
             name=cfg.resource_name("alerts"),
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=self.topic_key.arn,
+        )
+        SnsTopicPolicy(
+            self,
+            "alerts_policy",
+            arn=self.topic.arn,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AlarmsAndBudgetsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": publishers},
+                            "Action": "sns:Publish",
+                            "Resource": self.topic.arn,
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+                        }
+                    ],
+                }
+            ),
+        )
+        # The design's billing alerts: actual monthly spend of this environment's resources
+        # (the CostScope tag, once activated as a cost allocation tag; see docs/deploy.md).
+        self.budget = BudgetsBudget(
+            self,
+            "budget",
+            name=cfg.resource_name("monthly-cost"),
+            budget_type="COST",
+            limit_amount=str(max(cfg.budget_alert_usd)),
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            cost_filter=[
+                BudgetsBudgetCostFilter(name="TagKeyValue", values=[f"user:CostScope${cfg.cost_scope}"])
+            ],
+            notification=[
+                BudgetsBudgetNotification(
+                    comparison_operator="GREATER_THAN",
+                    notification_type="ACTUAL",
+                    threshold=amount,
+                    threshold_type="ABSOLUTE_VALUE",
+                    subscriber_sns_topic_arns=[self.topic.arn],
+                )
+                for amount in cfg.budget_alert_usd
+            ],
         )
         if cfg.alarm_email:
             SnsTopicSubscription(
                 self, "alerts_email", topic_arn=self.topic.arn, protocol="email", endpoint=cfg.alarm_email
             )
         service = {"ClusterName": props.cluster_name, "ServiceName": props.service_name}
-        database = {"DBInstanceIdentifier": props.db_instance_identifier}
+        database = props.db_dimensions
         balancer = {"LoadBalancer": props.alb_arn_suffix}
         targets = {"LoadBalancer": props.alb_arn_suffix, "TargetGroup": props.target_group_arn_suffix}
         specs = [
@@ -95,6 +188,14 @@ class Monitoring(Construct):
                 evaluation_periods=1, dimensions=database, description="Database free storage below 2 GB",
             ),
             AlarmSpec(
+                # The proxy's pool is exhausted when borrowing a connection takes this long.
+                key="rds-proxy-borrow-latency-high", namespace="AWS/RDS",
+                metric="DatabaseConnectionsBorrowLatency", statistic="Average",
+                comparison="GreaterThanThreshold", threshold=100_000, period=300, evaluation_periods=1,
+                dimensions={"ProxyName": props.db_proxy_name},
+                description="RDS Proxy takes over 100 ms (in microseconds) to hand out a connection",
+            ),
+            AlarmSpec(
                 key="alb-response-time-high", namespace="AWS/ApplicationELB", metric="TargetResponseTime",
                 statistic="Average", comparison="GreaterThanThreshold", threshold=5, period=60,
                 evaluation_periods=3, dimensions=balancer, description="Target response time above 5 s",
@@ -105,12 +206,21 @@ class Monitoring(Construct):
                 evaluation_periods=1, dimensions=balancer, description="More than 10 target 5xx in 5 minutes",
             ),
             AlarmSpec(
+                # 5xx the ALB itself answers (no healthy target, timeouts, resets): the app's own
+                # 5xx alarm above never sees these.
+                key="alb-elb-5xx-high", namespace="AWS/ApplicationELB", metric="HTTPCode_ELB_5XX_Count",
+                statistic="Sum", comparison="GreaterThanThreshold", threshold=10, period=300,
+                evaluation_periods=1, dimensions=balancer, description="More than 10 load-balancer 5xx in 5 minutes",
+            ),
+            AlarmSpec(
                 key="alb-no-healthy-hosts", namespace="AWS/ApplicationELB", metric="HealthyHostCount",
                 statistic="Minimum", comparison="LessThanThreshold", threshold=1, period=60,
                 evaluation_periods=2, dimensions=targets, description="No healthy target behind the ALB",
                 treat_missing_data="breaching",
             ),
         ]  # fmt: skip
+        if not props.db_has_storage_limit:
+            specs = [spec for spec in specs if spec.key != "rds-free-storage-low"]
         self.alarms = {}
         for spec in specs:
             self.alarms[spec.key] = CloudwatchMetricAlarm(
@@ -148,7 +258,7 @@ class Monitoring(Construct):
             }
 
         cluster, svc = props.cluster_name, props.service_name
-        db, alb = props.db_instance_identifier, props.alb_arn_suffix
+        (db_dimension, db), alb = next(iter(database.items())), props.alb_arn_suffix
         body = {
             "widgets": [
                 widget(
@@ -184,9 +294,9 @@ class Monitoring(Construct):
                 widget(
                     "RDS CPU, connections, free storage",
                     [
-                        ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db],
-                        ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db],
-                        ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db, {"yAxis": "right"}],
+                        ["AWS/RDS", "CPUUtilization", db_dimension, db],
+                        ["AWS/RDS", "DatabaseConnections", db_dimension, db],
+                        ["AWS/RDS", "FreeStorageSpace", db_dimension, db, {"yAxis": "right"}],
                     ],
                     12,
                     6,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from infra_cdktf.aws import (
+    DataAwsEc2ManagedPrefixList,
     DefaultSecurityGroup,
     Eip,
     FlowLog,
@@ -18,6 +19,7 @@ from infra_cdktf.aws import (
     SecurityGroup,
     Subnet,
     Vpc,
+    VpcEndpoint,
     VpcSecurityGroupEgressRule,
     VpcSecurityGroupIngressRule,
 )
@@ -25,6 +27,8 @@ from infra_cdktf.config import EnvironmentConfig
 
 ANYWHERE = "0.0.0.0/0"
 MYSQL_PORT = 3306
+# AWS-managed list of the addresses CloudFront uses to reach origins.
+CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +50,7 @@ class Network(Construct):
     app_security_group: SecurityGroup
     proxy_security_group: SecurityGroup
     db_security_group: SecurityGroup
+    s3_endpoint: VpcEndpoint
     ingress_rules: dict[str, VpcSecurityGroupIngressRule]
     egress_rules: dict[str, VpcSecurityGroupEgressRule]
 
@@ -163,6 +168,18 @@ class Network(Construct):
             RouteTableAssociation(self, f"{subnet.node.id}_rta", subnet_id=subnet.id, route_table_id=table.id)
             self.private_route_tables.append(table)
 
+        # Image reads/writes and ECR layer downloads (ECR keeps layers in S3) go through this free
+        # gateway endpoint instead of the NAT gateway's per-GB processing charge.
+        self.s3_endpoint = VpcEndpoint(
+            self,
+            "s3_endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{cfg.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in self.private_route_tables],
+            tags={"Name": cfg.resource_name("s3-endpoint")},
+        )
+
         self._security_groups(cfg)
 
     def _group(self, cfg: EnvironmentConfig, key: str, description: str) -> SecurityGroup:
@@ -182,8 +199,11 @@ class Network(Construct):
         self.app_security_group = self._group(
             cfg, "app", "AWSomeShop containers: port 8000 from the ALB only"
         )
-        self.proxy_security_group = self._group(cfg, "proxy", "AWSomeShop RDS Proxy: MySQL from the app only")
-        self.db_security_group = self._group(cfg, "db", "AWSomeShop database: MySQL from app and proxy only")
+        sql = "PostgreSQL" if cfg.engine.app_engine == "postgres" else "MySQL"
+        self.proxy_security_group = self._group(
+            cfg, "proxy", f"AWSomeShop RDS Proxy: {sql} from the app only"
+        )
+        self.db_security_group = self._group(cfg, "db", f"AWSomeShop database: {sql} from app and proxy only")
         alb, app, proxy, db = (
             self.alb_security_group,
             self.app_security_group,
@@ -191,6 +211,7 @@ class Network(Construct):
             self.db_security_group,
         )
         port = cfg.container_port
+        db_port = cfg.engine.port
         self.ingress_rules = {}
         self.egress_rules = {}
 
@@ -202,6 +223,7 @@ class Network(Construct):
             *,
             cidr: str | None = None,
             source: SecurityGroup | None = None,
+            prefix_list: str | None = None,
         ) -> None:
             self.ingress_rules[name] = VpcSecurityGroupIngressRule(
                 self,
@@ -212,6 +234,7 @@ class Network(Construct):
                 to_port=port,
                 cidr_ipv4=cidr,
                 referenced_security_group_id=source.id if source is not None else None,
+                prefix_list_id=prefix_list,
                 description=description,
             )
 
@@ -236,17 +259,28 @@ class Network(Construct):
                 description=description,
             )
 
-        ingress("alb_https", alb, 443, "HTTPS from the internet", cidr=ANYWHERE)
-        # Port 80 stays open even with HTTPS on: its listener only answers with a redirect.
-        ingress("alb_http", alb, 80, "HTTP from the internet (redirected when HTTPS is on)", cidr=ANYWHERE)
+        if cfg.cloudfront_enabled:
+            # Only CloudFront may reach the ALB (the listener also checks CloudFront's secret
+            # header), so X-Forwarded-For's two trusted hops cannot be forged from outside.
+            cloudfront = DataAwsEc2ManagedPrefixList(
+                self, "cloudfront_origin_facing", name=CLOUDFRONT_ORIGIN_FACING
+            )
+            ingress("alb_https", alb, 443, "HTTPS from CloudFront only", prefix_list=cloudfront.id)
+        elif cfg.alb_internet_facing:
+            ingress("alb_https", alb, 443, "HTTPS from the internet", cidr=ANYWHERE)
+            # Port 80 only answers with a redirect to HTTPS.
+            ingress("alb_http", alb, 80, "HTTP from the internet, redirected to HTTPS", cidr=ANYWHERE)
+        else:
+            # No certificate, so the ALB is internal and plain HTTP never leaves the VPC.
+            ingress("alb_http", alb, 80, "HTTP from inside the VPC (internal ALB)", cidr=cfg.vpc_cidr)
         egress("alb_to_app", alb, port, "To the containers only", target=app)
         ingress("app_from_alb", app, port, "From the load balancer only", source=alb)
         # Containers call AWS APIs (Secrets Manager, S3, Cognito, CloudWatch) and pull images.
         egress("app_https", app, 443, "AWS APIs over HTTPS through the NAT gateway", cidr=ANYWHERE)
-        egress("app_to_proxy", app, MYSQL_PORT, "MySQL through RDS Proxy", target=proxy)
-        egress("app_to_db", app, MYSQL_PORT, "MySQL directly (break-glass, bypassing the proxy)", target=db)
-        ingress("proxy_from_app", proxy, MYSQL_PORT, "MySQL from the containers", source=app)
-        egress("proxy_to_db", proxy, MYSQL_PORT, "MySQL to the database", target=db)
-        ingress("db_from_app", db, MYSQL_PORT, "MySQL from the containers", source=app)
-        ingress("db_from_proxy", db, MYSQL_PORT, "MySQL from RDS Proxy", source=proxy)
+        egress("app_to_proxy", app, db_port, f"{sql} through RDS Proxy", target=proxy)
+        egress("app_to_db", app, db_port, f"{sql} directly (break-glass, bypassing the proxy)", target=db)
+        ingress("proxy_from_app", proxy, db_port, f"{sql} from the containers", source=app)
+        egress("proxy_to_db", proxy, db_port, f"{sql} to the database", target=db)
+        ingress("db_from_app", db, db_port, f"{sql} from the containers", source=app)
+        ingress("db_from_proxy", db, db_port, f"{sql} from RDS Proxy", source=proxy)
         # The database group has no egress rule at all: the database initiates nothing.

@@ -5,14 +5,24 @@ from __future__ import annotations
 from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
 from constructs import Construct
 
+from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
+from infra_cdktf.app_secrets import CognitoClientSecret, CognitoClientSecretProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
-from infra_cdktf.data import Data, DataProps
+from infra_cdktf.data import APP_DB_USER, Data, DataProps
 from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
 from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
+from infra_cdktf.lifecycle import (
+    Mail,
+    MailProps,
+    PointsLifecycle,
+    PointsLifecycleProps,
+    lifecycle_environment,
+)
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
-from infra_cdktf.network import MYSQL_PORT, Network, NetworkProps
+from infra_cdktf.network import Network, NetworkProps
+from infra_cdktf.scaling import ServiceScaling, ServiceScalingProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
@@ -51,8 +61,12 @@ class AwsomeShopStack(TerraformStack):
             ),
         )
         self.users = UserDirectory(self, "identity", props=UserDirectoryProps(config=cfg))
+        self.cognito_secret = CognitoClientSecret(
+            self, "cognito_secret", props=CognitoClientSecretProps(config=cfg, client=self.users.client)
+        )
         self.registry = ContainerRegistry(self, "registry", props=ContainerRegistryProps(config=cfg))
         master_secret = self.data.master_secret_arn
+        app_secret = self.data.app_db_secret.arn
         self.roles = WorkloadRoles(
             self,
             "roles",
@@ -60,13 +74,17 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, self.data.django_secret.arn],
+                secret_arns=[master_secret, app_secret, self.data.django_secret.arn, *self.users.secret_arns],
                 db_secret_arn=master_secret,
+                app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
-                db_resource_id=self.data.instance.resource_id,
+                db_resource_id=self.data.db_resource_id,
                 db_username=cfg.db_master_username,
+                user_pool_arn=self.users.user_pool.arn,
             ),
         )
+        self.mail = Mail(self, "mail", props=MailProps(config=cfg, task_role_id=self.roles.task_role.id))
+        self.storage.limit_images_to(self.roles.task_role.arn)
         self.load_balancer = LoadBalancer(
             self,
             "edge",
@@ -74,13 +92,22 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 vpc_id=self.network.vpc.id,
                 public_subnet_ids=[s.id for s in self.network.public_subnets],
+                private_subnet_ids=private_subnet_ids,
                 alb_security_group_id=self.network.alb_security_group.id,
                 logs_bucket_name=Token.as_string(self.storage.logs_bucket.bucket),
                 logs_bucket_policy=self.storage.logs_policy,
             ),
         )
         self.cdn = (
-            Cdn(self, "cdn", props=CdnProps(config=cfg, alb_dns_name=self.load_balancer.alb.dns_name))
+            Cdn(
+                self,
+                "cdn",
+                props=CdnProps(
+                    config=cfg,
+                    alb_dns_name=self.load_balancer.alb.dns_name,
+                    origin_verify_value=Token.as_string(self.load_balancer.origin_verify_value),
+                ),
+            )
             if cfg.cloudfront_enabled
             else None
         )
@@ -100,21 +127,41 @@ class AwsomeShopStack(TerraformStack):
                 environment={
                     "AWS_REGION": cfg.region,
                     "LOG_LEVEL": cfg.log_level,
+                    # The Environment dimension of the application metrics (docs/metrics.md).
+                    "METRICS_ENVIRONMENT": cfg.name,
                     "COGNITO_USER_POOL_ID": self.users.user_pool.id,
                     "COGNITO_CLIENT_ID": self.users.client.id,
                     "S3_BUCKET_NAME": self.storage.images_bucket_name,
                     "DB_HOST": self.data.proxy_endpoint,
-                    "DB_PORT": str(MYSQL_PORT),
+                    "DB_ENGINE": cfg.engine.app_engine,
+                    "DB_PORT": str(self.data.port),
                     "DB_NAME": cfg.db_name,
                     "DB_SSL_MODE": "REQUIRED",
-                    # Read again after a rotation; DB_USER/DB_PASSWORD are the start-up values.
-                    "DB_SECRET_ARN": master_secret,
+                    # The app's own database user (no DDL, the ledger append-only). Read again
+                    # after a rotation; DB_USER/DB_PASSWORD are the start-up values.
+                    "DB_SECRET_ARN": app_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
+                    **self._host_settings(cfg),
+                    **self.users.app_environment,
+                    **lifecycle_environment(cfg, self.mail),
+                    "SESSION_COOKIE_AGE": str(cfg.session_hours * 3600),
                 },
                 secrets={
+                    "DB_USER": f"{app_secret}:username::",
+                    "DB_PASSWORD": f"{app_secret}:password::",
+                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+                    **self.users.app_secrets,
+                },
+                # Migrations run as the owner, which then sets up the app user (DB_APP_*).
+                migrate_task_role_arn=self.roles.migrate_task_role.arn,
+                migrate_environment={
+                    "DB_SECRET_ARN": master_secret,
+                    "DB_APP_SECRET_ARN": app_secret,
+                    "DB_APP_USER": APP_DB_USER,
+                },
+                migrate_secrets={
                     "DB_USER": f"{master_secret}:username::",
                     "DB_PASSWORD": f"{master_secret}:password::",
-                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
                 },
             ),
         )
@@ -125,12 +172,68 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 cluster_name=self.app.cluster.name,
                 service_name=self.app.service.name,
-                db_instance_identifier=self.data.instance.identifier,
+                db_dimensions=self.data.alarm_dimensions,
+                db_has_storage_limit=not cfg.engine.cluster,
+                db_proxy_name=Token.as_string(self.data.proxy.name),
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
             ),
         )
+        self.scaling = ServiceScaling(
+            self,
+            "scaling",
+            props=ServiceScalingProps(
+                config=cfg,
+                target=self.app.scaling_target,
+                cluster_name=self.app.cluster.name,
+                service_name=self.app.service.name,
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+        )
+        self.application_metrics = ApplicationMetrics(
+            self,
+            "application_metrics",
+            props=ApplicationMetricsProps(
+                config=cfg,
+                alarm_topic_arn=self.monitoring.topic.arn,
+                cluster_name=self.app.cluster.name,
+                service_name=self.app.service.name,
+                db_instance_identifier=self.data.instance.identifier,
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+            ),
+        )
+        self.lifecycle = PointsLifecycle(
+            self,
+            "lifecycle",
+            props=PointsLifecycleProps(
+                config=cfg,
+                cluster_arn=self.app.cluster.arn,
+                cluster_name=self.app.cluster.name,
+                capacity_providers=self.app.capacity_providers,
+                web_task_definition=self.app.task_definition,
+                execution_role_arn=self.roles.execution_role.arn,
+                task_role_arn=self.roles.task_role.arn,
+                private_subnet_ids=private_subnet_ids,
+                app_security_group_id=self.network.app_security_group.id,
+                alarm_topic_arn=self.monitoring.topic.arn,
+            ),
+        )
         self._outputs(cfg)
+
+    def _host_settings(self, cfg: EnvironmentConfig) -> dict[str, str]:
+        """The host names production serves (it refuses any other; health checks by IP need none)."""
+        # CloudFront forwards the origin's host name (the domain, or the ALB's DNS name), but the
+        # browser's Origin header is CloudFront's own name, which CSRF checks must accept.
+        host = cfg.domain_name if cfg.domain_name is not None else self.load_balancer.alb.dns_name
+        settings = {"APP_DOMAIN": host}
+        if self.cdn is not None:
+            settings["CSRF_TRUSTED_ORIGINS"] = f"https://{self.cdn.distribution.domain_name}"
+        if cfg.domain_name is None:
+            # Without a domain the ALB has no certificate and listens on HTTP only; redirecting
+            # to HTTPS would loop. `check --deploy` flags such an environment, as it should.
+            settings["SECURE_SSL_REDIRECT"] = "false"
+        return settings
 
     def _backend(self, cfg: EnvironmentConfig) -> None:
         state = cfg.remote_state
@@ -157,7 +260,7 @@ class AwsomeShopStack(TerraformStack):
             "service_name": (self.app.service.name, "ECS web service"),
             "migrate_task_definition_arn": (
                 self.app.migrate_task_definition.arn,
-                "Run once per release: python manage.py migrate",
+                "Run once per release: migrate, then db_grant_app_user",
             ),
             "task_definition_family": (
                 self.app.task_definition.family,
@@ -171,7 +274,8 @@ class AwsomeShopStack(TerraformStack):
             "user_pool_id": (self.users.user_pool.id, "Cognito user pool"),
             "user_pool_client_id": (self.users.client.id, "Cognito app client"),
             "images_bucket_name": (self.storage.images_bucket_name, "Product images"),
-            "db_proxy_endpoint": (self.data.proxy_endpoint, "MySQL endpoint the containers use"),
+            "db_proxy_endpoint": (self.data.proxy_endpoint, "Database endpoint the containers use"),
+            "cognito_client_secret_arn": (self.cognito_secret.secret.arn, "Cognito app client secret"),
             "alerts_topic_arn": (self.monitoring.topic.arn, "Subscribe to receive alarms"),
         }
         if cfg.domain_name is not None:

@@ -88,13 +88,8 @@ class Storage(Construct):
                 )
             ],
         )
-        self.images_policy = S3BucketPolicy(
-            self,
-            "images_policy",
-            bucket=self.images_bucket.id,
-            policy=_policy([_deny_insecure_transport(self.images_bucket)]),
-            depends_on=[self.images_public_access_block],
-        )
+        # The bucket policy names the task role, which is created after this construct:
+        # limit_images_to() adds it.
 
         self.logs_bucket = S3Bucket(self, "logs", bucket_prefix=f"{cfg.resource_name('logs')}-")
         self.logs_bucket.override_logical_id("logs_bucket")
@@ -172,6 +167,40 @@ class Storage(Construct):
             bucket=self.logs_bucket.id,
             policy=_policy(logs_statements),
         )
+
+    def limit_images_to(self, role_arn: str) -> S3BucketPolicy:
+        """Only the app's task role may read or write image objects (presigned URLs are its own)."""
+        bucket = self.images_bucket
+        objects = f"{bucket.arn}/*"
+        self.images_policy = S3BucketPolicy(
+            self,
+            "images_policy",
+            bucket=bucket.id,
+            policy=_policy(
+                [
+                    _deny_insecure_transport(bucket),
+                    {
+                        # Bucket administration stays with the account's administrators; the
+                        # objects themselves are the app's alone.
+                        "Sid": "ImagesOnlyThroughTheApp",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        "Resource": [objects],
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": role_arn}},
+                    },
+                    {
+                        "Sid": "AppReadsAndWritesImages",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": role_arn},
+                        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        "Resource": [objects],
+                    },
+                ]
+            ),
+            depends_on=[self.images_public_access_block],
+        )
+        return self.images_policy
 
     @property
     def images_bucket_name(self) -> str:

@@ -24,7 +24,9 @@ from shop.admin_tools import (
     admin_url,
     form_page,
 )
-from shop.errors import AlreadyRefunded
+from shop.errors import AlreadyRefunded, OwnAccountRefused
+
+OWN_ORDER_MESSAGE = "This is your own order: another HR user must refund it."
 
 
 @admin.register(Order)
@@ -93,6 +95,9 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
         context["can_refund"] = self.has_refund_permission(request)
+        original = context.get("original")
+        context["own_order"] = original is not None and original.user_id == request.user.pk
+        context["own_order_message"] = OWN_ORDER_MESSAGE
         return super().render_change_form(request, context, *args, **kwargs)
 
     def _refund(self, request: HttpRequest, order: Order, reason: str) -> bool:
@@ -112,9 +117,17 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         if order.status == Order.Status.REFUNDED:
             self.message_user(request, "This order has already been refunded.", messages.WARNING)
             return HttpResponseRedirect(admin_url(order))
+        if order.user_id == request.user.pk:
+            self.message_user(request, OWN_ORDER_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(admin_url(order))
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            if self._refund(request, order, form.cleaned_data["reason"]):
+            try:
+                refunded = self._refund(request, order, form.cleaned_data["reason"])
+            except OwnAccountRefused as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(admin_url(order))
+            if refunded:
                 self.message_user(
                     request,
                     f"Refunded: {order.points_used} points back to {order.user.email}, "
@@ -138,10 +151,17 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.action(description="Refund the selected orders", permissions=["refund"])
     def refund_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> Any:
-        orders = list(queryset.filter(status=Order.Status.DELIVERED).select_related("user", "product"))
+        delivered = queryset.filter(status=Order.Status.DELIVERED).select_related("user", "product")
+        me = acting_user(request).pk
+        orders = list(delivered.exclude(user_id=me))
+        own = delivered.filter(user_id=me).count()
         already = queryset.filter(status=Order.Status.REFUNDED).count()
         if not orders:
-            self.message_user(request, "The selected orders have already been refunded.", messages.WARNING)
+            self.message_user(
+                request,
+                OWN_ORDER_MESSAGE if own else "The selected orders have already been refunded.",
+                messages.ERROR if own else messages.WARNING,
+            )
             return None
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -155,6 +175,8 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         intro = "Points go back to each employee and the products back into stock."
         if already:
             intro += f" {already} selected order(s) were already refunded and are left out."
+        if own:
+            intro += f" {own} of the selected orders are your own and are left out: another HR user must refund them."
         return form_page(
             request,
             self,

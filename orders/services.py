@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, StockMovement
 from catalog.services import stock_apply
 from orders.idempotency import Claim, NewKey, idempotency_complete, idempotency_insert, idempotency_lock
 from orders.models import Order
+from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
-from points.services import ledger_apply
-from shop.db import retry_on_conflict
+from points.services import check_not_own_account, ledger_apply
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -47,7 +47,8 @@ def order_place(
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError("quantity out of range")
-    with transaction.atomic():
+    # A connection lost during COMMIT is OutcomeUnknown, never "nothing was changed".
+    with atomic_with_known_outcome():
         if claim is not None:
             record = idempotency_lock(claim)
         elif new_key is not None:
@@ -88,6 +89,7 @@ def order_place(
             order=order,
             created_by=user,
         )
+        order_placed.send(sender=Order, order=order, product=product, balance_after=account.balance)
         if record is not None and response_for is not None:
             idempotency_complete(record=record, status=201, body=response_for(order), order=order)
         return order
@@ -96,10 +98,12 @@ def order_place(
 @retry_on_conflict
 def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -> Order:
     """Reverse an order: points back (a `refunded` ledger entry), stock back, status refunded."""
-    with transaction.atomic():
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         snapshot = Order.objects.filter(pk=order_id).values("user_id", "product_id").first()
         if snapshot is None:
             raise Order.DoesNotExist(order_id)
+        # Separation of duties: an HR user's own orders are refunded by someone else.
+        check_not_own_account(actor=refunded_by, user_ids=[snapshot["user_id"]], verb="refund an order to")
         account = account_for_update(snapshot["user_id"])
         product = Product.objects.select_for_update().get(pk=snapshot["product_id"])
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -126,4 +130,5 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
         order.refunded_by = refunded_by
         order.refund_reason = reason[:255]
         order.save(update_fields=["status", "refunded_at", "refunded_by", "refund_reason"])
+        order_refunded.send(sender=Order, order=order, product=product, balance_after=account.balance)
         return order

@@ -6,16 +6,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from points.forms import GrantCsvUploadForm
-from points.models import GrantBatch, PointsTransaction
-from points.services import GrantImportRefused, grant_import_confirm, grant_import_stage
-from shop.admin_tools import CsvExportMixin, DateRangeFilter, EmployeeFilter, acting_user
+from points.forms import DecisionForm, GrantCsvUploadForm
+from points.models import GrantBatch, GrantRequest, PointsTransaction
+from points.services import (
+    approval_threshold,
+    grant_import_confirm,
+    grant_import_stage,
+    grant_request_approve,
+    grant_request_reject,
+    needs_approval,
+)
+from shop.admin_tools import (
+    CsvExportMixin,
+    DateRangeFilter,
+    EmployeeFilter,
+    acting_user,
+    admin_url,
+    form_page,
+)
+from shop.errors import ApplicationError
 
 PREVIEW_ROWS = 50
 PREVIEW_ERRORS = 200
@@ -117,9 +133,19 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
                     confirmed_by=acting_user(request),
                     allow_duplicate=bool(request.POST.get("allow_duplicate")),
                 )
-            except GrantImportRefused as exc:
+            except ApplicationError as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+            if isinstance(batch, GrantRequest):
+                self.log_addition(request, batch, f"Requested approval: {batch}")
+                self.message_user(
+                    request,
+                    f"{batch.rows} rows, {batch.total_points} points, from {batch.filename} are above the "
+                    f"approval threshold of {approval_threshold()}: the import waits for another HR user's "
+                    "approval. Nothing has moved yet.",
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(admin_url(batch))
             self.log_addition(
                 request,
                 batch,
@@ -144,6 +170,9 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
                 errors=plan.errors[:PREVIEW_ERRORS],
                 more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
                 employees=len({row.email for row in plan.rows}),
+                left_out=plan.left_out[:PREVIEW_ERRORS],
+                needs_approval=needs_approval(plan.total_points),
+                threshold=approval_threshold(),
                 title="Check the import before applying it",
             )
             return TemplateResponse(request, "admin/points/pointstransaction/import_preview.html", context)
@@ -161,3 +190,151 @@ class GrantBatchAdmin(ReadOnlyAdmin):
     def entries_link(self, obj: GrantBatch) -> str:
         url = reverse("admin:points_pointstransaction_changelist") + f"?batch__exact={obj.pk}"
         return format_html('<a href="{}">View</a>', url)
+
+
+class RequestedDateFilter(DateRangeFilter):
+    field_name = "requested_at"
+
+
+@admin.register(GrantRequest)
+class GrantRequestAdmin(ReadOnlyAdmin):
+    """Four eyes: requests above the threshold, approved or rejected (with a note) by another HR user."""
+
+    list_filter = ("status", "kind", "source", RequestedDateFilter)
+    change_form_template = "admin/points/grantrequest/change_form.html"
+    list_display = (
+        "requested_at",
+        "kind",
+        "source",
+        "rows",
+        "total_points",
+        "reason",
+        "requested_by",
+        "status",
+        "decided_by",
+        "decided_at",
+    )
+    list_select_related = ("requested_by", "decided_by")
+    search_fields = ("reason", "requested_by__email", "filename", "note")
+    list_per_page = 100
+    fields = (
+        "kind",
+        "source",
+        "reason",
+        "rows",
+        "total_points",
+        "filename",
+        "requested_by",
+        "requested_at",
+        "status",
+        "decided_by",
+        "decided_at",
+        "note",
+        "batch_link",
+        "recipients",
+    )
+    readonly_fields = fields
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("points.grant_points")
+
+    @admin.display(description="Ledger entries")
+    def batch_link(self, obj: GrantRequest) -> str:
+        if obj.batch_id is None:
+            return "None yet: nothing moves until the request is approved."
+        url = reverse("admin:points_pointstransaction_changelist") + f"?batch__exact={obj.batch_id}"
+        return format_html('<a href="{}">The entries this approval wrote</a>', url)
+
+    @admin.display(description="Recipients")
+    def recipients(self, obj: GrantRequest) -> str:
+        items = obj.payload[:PREVIEW_ROWS]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((item["email"], f"{int(item['amount']):+d}", item["reason"]) for item in items),
+        )
+        more = f"<p>... and {obj.rows - len(items)} more rows.</p>" if obj.rows > len(items) else ""
+        return format_html(
+            '<table class="hr-section"><thead><tr><th>Employee</th><th>Points</th><th>Reason</th></tr></thead>'
+            "<tbody>{}</tbody></table>{}",
+            rows,
+            format_html(more) if more else "",
+        )
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/approve/", view(self.approve_view), name="points_grantrequest_approve"),
+            path("<path:object_id>/reject/", view(self.reject_view), name="points_grantrequest_reject"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        original = context.get("original")
+        context["can_decide"] = self.has_decide_permission(request)
+        # The requester sees why there is no Approve button instead of a refusal after clicking.
+        context["own_request"] = original is not None and original.requested_by_id == request.user.pk
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def _request(self, request: HttpRequest, object_id: str) -> GrantRequest:
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such request.")
+        return obj
+
+    def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._decide(request, object_id, approve=True)
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._decide(request, object_id, approve=False)
+
+    def _decide(self, request: HttpRequest, object_id: str, *, approve: bool) -> HttpResponse:
+        obj = self._request(request, object_id)
+        if obj.status != GrantRequest.Status.PENDING:
+            self.message_user(
+                request, f"This request was already {obj.status}; nothing was changed.", messages.WARNING
+            )
+            return HttpResponseRedirect(admin_url(obj))
+        form = DecisionForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            note = form.cleaned_data["note"]
+            try:
+                if approve:
+                    decided = grant_request_approve(
+                        request_id=obj.pk, approved_by=acting_user(request), note=note
+                    )
+                else:
+                    decided = grant_request_reject(
+                        request_id=obj.pk, rejected_by=acting_user(request), note=note
+                    )
+            except ApplicationError as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(admin_url(obj))
+            verb = "Approved" if approve else "Rejected"
+            self.log_change(request, decided, f"{verb}: {note}" if note else verb)
+            done = (
+                f"Approved: {decided.total_points} points to {decided.rows} employee(s) are applied."
+                if approve
+                else "Rejected: nothing moved; the note is kept with the request."
+            )
+            self.message_user(request, done, messages.SUCCESS)
+            return HttpResponseRedirect(admin_url(decided))
+        return form_page(
+            request,
+            self,
+            title=("Approve" if approve else "Reject") + f" {obj}",
+            intro=f"Requested by {obj.requested_by.email}: {obj.rows} row(s), {obj.total_points} points. "
+            + (
+                "Approving applies it now."
+                if approve
+                else "Rejecting moves nothing; say why (the requester sees the note)."
+            ),
+            form=form,
+            submit="Approve and apply" if approve else "Reject",
+            obj=obj,
+            danger=not approve,
+        )

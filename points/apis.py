@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -9,10 +12,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from points.expiry import expiry_months
 from points.filters import LedgerFilter
 from points.models import PointsTransaction
-from points.selectors import account_get, ledger_list
+from points.selectors import account_get, ledger_list, points_expiring
 from shop.authentication import request_employee
+
+EXPIRING_SOON_DAYS = 30
+
+
+@extend_schema_serializer(component_name="ExpiringPoints")
+class ExpiringSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    date = serializers.DateField()
 
 
 class MeApi(APIView):
@@ -25,12 +37,18 @@ class MeApi(APIView):
         balance = serializers.IntegerField()
         total_earned = serializers.IntegerField()
         total_redeemed = serializers.IntegerField()
+        total_expired = serializers.IntegerField()
+        expiring_soon = ExpiringSerializer(
+            allow_null=True,
+            help_text=f"Points that expire within {EXPIRING_SOON_DAYS} days, and the first date; "
+            "null when none do (or points never expire).",
+        )
 
     @extend_schema(responses=OutputSerializer, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
         user = request_employee(request)
         account = account_get(user=user)
-        data = {
+        data: dict[str, Any] = {
             "id": user.pk,
             "email": user.email,
             "name": user.name,
@@ -38,7 +56,13 @@ class MeApi(APIView):
             "balance": account.balance,
             "total_earned": account.total_earned,
             "total_redeemed": account.total_redeemed,
+            "total_expired": account.total_expired,
+            "expiring_soon": None,
         }
+        if expiry_months() > 0:
+            soon = points_expiring(user_id=user.pk, after=timezone.localdate(), days=EXPIRING_SOON_DAYS)
+            if soon.points:
+                data["expiring_soon"] = {"points": soon.points, "date": soon.expires_on}
         return Response(self.OutputSerializer(data).data)
 
 

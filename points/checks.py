@@ -21,6 +21,7 @@ def ledger_violations() -> list[str]:
             redeemed=Sum("amount", filter=Q(type="redeemed")),
             refunded=Sum("amount", filter=Q(type="refunded")),
             adjusted=Sum("amount", filter=Q(type="adjusted")),
+            expired=Sum("amount", filter=Q(type="expired")),
         )
     }
     for account in PointsAccount.objects.select_related("user").order_by("user__email"):
@@ -30,6 +31,7 @@ def ledger_violations() -> list[str]:
         earned = row.get("earned") or 0
         redeemed = -(row.get("redeemed") or 0) - (row.get("refunded") or 0)
         adjusted = row.get("adjusted") or 0
+        expired = -(row.get("expired") or 0)
         if account.balance < 0:
             problems.append(f"{who}: balance {account.balance} is negative")
         if account.balance != ledger_total:
@@ -40,6 +42,8 @@ def ledger_violations() -> list[str]:
             problems.append(f"{who}: total_redeemed {account.total_redeemed} != ledger {redeemed}")
         if account.total_adjusted != adjusted:
             problems.append(f"{who}: total_adjusted {account.total_adjusted} != ledger {adjusted}")
+        if account.total_expired != expired:
+            problems.append(f"{who}: total_expired {account.total_expired} != ledger {expired}")
     negative_after = PointsTransaction.objects.filter(balance_after__lt=0).count()
     if negative_after:
         problems.append(f"{negative_after} ledger entries have a negative balance_after")

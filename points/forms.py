@@ -45,3 +45,11 @@ class GrantCsvUploadForm(forms.Form):
             raise forms.ValidationError("The file is larger than 5 MB; split it into several files.")
         self.filename = upload.name or "grants.csv"
         return upload.read()
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject a grant request; a rejection must say why."""
+
+    note = forms.CharField(
+        max_length=255, required=False, help_text="Kept with the request; required when rejecting."
+    )

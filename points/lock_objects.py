@@ -1,8 +1,10 @@
 """Row locks for points accounts.
 
-THE LOCK ORDER, for every writer in the project: points account(s) first, ordered by pk, then
-product(s), ordered by pk, then the order row, and last the catalog version row (updated when
-stock reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two transactions that follow one order cannot
+THE LOCK ORDER, for every writer in the project: a grant approval request first (approving
+one locks it, then applies its grant), then points account(s), ordered by pk, then product(s),
+ordered by pk, then the order row, and last the catalog version row (updated when stock
+reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two
+transactions that follow one order cannot
 deadlock each other. Locks are plain `select_for_update()` on single-table querysets: MariaDB
 rejects `of=...`, and these querysets join nothing, so it is not needed.
 """
@@ -14,7 +16,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from points.models import PointsAccount
+from points.models import GrantRequest, PointsAccount
+
+
+def grant_request_for_update(request_id: Any) -> GrantRequest:
+    """First in the lock order: the second of two simultaneous approvers waits here, then sees
+    the request already decided."""
+    return GrantRequest.objects.select_for_update().get(pk=request_id)
 
 
 def accounts_for_update(user_ids: Iterable[Any]) -> QuerySet[PointsAccount]:

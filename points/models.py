@@ -2,13 +2,14 @@
 
 Rules the database itself enforces (CHECK constraints), so that not even a bug can break them:
 - a balance and its totals are never negative;
-- balance = total_earned - total_redeemed + total_adjusted, always;
+- balance = total_earned - total_redeemed + total_adjusted - total_expired, always;
 - each ledger entry's sign matches its type, its balance_after is never negative, and entries
-  of type redeemed/refunded point at an order while earned/adjusted do not;
+  of type redeemed/refunded point at an order while earned/adjusted/expired do not;
 - an order has at most one redeemed and one refunded entry.
 Totals: `earned` adds to total_earned; `redeemed` adds its size to total_redeemed; `refunded`
 gives back a redemption, so it subtracts from total_redeemed; `adjusted` (HR corrections and
-deductions) goes to total_adjusted.
+deductions) goes to total_adjusted; `expired` (points past their expiry date, written by
+``expire_points``; see ``points/expiry.py``) adds its size to total_expired.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PointsAccount(models.Model):
     total_earned = models.BigIntegerField(default=0)
     total_redeemed = models.BigIntegerField(default=0)
     total_adjusted = models.BigIntegerField(default=0)
+    total_expired = models.BigIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -41,9 +43,12 @@ class PointsAccount(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_gte_0"),
             models.CheckConstraint(condition=Q(total_earned__gte=0), name="account_earned_gte_0"),
             models.CheckConstraint(condition=Q(total_redeemed__gte=0), name="account_redeemed_gte_0"),
+            models.CheckConstraint(condition=Q(total_expired__gte=0), name="account_expired_gte_0"),
             models.CheckConstraint(
-                condition=Q(balance=F("total_earned") - F("total_redeemed") + F("total_adjusted")),
-                name="account_balance_matches_totals",
+                condition=Q(
+                    balance=F("total_earned") - F("total_redeemed") + F("total_adjusted") - F("total_expired")
+                ),
+                name="account_balance_matches_totals_with_expiry",
             ),
         ]
 
@@ -54,11 +59,15 @@ class PointsAccount(models.Model):
 class PointsTransaction(models.Model):
     """One ledger entry. Entries are only ever inserted: never updated, never deleted."""
 
+    # The app's database user may only SELECT and INSERT here (shop.db_grants).
+    append_only = True
+
     class Type(models.TextChoices):
         EARNED = "earned", "Earned"
         REDEEMED = "redeemed", "Redeemed"
         REFUNDED = "refunded", "Refunded"
         ADJUSTED = "adjusted", "Adjusted"
+        EXPIRED = "expired", "Expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
@@ -105,15 +114,16 @@ class PointsTransaction(models.Model):
                     | Q(type="redeemed", amount__lt=0)
                     | Q(type="refunded", amount__gt=0)
                     | (Q(type="adjusted") & ~Q(amount=0))
+                    | Q(type="expired", amount__lt=0)
                 ),
-                name="ledger_amount_sign_matches_type",
+                name="ledger_amount_sign_matches_type_with_expiry",
             ),
             models.CheckConstraint(
                 condition=(
                     Q(type__in=["redeemed", "refunded"], order__isnull=False)
-                    | Q(type__in=["earned", "adjusted"], order__isnull=True)
+                    | Q(type__in=["earned", "adjusted", "expired"], order__isnull=True)
                 ),
-                name="ledger_order_iff_redemption",
+                name="ledger_order_iff_redemption_with_expiry",
             ),
             models.UniqueConstraint(fields=["order", "type"], name="ledger_one_entry_per_order_type"),
         ]
@@ -175,3 +185,79 @@ class PendingGrantImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.content_hash[:12]})"
+
+
+class GrantRequest(models.Model):
+    """A grant or adjustment above GRANT_APPROVAL_THRESHOLD, waiting for a second HR user.
+
+    Nothing moves while it is pending. `payload` holds what would be written, one item per
+    ledger entry: {"user": pk, "email": ..., "amount": signed points, "reason": ...}. Approving
+    applies it through the points services in the same transaction that marks it approved, and
+    links the GrantBatch it wrote; the requester can never approve their own request.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant to one employee"
+        ADJUST = "adjust", "Adjustment of one employee"
+        BULK = "bulk", "Bulk grant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(
+        max_length=32, blank=True, help_text="For bulk grants: all_active, selection, csv."
+    )
+    reason = models.CharField(max_length=255)
+    payload = models.JSONField()
+    rows = models.PositiveIntegerField()
+    total_points = models.BigIntegerField(help_text="Sum of the points moved, deductions counted by size.")
+    filename = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    batch = models.OneToOneField(
+        GrantBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="grant_request"
+    )
+
+    class Meta:
+        ordering = ("-requested_at",)
+        verbose_name = "grant approval request"
+        indexes = [models.Index(fields=["status", "-requested_at"], name="grant_request_status_idx")]
+        constraints = [
+            # Four eyes in the schema too: a decision is recorded with its decider and time, and
+            # an approval is never by the requester and always names the batch it wrote.
+            models.CheckConstraint(
+                condition=(
+                    Q(status="pending", decided_by__isnull=True, decided_at__isnull=True, batch__isnull=True)
+                    | Q(
+                        status="rejected",
+                        decided_by__isnull=False,
+                        decided_at__isnull=False,
+                        batch__isnull=True,
+                    )
+                    | (
+                        Q(
+                            status="approved",
+                            decided_by__isnull=False,
+                            decided_at__isnull=False,
+                            batch__isnull=False,
+                        )
+                        & ~Q(decided_by=F("requested_by"))
+                    )
+                ),
+                name="grant_request_decision_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.total_points} points ({self.get_status_display().lower()})"

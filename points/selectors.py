@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from points.models import PointsAccount, PointsTransaction
+from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
+from points.models import GrantRequest, PointsAccount, PointsTransaction
 from shop.models import User
+
+LEFT_OUT_OWN = "your own account: another HR user must grant it"
+LEFT_OUT_NOT_EMPLOYEE = "not on the employee roster (an HR-only or operations account)"
+LEFT_OUT_INACTIVE = "deactivated"
+
+
+def grant_recipients_split(
+    *, users: Iterable[User], acting: User | None
+) -> tuple[list[User], list[tuple[User, str]]]:
+    """Who of `users` a bulk grant by `acting` reaches, and who it leaves out and why."""
+    included: list[User] = []
+    left_out: list[tuple[User, str]] = []
+    for user in users:
+        if acting is not None and user.pk == acting.pk:
+            left_out.append((user, LEFT_OUT_OWN))
+        elif not user.is_active:
+            left_out.append((user, LEFT_OUT_INACTIVE))
+        elif not user.is_employee:
+            left_out.append((user, LEFT_OUT_NOT_EMPLOYEE))
+        else:
+            included.append(user)
+    return included, left_out
+
+
+def grant_requests_pending(*, limit: int = 5) -> tuple[int, list[GrantRequest]]:
+    """For the dashboard: how many requests wait for approval, and the oldest few."""
+    pending = GrantRequest.objects.filter(status=GrantRequest.Status.PENDING)
+    return pending.count(), list(pending.select_related("requested_by").order_by("requested_at")[:limit])
 
 
 def account_get(*, user: User) -> PointsAccount:
@@ -78,3 +110,56 @@ def points_unspent_summary(*, limit: int = 10) -> UnspentSummary:
     totals = accounts.aggregate(employees=Count("pk"), points=Sum("balance"))
     top = list(accounts.select_related("user").order_by("-balance", "user__email")[:limit])
     return UnspentSummary(employees=totals["employees"] or 0, points=int(totals["points"] or 0), top=top)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_on: dt.date | None
+
+
+def points_expiring(*, user_id: Any, after: dt.date, days: int) -> Expiring:
+    """Points of the account that expire in the ``days`` after ``after`` (0 when expiry is off)."""
+    months = expiry_months()
+    if months <= 0:
+        return Expiring(0, None)
+    entries = (
+        PointsTransaction.objects.filter(account_id=user_id)
+        .order_by("created_at", "id")
+        .values(*ENTRY_FIELDS)
+    )
+    points, first = lots_from_entries(entries, months=months).upcoming(after, after + dt.timedelta(days=days))
+    return Expiring(points, first)
+
+
+def accounts_with_points() -> QuerySet[PointsAccount]:
+    """Accounts that could have anything to expire, in lock order."""
+    return PointsAccount.objects.filter(balance__gt=0).order_by("pk")
+
+
+def points_expiring_total(*, after: dt.date, days: int) -> int | None:
+    """Points of all accounts expiring in the ``days`` after ``after``; None when expiry is off.
+
+    Replays the whole ledger once, in account order, streamed: one query, memory for one
+    account's lots at a time.
+    """
+    months = expiry_months()
+    if months <= 0:
+        return None
+    until = after + dt.timedelta(days=days)
+    total = 0
+    current: Any = None
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        return lots_from_entries(batch, months=months).upcoming(after, until)[0] if batch else 0
+
+    entries = PointsTransaction.objects.order_by("account_id", "created_at", "id").values(
+        "account_id", *ENTRY_FIELDS
+    )
+    for entry in entries.iterator(chunk_size=5000):
+        if entry["account_id"] != current:
+            total += flush()
+            current, batch = entry["account_id"], []
+        batch.append(entry)
+    return total + flush()

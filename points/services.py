@@ -4,19 +4,25 @@ transaction, under a row lock on the account (see lock_objects for the lock orde
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
-from points.lock_objects import account_for_update, accounts_for_update
-from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from shop.db import retry_on_conflict
-from shop.errors import ApplicationError, InvalidAmount, NegativeBalance
+from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
+from points.lock_objects import account_for_update, accounts_for_update, grant_request_for_update
+from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
+from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
+from points.signals import points_granted
+from shop import metrics
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
 if TYPE_CHECKING:
@@ -28,6 +34,11 @@ Type = PointsTransaction.Type
 
 def account_create(*, user: User) -> PointsAccount:
     return PointsAccount.objects.create(user=user)
+
+
+def accounts_create(*, users: Sequence[User]) -> list[PointsAccount]:
+    """Empty accounts for many new employees in one statement (the roster import)."""
+    return PointsAccount.objects.bulk_create([PointsAccount(user=user) for user in users])
 
 
 def ledger_apply(
@@ -55,11 +66,14 @@ def ledger_apply(
     elif type in (Type.REDEEMED, Type.REFUNDED):
         account.total_redeemed -= amount
         update_fields.append("total_redeemed")
+    elif type == Type.EXPIRED:
+        account.total_expired -= amount
+        update_fields.append("total_expired")
     else:
         account.total_adjusted += amount
         update_fields.append("total_adjusted")
     account.save(update_fields=update_fields)
-    return PointsTransaction.objects.create(
+    entry = PointsTransaction.objects.create(
         account=account,
         type=type,
         amount=amount,
@@ -69,6 +83,33 @@ def ledger_apply(
         created_by=created_by,
         batch=batch,
     )
+    ledger_metrics_on_commit(type=type, amounts=[amount])
+    return entry
+
+
+# Ledger entry type -> (points moved, entries written) metrics (docs/metrics.md).
+_LEDGER_METRICS = {
+    Type.EARNED: ("PointsGranted", "Grants"),
+    Type.REDEEMED: ("PointsRedeemed", "Redemptions"),
+    Type.REFUNDED: ("PointsRefunded", "Refunds"),
+    Type.ADJUSTED: ("PointsAdjusted", "Adjustments"),
+    Type.EXPIRED: ("PointsExpired", "Expiries"),
+}
+
+
+def ledger_metrics_on_commit(*, type: str, amounts: list[int]) -> None:
+    """Count points moved once the transaction commits: a rolled-back write counts nothing."""
+    if not amounts or not metrics.enabled():
+        return
+    points_metric, entries_metric = _LEDGER_METRICS[Type(type)]
+    # Debits are stored negative; the metrics count points moved, so always positive.
+    total = sum(abs(amount) for amount in amounts)
+
+    def emit() -> None:
+        metrics.count(points_metric, total)
+        metrics.count(entries_metric, len(amounts))
+
+    transaction.on_commit(emit)
 
 
 def _check_amount(amount: int, *, allow_negative: bool = False) -> None:
@@ -87,30 +128,130 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
+# --- separation of duties -----------------------------------------------------------------
+
+
+class NotOnRoster(ApplicationError):
+    status_code = 409
+    code = "not_on_roster"
+    default_detail = "Points go to active employees only; nothing was changed."
+
+
+class ApprovalRequired(ApplicationError):
+    status_code = 409
+    code = "approval_required"
+    default_detail = "This change is above the approval threshold and needs a second HR user's approval."
+
+
+def approval_threshold() -> int:
+    return int(settings.GRANT_APPROVAL_THRESHOLD)
+
+
+def needs_approval(total_points: int) -> bool:
+    """Four eyes: more than the threshold (a bulk grant counted in total) waits for approval."""
+    return total_points > approval_threshold()
+
+
+def check_not_own_account(
+    *, actor: User | None, user_ids: Iterable[Any], verb: str = "grant points to"
+) -> None:
+    """Nobody moves points on their own account, whatever the path (admin, command, approval)."""
+    if actor is not None and actor.pk in set(user_ids):
+        raise OwnAccountRefused(
+            f"{actor.email} cannot {verb} their own account; another HR user must do it. Nothing was changed."
+        )
+
+
+def is_grant_recipient(user: User) -> bool:
+    """Who may receive points: an active employee on the roster (not an HR-only or operations account)."""
+    return bool(user.is_active and user.is_employee)
+
+
+def check_recipients(users: Iterable[User]) -> None:
+    refused = [u.email for u in users if not is_grant_recipient(u)]
+    if refused:
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        raise NotOnRoster(
+            f"Points go to active employees on the roster only; not to {shown}. Nothing was changed."
+        )
+
+
+def _check_approval(approval: GrantRequest | None, total_points: int) -> None:
+    if approval is None:
+        if needs_approval(total_points):
+            raise ApprovalRequired(
+                f"{total_points:,} points is above the approval threshold of {approval_threshold():,}; "
+                "it needs a second HR user's approval. Nothing was changed."
+            )
+        return
+    # Only grant_request_approve passes an approval, after recording a different decider.
+    if approval.status != GrantRequest.Status.APPROVED or approval.decided_by_id in (
+        None,
+        approval.requested_by_id,
+    ):
+        raise ApprovalRequired("This request has not been approved by a second HR user.")
+
+
 @retry_on_conflict
 def points_grant(
-    *, user: User, amount: int, reason: str, granted_by: User | None = None
+    *,
+    user: User,
+    amount: int,
+    reason: str,
+    granted_by: User | None = None,
+    approval: GrantRequest | None = None,
+    batch: GrantBatch | None = None,
 ) -> PointsTransaction:
     _check_amount(amount)
     reason = _check_reason(reason)
-    with transaction.atomic():
+    check_not_own_account(actor=granted_by, user_ids=[user.pk])
+    check_recipients([user])
+    _check_approval(approval, amount)
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
-        return ledger_apply(
-            account=account, type=Type.EARNED, amount=amount, description=reason, created_by=granted_by
+        entry = ledger_apply(
+            account=account,
+            type=Type.EARNED,
+            amount=amount,
+            description=reason,
+            created_by=granted_by,
+            batch=batch,
         )
+        points_granted.send(sender=PointsTransaction, entries=[entry])
+        return entry
 
 
 @retry_on_conflict
 def points_adjust(
-    *, user: User, amount: int, reason: str, adjusted_by: User | None = None
+    *,
+    user: User,
+    amount: int,
+    reason: str,
+    adjusted_by: User | None = None,
+    approval: GrantRequest | None = None,
+    batch: GrantBatch | None = None,
 ) -> PointsTransaction:
-    """An HR correction: usually a deduction (negative). Refused if the balance would go below 0."""
+    """An HR correction: usually a deduction (negative). Refused if the balance would go below 0.
+
+    Deductions may be made from anyone's account (a leaver's, say) but never one's own; adding
+    points is a grant, so only employees on the roster receive them. Its size counts towards
+    the approval threshold either way.
+    """
     _check_amount(amount, allow_negative=True)
     reason = _check_reason(reason)
-    with transaction.atomic():
+    check_not_own_account(actor=adjusted_by, user_ids=[user.pk], verb="adjust the points of")
+    if amount > 0:
+        check_recipients([user])
+    _check_approval(approval, abs(amount))
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         account = account_for_update(user.pk)
         return ledger_apply(
-            account=account, type=Type.ADJUSTED, amount=amount, description=reason, created_by=adjusted_by
+            account=account,
+            type=Type.ADJUSTED,
+            amount=amount,
+            description=reason,
+            created_by=adjusted_by,
+            batch=batch,
         )
 
 
@@ -131,6 +272,8 @@ class GrantPlan:
     unknown_emails: list[str] = field(default_factory=list)
     content_hash: str = ""
     users: dict[str, User] = field(default_factory=dict)
+    # Rows for accounts that receive no points from this person: (line, email, why).
+    left_out: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def total_points(self) -> int:
@@ -141,12 +284,13 @@ class GrantPlan:
         return not self.errors and bool(self.rows)
 
 
-def grant_plan_from_csv(content: bytes | str) -> GrantPlan:
+def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> GrantPlan:
     """Parse and check `email,amount,reason` rows without writing anything.
 
-    A header row is optional. Emails are matched case-insensitively against active employees
+    A header row is optional. Emails are matched case-insensitively against active accounts
     in one query. Every problem is reported with its line number; nothing is applied unless
-    the whole file is clean (all rows or none).
+    the whole file is clean (all rows or none). Rows for the acting HR user and for accounts
+    off the roster are left out and listed with the reason, so the preview shows them.
     """
     raw = content.encode() if isinstance(content, str) else content
     plan = GrantPlan(content_hash=hashlib.sha256(raw).hexdigest())
@@ -185,10 +329,21 @@ def grant_plan_from_csv(content: bytes | str) -> GrantPlan:
     emails = {row.email for row in plan.rows}
     found = {u.email: u for u in User.objects.filter(email__in=emails, is_active=True)}
     plan.users = found
+    kept: list[GrantRow] = []
     for row in plan.rows:
-        if row.email not in found:
+        user = found.get(row.email)
+        if user is None:
             plan.unknown_emails.append(row.email)
             plan.errors.append(f"line {row.line}: no active employee has the email {row.email}")
+        elif acting is not None and user.pk == acting.pk:
+            plan.left_out.append((row.line, row.email, LEFT_OUT_OWN))
+        elif not user.is_employee:
+            plan.left_out.append((row.line, row.email, LEFT_OUT_NOT_EMPLOYEE))
+        else:
+            kept.append(row)
+    plan.rows = kept
+    if not kept and plan.left_out and not plan.errors:
+        plan.errors.append("Every row is left out (see below); there is nothing to grant.")
     return plan
 
 
@@ -205,16 +360,24 @@ def points_grant_bulk(
     filename: str = "",
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
+    approval: GrantRequest | None = None,
 ) -> GrantBatch:
     """Grant to many employees in one transaction: all rows or none.
 
     Accounts are locked in pk order (the project's lock order), then each row is applied.
     Several rows for the same employee are applied one after another, each with its own entry.
+    Every recipient must be an active employee other than the granter, and a total above the
+    approval threshold needs an approved GrantRequest; callers leave such people out first
+    (and tell HR), this refuses whatever slips through.
     """
     for _, amount, reason in grants:
         _check_amount(amount)
         _check_reason(reason)
-    with transaction.atomic():
+    recipients = {u.pk: u for u, _, _ in grants}
+    check_not_own_account(actor=granted_by, user_ids=recipients)
+    check_recipients(recipients.values())
+    _check_approval(approval, sum(amount for _, amount, _ in grants))
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
@@ -244,6 +407,8 @@ def points_grant_bulk(
                 progress(index)
         # Bulk writes keep a 10,000-row import to a handful of statements.
         PointsTransaction.objects.bulk_create(entries, batch_size=1000)
+        ledger_metrics_on_commit(type=Type.EARNED, amounts=[entry.amount for entry in entries])
+        points_granted.send(sender=PointsTransaction, entries=entries)
         touched = {u.pk for u, _, _ in grants}
         PointsAccount.objects.bulk_update(
             [accounts[pk] for pk in touched], ["balance", "total_earned"], batch_size=1000
@@ -258,8 +423,16 @@ def _now() -> Any:
     return timezone.now()
 
 
+def grant_recipients_all(*, acting: User | None = None) -> list[User]:
+    """Everyone a grant to all reaches: active employees on the roster, never the granter."""
+    users = User.objects.filter(is_active=True, is_employee=True).order_by("pk")
+    if acting is not None:
+        users = users.exclude(pk=acting.pk)
+    return list(users)
+
+
 def points_grant_all_active(*, amount: int, reason: str, granted_by: User | None = None) -> GrantBatch:
-    users = list(User.objects.filter(is_active=True).order_by("pk"))
+    users = grant_recipients_all(acting=granted_by)
     return points_grant_bulk(
         grants=[(u, amount, reason) for u in users], source="all_active", granted_by=granted_by
     )
@@ -320,7 +493,7 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
     The token is signed and names both the stored upload and its content hash, so the confirm
     step needs no re-upload and cannot be pointed at another file (or an edited one).
     """
-    plan = grant_plan_from_csv(content)
+    plan = grant_plan_from_csv(content, acting=staged_by)
     # Uploads older than a day were abandoned; clearing them here needs no scheduler.
     PendingGrantImport.objects.filter(created_at__lt=_now() - _hours(24)).delete()
     token = ""
@@ -342,8 +515,11 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
     )
 
 
-def grant_import_confirm(*, token: str, confirmed_by: User, allow_duplicate: bool = False) -> GrantBatch:
-    """Apply a previewed upload: re-validated now, all rows or none, duplicates refused unless allowed."""
+def grant_import_confirm(
+    *, token: str, confirmed_by: User, allow_duplicate: bool = False
+) -> GrantBatch | GrantRequest:
+    """Apply a previewed upload: re-validated now, all rows or none, duplicates refused unless
+    allowed. A total above the approval threshold becomes a pending request instead."""
     try:
         data = signing.loads(token, salt=IMPORT_TOKEN_SALT, max_age=IMPORT_TOKEN_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -354,7 +530,7 @@ def grant_import_confirm(*, token: str, confirmed_by: User, allow_duplicate: boo
     if pending is None:
         raise GrantImportRefused("This preview was already used or has expired; upload the file again.")
     content = pending.content.encode("utf-8")
-    plan = grant_plan_from_csv(content)
+    plan = grant_plan_from_csv(content, acting=confirmed_by)
     if plan.content_hash != data["hash"]:
         raise GrantImportRefused("The stored file does not match its preview; upload the file again.")
     if not plan.ok:
@@ -367,12 +543,280 @@ def grant_import_confirm(*, token: str, confirmed_by: User, allow_duplicate: boo
         raise GrantImportRefused(
             f"This file was already imported on {previous.created_at:%Y-%m-%d %H:%M} UTC; nothing was imported."
         )
-    batch = points_import_plan(plan=plan, granted_by=confirmed_by, filename=pending.filename)
+    waiting = grant_request_pending_for_file(plan.content_hash)
+    if waiting is not None and not allow_duplicate:
+        raise GrantImportRefused(
+            f"This file is already waiting for approval (requested by {waiting.requested_by.email} on "
+            f"{waiting.requested_at:%Y-%m-%d %H:%M} UTC); nothing was imported."
+        )
+    result = points_grant_bulk_or_request(
+        grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
+        source="csv",
+        requested_by=confirmed_by,
+        filename=pending.filename,
+        content_hash=plan.content_hash,
+    )
     pending.delete()
-    return batch
+    return result
 
 
 def _hours(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(hours=n)
+
+
+# --- four eyes: requests above the approval threshold ---------------------------------------
+
+
+class GrantRequestRefused(ApplicationError):
+    status_code = 409
+    code = "grant_request_refused"
+    default_detail = "This request cannot be decided; nothing was changed."
+
+
+def _payload(grants: Sequence[tuple[User, int, str]]) -> list[dict[str, Any]]:
+    return [
+        {"user": str(u.pk), "email": u.email, "amount": amount, "reason": reason}
+        for u, amount, reason in grants
+    ]
+
+
+def grant_request_create(
+    *,
+    kind: str,
+    grants: Sequence[tuple[User, int, str]],
+    reason: str,
+    requested_by: User,
+    source: str = "",
+    filename: str = "",
+    content_hash: str = "",
+) -> GrantRequest:
+    """Record a change that waits for a second HR user; moves no points.
+
+    Everything that would refuse the change now is checked now (amounts, reasons, one's own
+    account, the roster), so a request that cannot be applied is never queued.
+    """
+    if not grants:
+        raise InvalidAmount("There is nobody to grant points to.")
+    if not _may_grant(requested_by):
+        raise GrantRequestRefused(f"{requested_by.email} may not request grants; nothing was changed.")
+    for user, amount, row_reason in grants:
+        _check_amount(amount, allow_negative=kind == GrantRequest.Kind.ADJUST)
+        _check_reason(row_reason)
+        if amount > 0:
+            check_recipients([user])
+    check_not_own_account(actor=requested_by, user_ids=[u.pk for u, _, _ in grants])
+    return GrantRequest.objects.create(
+        kind=kind,
+        source=source,
+        reason=_check_reason(reason)[:255],
+        payload=_payload(grants),
+        rows=len(grants),
+        total_points=sum(abs(amount) for _, amount, _ in grants),
+        filename=filename[:255],
+        content_hash=content_hash,
+        requested_by=requested_by,
+    )
+
+
+def points_grant_or_request(
+    *, user: User, amount: int, reason: str, requested_by: User | None
+) -> PointsTransaction | GrantRequest:
+    """What HR's grant form and `grant_points` call: applied now, or queued above the threshold."""
+    if needs_approval(amount) and requested_by is not None:
+        return grant_request_create(
+            kind=GrantRequest.Kind.GRANT,
+            grants=[(user, amount, reason)],
+            reason=reason,
+            requested_by=requested_by,
+        )
+    return points_grant(user=user, amount=amount, reason=reason, granted_by=requested_by)
+
+
+def points_adjust_or_request(
+    *, user: User, amount: int, reason: str, requested_by: User | None
+) -> PointsTransaction | GrantRequest:
+    if needs_approval(abs(amount)) and requested_by is not None:
+        return grant_request_create(
+            kind=GrantRequest.Kind.ADJUST,
+            grants=[(user, amount, reason)],
+            reason=reason,
+            requested_by=requested_by,
+        )
+    return points_adjust(user=user, amount=amount, reason=reason, adjusted_by=requested_by)
+
+
+def points_grant_bulk_or_request(
+    *,
+    grants: Sequence[tuple[User, int, str]],
+    source: str,
+    requested_by: User | None,
+    filename: str = "",
+    content_hash: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> GrantBatch | GrantRequest:
+    total = sum(amount for _, amount, _ in grants)
+    if needs_approval(total) and requested_by is not None:
+        return grant_request_create(
+            kind=GrantRequest.Kind.BULK,
+            grants=grants,
+            reason=grants[0][2] if grants else "",
+            requested_by=requested_by,
+            source=source,
+            filename=filename,
+            content_hash=content_hash,
+        )
+    return points_grant_bulk(
+        grants=grants,
+        source=source,
+        granted_by=requested_by,
+        filename=filename,
+        content_hash=content_hash,
+        progress=progress,
+    )
+
+
+def grant_request_pending_for_file(content_hash: str) -> GrantRequest | None:
+    if not content_hash:
+        return None
+    return (
+        GrantRequest.objects.filter(content_hash=content_hash, status=GrantRequest.Status.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def _refuse_if_decided(request: GrantRequest) -> None:
+    if request.status != GrantRequest.Status.PENDING:
+        who = request.decided_by.email if request.decided_by else "someone"
+        raise GrantRequestRefused(
+            f"This request was already {request.status} by {who} on {request.decided_at:%Y-%m-%d %H:%M} UTC; "
+            "nothing was changed."
+        )
+
+
+def _may_grant(user: User) -> bool:
+    return bool(user.is_active and user.has_perm("points.grant_points"))
+
+
+def _check_decider(decider: User) -> None:
+    if not _may_grant(decider):
+        raise GrantRequestRefused(f"{decider.email} may not decide grant requests; nothing was changed.")
+
+
+@retry_on_conflict
+def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "") -> GrantRequest:
+    """Apply a pending request, in the transaction that marks it approved.
+
+    The request row is locked first (the project's lock order), so of two approvers at the
+    same moment the second waits, then finds it decided. Refused, with nothing changed: the
+    requester approving, an approver among the recipients, a recipient who has left the roster
+    since, a request already decided, a deduction the balance no longer covers.
+    """
+    _check_decider(approved_by)
+    # Approving moves points: a connection lost at COMMIT is reported as unknown, not as done.
+    with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
+        request = grant_request_for_update(request_id)
+        _refuse_if_decided(request)
+        if request.requested_by_id == approved_by.pk:
+            raise GrantRequestRefused(
+                "You requested this change, so another HR user must approve it (four eyes); nothing was changed."
+            )
+        items = request.payload
+        by_pk = {str(pk): user for pk, user in User.objects.in_bulk([item["user"] for item in items]).items()}
+        missing = [item["email"] for item in items if item["user"] not in by_pk]
+        if missing:
+            raise GrantRequestRefused(
+                f"These accounts no longer exist: {', '.join(missing[:5])}; nothing was changed."
+            )
+        grants = [(by_pk[item["user"]], int(item["amount"]), str(item["reason"])) for item in items]
+        try:
+            check_not_own_account(actor=approved_by, user_ids=[u.pk for u, _, _ in grants])
+        except OwnAccountRefused as exc:
+            raise GrantRequestRefused(
+                "You are among the recipients of this request, so another HR user must approve it; "
+                "nothing was changed."
+            ) from exc
+        left = [u.email for u, amount, _ in grants if amount > 0 and not is_grant_recipient(u)]
+        if left:
+            shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+            raise GrantRequestRefused(
+                f"Some recipients have left the roster since the request: {shown}. Nothing was changed; "
+                "reject this request and make a new one."
+            )
+        request.status = GrantRequest.Status.APPROVED
+        request.decided_by = approved_by
+        request.decided_at = _now()
+        request.note = note.strip()[:255]
+        requester = request.requested_by
+        if request.kind == GrantRequest.Kind.BULK:
+            batch = points_grant_bulk(
+                grants=grants,
+                source=request.source or "selection",
+                granted_by=requester,
+                filename=request.filename,
+                content_hash=request.content_hash,
+                approval=request,
+            )
+        else:
+            user, amount, reason = grants[0]
+            batch = GrantBatch.objects.create(
+                source=f"approved_{request.kind}", rows=1, total_points=amount, created_by=requester
+            )
+            apply = points_grant if request.kind == GrantRequest.Kind.GRANT else points_adjust
+            actor_kw = "granted_by" if request.kind == GrantRequest.Kind.GRANT else "adjusted_by"
+            apply(
+                user=user,
+                amount=amount,
+                reason=reason,
+                approval=request,
+                batch=batch,
+                **{actor_kw: requester},
+            )
+        request.batch = batch
+        request.save(update_fields=["status", "decided_by", "decided_at", "note", "batch"])
+        return request
+
+
+@retry_on_conflict
+def grant_request_reject(*, request_id: Any, rejected_by: User, note: str) -> GrantRequest:
+    """Record a rejection with its note; nothing moves. The requester may withdraw their own."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidAmount("Say why the request is rejected; the note is kept with it.")
+    _check_decider(rejected_by)
+    with transaction.atomic():
+        request = grant_request_for_update(request_id)
+        _refuse_if_decided(request)
+        request.status = GrantRequest.Status.REJECTED
+        request.decided_by = rejected_by
+        request.decided_at = _now()
+        request.note = note[:255]
+        request.save(update_fields=["status", "decided_by", "decided_at", "note"])
+        return request
+
+
+@retry_on_conflict
+def points_expire(*, user_id: Any, as_of: dt.date) -> PointsTransaction | None:
+    """Expire the account's points whose date is on or before ``as_of`` (``points/expiry.py``).
+
+    Locks the account like every other writer (the one lock order), so it is safe beside
+    orders and grants, and writes at most one ``expired`` entry. Idempotent: the entry consumes
+    the lots it expires, so a second run for the same date finds nothing due.
+    """
+    months = expiry_months()
+    if months <= 0:
+        return None
+    with transaction.atomic():
+        account = account_for_update(user_id)
+        entries = account.entries.order_by("created_at", "id").values(*ENTRY_FIELDS)
+        due = lots_from_entries(entries, months=months).due(as_of)
+        if due <= 0:
+            return None
+        return ledger_apply(
+            account=account,
+            type=Type.EXPIRED,
+            amount=-due,
+            description=f"{due} points reached their expiry date (on or before {as_of.isoformat()})",
+        )

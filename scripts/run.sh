@@ -25,6 +25,11 @@ ${token}
 Try it:
   curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${PORT}/api/v1/me/
   curl -H "Authorization: Bearer ${token}" "http://127.0.0.1:${PORT}/api/v1/products/?affordable=true"
+  curl -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
+       -H "Idempotency-Key: order-\$(date +%s%N)" \\
+       -d '{"product_id": "<an id from the product list>", "quantity": 1}' \\
+       http://127.0.0.1:${PORT}/api/v1/orders/
+  (every order needs its own Idempotency-Key; resending the same one replays the first answer)
 
 MSG
 # Requests are logged by the app itself (JSON, with a request id), so no access log here.

@@ -17,8 +17,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # Another apt run (unattended-upgrades on a fresh machine) may hold the dpkg lock: wait for
+  # it, up to APT_LOCK_TIMEOUT seconds, instead of failing at once.
+  apt_wait=(-o "DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT:-300}")
+  $sudo_cmd apt-get "${apt_wait[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get "${apt_wait[@]}" install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -28,7 +31,7 @@ fi
 
 req="requirements/${profile}.txt"
 stamp=".venv/.requirements-${profile}.sha256"
-want=$(cat requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements/base.txt "$req" requirements/constraints.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages from $req"
   # Some machines carry pip configuration pointing at local mirrors that may be absent; pip

@@ -12,25 +12,50 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from orders.selectors import order_list
 from points.forms import AdjustForm, GrantForm
-from points.models import PointsAccount
-from points.selectors import ledger_list
-from points.services import points_adjust, points_grant, points_grant_all_active, points_grant_selected
+from points.models import GrantRequest, PointsAccount
+from points.selectors import grant_recipients_split, ledger_list
+from points.services import (
+    approval_threshold,
+    grant_recipients_all,
+    is_grant_recipient,
+    points_adjust_or_request,
+    points_grant_bulk_or_request,
+    points_grant_or_request,
+)
 from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import ApplicationError, NegativeBalance
-from shop.models import User
-from shop.services import normalize_email, user_create, users_deactivate
+from shop.identity_sync import identity_sync_run
+from shop.models import IdentitySync, User
+from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.services import (
+    employee_register,
+    employee_validate,
+    normalize_email,
+    user_reactivate,
+    users_deactivate,
+)
 
 SECTION_ROWS = 50
+OWN_ACCOUNT_MESSAGE = (
+    "This is your own account: nobody grants or adjusts their own points, so another HR user must do it."
+)
+
+
+def approval_note(*, bulk: bool = False) -> str:
+    what = "A total" if bulk else "An amount"
+    return f"{what} above {approval_threshold()} points waits for another HR user's approval before anything moves."
 
 
 class HasBalanceFilter(admin.SimpleListFilter):
@@ -49,17 +74,58 @@ class HasBalanceFilter(admin.SimpleListFilter):
 
 
 class EmployeeAddForm(forms.ModelForm):
-    """Register an employee before their first sign-in; they sign in with the company login."""
+    """Register an employee before their first sign-in; the checks are the service's own."""
 
     class Meta:
         model = User
-        fields = ("email", "name", "employee_id")
+        fields = ("email", "name", "employee_id", "department")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+        self.fields["employee_id"].required = True
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("An employee with this email already exists.")
-        return email
+        return normalize_email(self.cleaned_data["email"])
+
+    def _post_clean(self) -> None:
+        # The model's own checks are replaced by employee_validate, which employee_register
+        # runs too, so the form and the command refuse the same things with the same words.
+        if self.errors:
+            return
+        data = self.cleaned_data
+        problems = employee_validate(
+            email=data["email"],
+            name=data.get("name") or "",
+            employee_id=data.get("employee_id") or "",
+            department=data.get("department") or "",
+        )
+        for field_name, messages_ in problems.items():
+            for message in messages_:
+                self.add_error(field_name, message)
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="A CSV file with the columns email,name,employee_id,department (a header row is optional)."
+    )
+    deactivate_leavers = forms.BooleanField(
+        required=False,
+        label="Deactivate leavers",
+        help_text="Deactivate every active employee who is not in the file (the preview lists them first).",
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_ROSTER_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB; split it into several files.")
+        self.filename = upload.name or "roster.csv"
+        content: bytes = upload.read()
+        return content
+
+
+MAX_ROSTER_BYTES = 5 * 1024 * 1024
+ROSTER_PREVIEW_ROWS = 200
 
 
 @admin.register(User)
@@ -80,7 +146,7 @@ class UserAdmin(BaseUserAdmin):
         "is_active",
     )
     list_select_related = ("points_account",)
-    list_filter = ("is_active", HasBalanceFilter, "is_staff")
+    list_filter = ("is_active", HasBalanceFilter, "is_employee", "is_staff")
     search_fields = ("email", "name", "employee_id")
     list_per_page = 50
     actions = ("grant_points_selected", "deactivate_selected")
@@ -92,7 +158,9 @@ class UserAdmin(BaseUserAdmin):
         "ledger_section",
         "orders_section",
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "employee_id")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "employee_id", "department")}),
+    )
 
     # --- who may change what ---------------------------------------------------------
 
@@ -100,7 +168,7 @@ class UserAdmin(BaseUserAdmin):
         if obj is None:
             return self.add_fieldsets
         fieldsets: list[Any] = [
-            (None, {"fields": ("email", "name", "employee_id", "is_active")}),
+            (None, {"fields": ("email", "name", "employee_id", "department", "is_active")}),
             ("Points", {"fields": ("points_summary", "ledger_section")}),
             ("Orders", {"fields": ("orders_section",)}),
             ("Sign-in", {"fields": ("cognito_sub", "date_joined", "last_login")}),
@@ -220,18 +288,31 @@ class UserAdmin(BaseUserAdmin):
             more,
         )
 
-    # --- registering an employee: through user_create, so the points account exists ------
+    # --- registering an employee: through employee_register (points account, invitation) --
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
             return super().save_form(request, form, change)
         data = form.cleaned_data
-        return user_create(email=data["email"], name=data["name"], employee_id=data.get("employee_id"))
+        return employee_register(
+            email=data["email"],
+            name=data["name"],
+            employee_id=data["employee_id"],
+            department=data.get("department") or "",
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-        # On add, save_form already created the employee (and its points account).
+        if not change:
+            return  # save_form already registered the employee (and its points account)
+        toggled = "is_active" in form.changed_data
+        if toggled:
+            # Saved with the old value; the service makes the change and syncs Cognito.
+            obj.is_active = not obj.is_active
+        super().save_model(request, obj, form, change)
+        if toggled and form.cleaned_data["is_active"]:
+            user_reactivate(user=obj)
+        elif toggled:
+            users_deactivate(users=[obj])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         if change:
@@ -243,6 +324,7 @@ class UserAdmin(BaseUserAdmin):
         view = self.admin_site.admin_view
         return [
             path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
+            path("import-roster/", view(self.roster_import_view), name="shop_user_roster_import"),
             path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
             path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
             *super().get_urls(),
@@ -256,16 +338,33 @@ class UserAdmin(BaseUserAdmin):
             raise Http404("No such employee.")
         return user
 
+    def _pending_message(self, request: HttpRequest, pending: GrantRequest) -> HttpResponse:
+        self.log_addition(request, pending, f"Requested approval: {pending}")
+        self.message_user(
+            request,
+            f"{pending.total_points} points is above the approval threshold of {approval_threshold()}: "
+            "the request waits for another HR user's approval. Nothing has moved yet.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(admin_url(pending))
+
     def grant_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
+        if user.pk == request.user.pk:
+            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(admin_url(user))
         form = GrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
-                points_grant(user=user, amount=amount, reason=reason, granted_by=acting_user(request))
+                result = points_grant_or_request(
+                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
                 self.log_change(request, user, f"Granted {amount} points: {reason}")
                 self.message_user(request, f"Granted {amount} points to {user.email}.", messages.SUCCESS)
                 return HttpResponseRedirect(admin_url(user))
@@ -273,7 +372,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Grant points to {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points.",
+            intro=f"Current balance: {user.points_account.balance} points. {approval_note()}",
             form=form,
             submit="Grant points",
             obj=user,
@@ -281,11 +380,16 @@ class UserAdmin(BaseUserAdmin):
 
     def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
+        if user.pk == request.user.pk:
+            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(admin_url(user))
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, reason = form.signed_amount(), form.cleaned_data["reason"]
             try:
-                points_adjust(user=user, amount=amount, reason=reason, adjusted_by=acting_user(request))
+                result = points_adjust_or_request(
+                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                )
             except NegativeBalance:
                 balance = PointsAccount.objects.get(user=user).balance
                 form.add_error(
@@ -296,6 +400,8 @@ class UserAdmin(BaseUserAdmin):
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
                 self.log_change(request, user, f"Adjusted points by {amount:+d}: {reason}")
                 self.message_user(request, f"Adjusted {user.email} by {amount:+d} points.", messages.SUCCESS)
                 return HttpResponseRedirect(admin_url(user))
@@ -304,7 +410,7 @@ class UserAdmin(BaseUserAdmin):
             self,
             title=f"Adjust the points of {user.get_full_name()}",
             intro=f"Current balance: {user.points_account.balance} points. A deduction can never "
-            "take the balance below zero.",
+            f"take the balance below zero. {approval_note()}",
             form=form,
             submit="Adjust points",
             obj=user,
@@ -313,55 +419,86 @@ class UserAdmin(BaseUserAdmin):
     def grant_all_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_grant_permission(request):
             raise PermissionDenied
-        count = User.objects.filter(is_active=True).count()
+        acting = acting_user(request)
+        users = grant_recipients_all(acting=acting)
+        count = len(users)
         form = GrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_all_active(amount=amount, reason=reason, granted_by=acting_user(request))
-            self.log_addition(
-                request, batch, f"Granted {amount} points to all {batch.rows} active employees: {reason}"
-            )
-            self.message_user(
-                request,
-                f"Granted {amount} points to {batch.rows} active employees ({batch.total_points} points).",
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+            try:
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=acting
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
+                self.log_addition(
+                    request,
+                    result,
+                    f"Granted {amount} points to all {result.rows} active employees: {reason}",
+                )
+                self.message_user(
+                    request,
+                    f"Granted {amount} points to {result.rows} active employees ({result.total_points} points).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
+        others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
+        left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
+        intro = f"Every one of the {count} active employees on the roster gets the same amount, in one step."
+        if not users:
+            intro = "No active employee is on the roster: there is nobody to grant to."
         return form_page(
             request,
             self,
             title="Grant points to all active employees",
-            intro=f"Every one of the {count} active employees gets the same amount, in one step.",
+            intro=f"{intro} {approval_note(bulk=True)}",
             form=form,
             submit=f"Grant to {count} employees",
+            left_out=left_out,
         )
 
     @admin.action(description="Grant points to the selected employees", permissions=["grant"])
     def grant_points_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> Any:
-        users = list(queryset.filter(is_active=True).order_by("pk"))
-        inactive = queryset.filter(is_active=False).count()
+        acting = acting_user(request)
+        users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
+        left_out = [f"{u.email}: {why}" for u, why in left]
         form = GrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            batch = points_grant_selected(
-                users=users, amount=amount, reason=reason, granted_by=acting_user(request)
-            )
-            self.log_addition(
-                request, batch, f"Granted {amount} points to {batch.rows} selected employees: {reason}"
-            )
-            self.message_user(
-                request, f"Granted {amount} points to {batch.rows} employees.", messages.SUCCESS
-            )
-            return None
+            try:
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="selection", requested_by=acting
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
+                self.log_addition(
+                    request, result, f"Granted {amount} points to {result.rows} selected employees: {reason}"
+                )
+                message = f"Granted {amount} points to {result.rows} employees."
+                if left_out:
+                    message += f" Left out: {'; '.join(left_out[:5])}" + (
+                        "; ..." if len(left_out) > 5 else "."
+                    )
+                self.message_user(request, message, messages.SUCCESS)
+                return None
         if not users:
-            self.message_user(request, "None of the selected employees is active.", messages.ERROR)
+            self.message_user(
+                request,
+                "Nobody in the selection can receive points: " + "; ".join(left_out[:10]),
+                messages.ERROR,
+            )
             return None
         hidden = [("action", "grant_points_selected")] + [
             (helpers.ACTION_CHECKBOX_NAME, str(u.pk)) for u in users
         ]
-        intro = "Each selected active employee gets the amount below."
-        if inactive:
-            intro += f" {inactive} inactive employee(s) in the selection are left out."
+        intro = f"Each selected active employee gets the amount below. {approval_note(bulk=True)}"
         return form_page(
             request,
             self,
@@ -371,6 +508,7 @@ class UserAdmin(BaseUserAdmin):
             submit=f"Grant to {len(users)} employees",
             objects=users,
             hidden=hidden,
+            left_out=left_out,
         )
 
     @admin.action(description="Deactivate the selected employees", permissions=["change"])
@@ -387,12 +525,134 @@ class UserAdmin(BaseUserAdmin):
             messages.SUCCESS,
         )
 
+    # --- the roster import: upload, preview, confirm ---------------------------------------
+
+    def roster_import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload -> preview (nothing written) -> confirm (re-checked, all rows or none)."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        here = reverse("admin:shop_user_roster_import")
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import the employee roster from a CSV file",
+        }
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                result = roster_import_confirm(
+                    token=request.POST.get("token", ""), confirmed_by=acting_user(request)
+                )
+            except RosterImportRefused as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(here)
+            # One insert per kind, not per person: a company roster can name thousands.
+            hr_id = acting_user(request).pk
+            for users, flag, message in (
+                (result.registered, ADDITION, f"Registered from the roster file {result.filename}"),
+                (result.updated, CHANGE, f"Updated from the roster file {result.filename}"),
+                (result.deactivated, CHANGE, f"Deactivated: not in the roster file {result.filename}"),
+            ):
+                if users:
+                    LogEntry.objects.log_actions(hr_id, users, flag, message)
+            self.message_user(
+                request,
+                f"Roster {result.filename}: {len(result.registered)} registered, {len(result.updated)} "
+                f"updated, {len(result.deactivated)} deactivated.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        form = RosterUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            staged = roster_import_stage(
+                content=form.cleaned_data["file"],
+                filename=form.filename,
+                staged_by=acting_user(request),
+                deactivate_leavers=form.cleaned_data["deactivate_leavers"],
+            )
+            context.update(
+                staged=staged,
+                plan=staged.plan,
+                new_rows=staged.plan.new[:ROSTER_PREVIEW_ROWS],
+                updates=staged.plan.updates[:ROSTER_PREVIEW_ROWS],
+                leavers=staged.plan.leavers,
+                errors=staged.plan.errors[:ROSTER_PREVIEW_ROWS],
+                more_errors=max(0, len(staged.plan.errors) - ROSTER_PREVIEW_ROWS),
+                title="Check the roster before applying it",
+            )
+            return TemplateResponse(request, "admin/shop/user/roster_import_preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/shop/user/roster_import.html", context)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        extra_context = {**(extra_context or {}), "can_grant": self.has_grant_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_grant": self.has_grant_permission(request),
+            "can_import_roster": self.has_add_permission(request) and self.has_change_permission(request),
+            "failed_syncs": IdentitySync.objects.filter(status=IdentitySync.Status.FAILED).count(),
+        }
         return super().changelist_view(request, extra_context)
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
         context["can_grant"] = self.has_grant_permission(request)
+        original = context.get("original")
+        if original is not None:
+            # The buttons are replaced by the reason they are missing, rather than refusing later.
+            context["own_account"] = original.pk == request.user.pk
+            context["own_account_message"] = OWN_ACCOUNT_MESSAGE
+            context["can_receive"] = is_grant_recipient(original)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(IdentitySync)
+class IdentitySyncAdmin(admin.ModelAdmin):
+    """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
+
+    Read-only: rows are written by the services that change the roster, and by the retry.
+    """
+
+    list_display = ("created_at", "user", "action", "status", "attempts", "last_error", "completed_at")
+    list_filter = ("status", "action")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__employee_id")
+    actions = ("retry_selected",)
+    readonly_fields = list_display
+
+    # Seeing and retrying syncs is part of managing employees: whoever may change employees
+    # (the HR role) may do it, without a permission of its own to grant.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    @admin.action(description="Retry the selected Cognito syncs", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[IdentitySync]) -> None:
+        # Runs outside any transaction (admin actions are not atomic), one Cognito call at a time.
+        ids = list(
+            queryset.exclude(status=IdentitySync.Status.DONE).order_by("id").values_list("pk", flat=True)
+        )
+        results = [identity_sync_run(sync_id=sync_id) for sync_id in ids]
+        failed = [r for r in results if r.status != IdentitySync.Status.DONE]
+        if failed:
+            self.message_user(
+                request,
+                f"{len(results) - len(failed)} of {len(results)} synced; still failing: "
+                + "; ".join(f"{r.user.email}: {r.last_error}" for r in failed[:5]),
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)

@@ -183,8 +183,10 @@ def form_page(
     obj: Any = None,
     hidden: Sequence[tuple[str, str]] = (),
     danger: bool = False,
+    left_out: Sequence[str] = (),
 ) -> TemplateResponse:
-    """The intermediate page of an action or object tool: a short explanation, a form, a button."""
+    """The intermediate page of an action or object tool: a short explanation, a form, a button,
+    and (for bulk grants) who is left out and why."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -197,6 +199,8 @@ def form_page(
         "original": obj,
         "hidden": hidden,
         "danger": danger,
+        "left_out": list(left_out)[:50],
+        "left_out_count": len(left_out),
         "media": model_admin.media + form.media,
     }
     return TemplateResponse(request, "admin/hr/form_page.html", context)

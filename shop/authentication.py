@@ -1,4 +1,8 @@
-"""DRF authentication: a verified bearer token becomes an employee (provisioned on first sight)."""
+"""DRF authentication: a verified bearer token becomes an employee (linked on first sight).
+
+A first-seen identity that is not on the roster is refused with 403 `not_registered`
+(shop.selectors.user_get_or_provision); nothing is written for it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from shop.auth.budget import network_budget
 from shop.auth.cognito_profile import claims_complete_from_cognito
 from shop.auth.factory import get_verifier
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
@@ -33,8 +38,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is malformed.") from None
         try:
-            claims = get_verifier().verify(token)
-            user = self._employee_for(claims=claims, token=token)
+            # JWKS and GetUser share one time budget: a stalled Cognito costs seconds, not workers.
+            with network_budget(settings.AUTH_NETWORK_BUDGET_SECONDS):
+                claims = get_verifier().verify(token)
+                user = self._employee_for(claims=claims, token=token)
         except InvalidToken:
             raise exceptions.AuthenticationFailed("The token is invalid or expired.") from None
         except VerifierUnavailable:
@@ -44,8 +51,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             ) from None
         if user is None:
             raise exceptions.AuthenticationFailed(
-                "This token does not identify an employee yet: sign in once with an ID token, "
-                "or ask HR to check the account (its email may be unverified or already linked)."
+                "This token does not identify an employee yet and carries no email address to "
+                "match: sign in once with an ID token."
             )
         return user, claims
 

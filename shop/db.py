@@ -1,4 +1,5 @@
-"""Database helpers: retrying transactions that lost a deadlock or serialization race."""
+"""Database helpers: retrying transactions that lost a deadlock or serialization race, and
+telling a failed commit from one whose outcome is unknown."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+
+from shop.errors import OutcomeUnknown
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +63,34 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
 
 def atomic_durable() -> transaction.Atomic:
     return transaction.atomic(durable=True)
+
+
+HR_OUTCOME_UNKNOWN = (
+    "The connection to the database was lost while this change was being saved, so it may or "
+    "may not have taken effect. Look at the employee's ledger (or the product's stock history) "
+    "before repeating it."
+)
+
+
+@contextmanager
+def atomic_with_known_outcome(detail: str | None = None) -> Iterator[None]:
+    """`transaction.atomic()`, except that losing the connection during COMMIT raises
+    OutcomeUnknown instead of a plain database error.
+
+    An error before COMMIT means the database rolled back: nothing changed, and the API says
+    so. During COMMIT the server may have committed and only the acknowledgement was lost, so
+    the client must be told the truth: unknown, retry with the same Idempotency-Key.
+    """
+    atomic = transaction.atomic()
+    atomic.__enter__()
+    try:
+        yield
+    except BaseException as exc:
+        atomic.__exit__(type(exc), exc, exc.__traceback__)  # rolls back; never swallows
+        raise
+    try:
+        atomic.__exit__(None, None, None)
+    except (OperationalError, InterfaceError) as exc:
+        if connection.in_atomic_block:
+            raise  # a savepoint, not a COMMIT: the outer transaction decides
+        raise OutcomeUnknown(detail) from exc

@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from shop import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,10 +84,55 @@ class AlreadyRefunded(ApplicationError):
     default_detail = "This order has already been refunded."
 
 
+class OwnAccountRefused(ApplicationError):
+    """Separation of duties: points never move to (or from) the acting person's own account."""
+
+    status_code = 403
+    code = "own_account"
+    default_detail = (
+        "Nobody grants, adjusts or refunds points on their own account; another HR user must do it. "
+        "Nothing was changed."
+    )
+
+
+class NotRegistered(ApplicationError):
+    status_code = 403
+    code = "not_registered"
+    default_detail = (
+        "You signed in, but the company has not registered you as an employee of the shop. "
+        "Ask HR to register you with the email address you sign in with."
+    )
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     code = "service_unavailable"
     default_detail = "A service the API depends on is unavailable; nothing was changed. Retry later."
+
+
+class OutcomeUnknown(ApplicationError):
+    """The connection was lost while the database was committing: the write may or may not
+    have happened, and only the database knows. Never reported as "nothing was changed"."""
+
+    status_code = 503
+    code = "outcome_unknown"
+    default_detail = (
+        "The connection to the database was lost while your request was being saved, so it may "
+        "or may not have taken effect. Retry with the same Idempotency-Key (it is replayed if it "
+        "was saved, and runs once if it was not), or look at your orders."
+    )
+
+
+class IdempotencyKeyRequired(ApplicationError):
+    status_code = 428
+    code = "idempotency_key_required"
+    default_detail = (
+        "Send an Idempotency-Key header (1-255 printable ASCII characters, new for each order) "
+        "so that a retry after a lost answer cannot order twice."
+    )
+
+
+RETRY_AFTER_SECONDS = 5
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -132,6 +179,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         body = error_body(exc.code, exc.detail, **exc.extra)
         status = exc.status_code
+        if status == 503:
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     elif isinstance(exc, drf.ValidationError):
         fields = _flatten(exc.detail)
         body = error_body("validation_error", _validation_summary(fields), fields=fields)
@@ -155,8 +204,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body, status = error_body("validation_error", "The request is malformed or too large."), 400
     elif isinstance(exc, (OperationalError, InterfaceError)) or is_driver_connection_error(exc):
         logger.warning("database unavailable: %s", exc)
+        metrics.database_error(exc, kind="unavailable")
         body, status = error_body("service_unavailable", ServiceUnavailable.default_detail), 503
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     else:
         if isinstance(exc, DatabaseError):
             logger.exception("database error")

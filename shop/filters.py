@@ -9,6 +9,9 @@ import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 
 class DateOrDateTimeField(forms.Field):
@@ -23,7 +26,8 @@ class DateOrDateTimeField(forms.Field):
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in (None, ""):
             return None
-        text = str(value).strip()
+        # Not stripped: the schema says date or date-time, and " 2026-01-01" is neither.
+        text = str(value)
         try:
             parsed_dt = parse_datetime(text)
             if parsed_dt is None:
@@ -44,6 +48,7 @@ class DateOrDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]})
 class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
 
@@ -61,12 +66,56 @@ class StrictBooleanField(forms.Field):
         if value in (None, ""):
             return None
         try:
-            return self._VALUES[str(value).strip().lower()]
+            return self._VALUES[str(value)]
         except KeyError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "enum": ["true", "false", "1", "0"]})
 class StrictBooleanFilter(django_filters.Filter):
-    """`true`/`false` (or 1/0); anything else is a 400 rather than silently ignored."""
+    """`true`/`false` (or 1/0), exactly; anything else is a 400 rather than silently ignored."""
 
     field_class = StrictBooleanField
+
+
+MAX_FILTER_INT = 2**31 - 1
+
+
+class StrictIntegerField(forms.Field):
+    """Digits only: "1.0", "1e3", " 7" and "+7" are 400s rather than rounded or stripped."""
+
+    default_error_messages = {"invalid": f"Enter a whole number from 0 to {MAX_FILTER_INT}."}
+
+    def to_python(self, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        text = str(value)
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_FILTER_INT:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(text)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_FILTER_INT})
+class StrictIntegerFilter(django_filters.Filter):
+    """A non-negative integer filter; documented as such in the schema."""
+
+    field_class = StrictIntegerField
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, except that a filter sent with no value (`?status=`) is a 400: an empty
+    value is almost always a client's template gone wrong, and silently listing everything
+    hides it."""
+
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            names = set(filterset_class.base_filters)
+            empty = {
+                name: ["Must not be empty; leave the parameter out instead."]
+                for name, values in request.query_params.lists()
+                if name in names and any(value == "" for value in values)
+            }
+            if empty:
+                raise ValidationError(empty)
+        return super().filter_queryset(request, queryset, view)

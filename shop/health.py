@@ -1,8 +1,10 @@
 """Health endpoints for the load balancer and the container runtime.
 
 `/health` is readiness: it checks the database (and the cache) and reports each check with its
-latency, in the shape the API contract fixes. `/health/live` is liveness: it touches nothing,
-so a database outage makes tasks unready, not restarted.
+latency, in the shape the API contract fixes; operators and monitors read it. `/healthz` (the
+load balancer's target check and the container check) and `/health/live` are liveness: they
+touch nothing, so a database outage or failover leaves every task in service instead of making
+ECS replace them all; the database's own health is watched by the RDS alarms.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
 from django.db import connection
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -20,6 +23,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from shop.errors import RETRY_AFTER_SECONDS
 
 
 def _check_database() -> None:
@@ -32,6 +37,10 @@ def _check_cache() -> None:
     cache.set("health-check", "ok", 5)
     if cache.get("health-check") != "ok":
         raise RuntimeError("cache did not return what was stored")
+
+
+def _cache_in_database() -> bool:
+    return isinstance(caches["default"], DatabaseCache)
 
 
 CHECKS: dict[str, Callable[[], None]] = {"database": _check_database, "cache": _check_cache}
@@ -84,9 +93,20 @@ class HealthApi(APIView):
         tags=["health"],
     )
     def get(self, request: Request) -> Response:
-        checks = {name: _run(check) for name, check in CHECKS.items()}
+        checks: dict[str, dict[str, Any]] = {}
+        for name, check in CHECKS.items():
+            if name == "cache" and checks["database"]["status"] == "error" and _cache_in_database():
+                # The cache lives in the database that just failed: asking again would only
+                # add another connect timeout to the load balancer's wait.
+                checks[name] = {"status": "error", "latency_ms": 0.0, "error": "DatabaseUnavailable"}
+                continue
+            checks[name] = _run(check)
         ok = all(checks[name]["status"] == "ok" for name in CRITICAL)
-        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        body = {"status": "ok" if ok else "error", "checks": checks}
+        if ok:
+            return Response(body)
+        # Like every other 503 of this API: say when to look again.
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -97,5 +117,14 @@ class LiveApi(APIView):
     permission_classes: list[Any] = []
 
     @extend_schema(operation_id="health_liveness", responses={200: _LivenessSerializer}, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthzApi(LiveApi):
+    """`/healthz`: the load balancer's and the container's check (seed path), liveness only."""
+
+    @extend_schema(operation_id="health_healthz", responses={200: _LivenessSerializer}, tags=["health"])
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})

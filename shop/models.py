@@ -75,3 +75,61 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class IdentitySync(models.Model):
+    """One change to push to the Cognito user pool for an employee, and how it went.
+
+    Written in the same transaction as the change it follows (a registration, a deactivation),
+    and performed after that transaction commits, so no network call ever happens inside one
+    and a rolled-back change never reaches Cognito. A failed push stays here, visible to HR,
+    until it is retried (the admin's retry action or `manage.py retry_identity_sync`).
+    """
+
+    class Action(models.TextChoices):
+        INVITE = "invite", "Invite (create the Cognito user)"
+        DISABLE = "disable", "Disable and sign out everywhere"
+        ENABLE = "enable", "Enable again"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey("shop.User", on_delete=models.CASCADE, related_name="identity_syncs")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Cognito sync"
+        verbose_name_plural = "Cognito syncs"
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.user_id} ({self.status})"
+
+
+class PendingRosterImport(models.Model):
+    """An uploaded roster CSV between its preview and its confirmation (like PendingGrantImport).
+
+    `leavers_hash` pins the set of employees the preview said would be deactivated, so the
+    confirmation deactivates exactly those or refuses.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    deactivate_leavers = models.BooleanField(default=False)
+    leavers_hash = models.CharField(max_length=64, blank=True, default="")
+    created_by = models.ForeignKey("shop.User", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"roster upload {self.filename or self.pk}"

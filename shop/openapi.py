@@ -11,6 +11,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer JWT (Cognito, or the local issuer in development)."""
 
     target_class = "shop.authentication.BearerTokenAuthentication"
+    match_subclasses = True  # the metered subclass the API runs with
     name = "cognitoJWT"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -40,9 +41,10 @@ _COMMON = {
     "default": "Any other error, in the same shape (e.g. 405 method_not_allowed, 415).",
     "400": "Validation error (`validation_error`).",
     "401": "No token (`not_authenticated`) or a bad one (`authentication_failed`).",
-    "403": "Authenticated but not allowed (`permission_denied`).",
+    "403": "Authenticated but not allowed (`permission_denied`), or a valid identity the company "
+    "has not registered as an employee (`not_registered`).",
     "429": "Too many requests (`throttled`); see Retry-After.",
-    "503": "A dependency is unavailable (`service_unavailable`); nothing was changed.",
+    "503": "A dependency is unavailable (`service_unavailable`); nothing was changed. Retry-After is set.",
 }
 
 
@@ -54,11 +56,18 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
         if not path.startswith("/api/v1/"):
             continue
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _no_empty_values(parameter.get("schema", {}))
             responses = operation.setdefault("responses", {})
             for status, description in _COMMON.items():
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ref}}}
                 )
+            for status, response in responses.items():
+                # Error responses a view documents by description only still have the shape.
+                if status != "default" and int(status) >= 400 and not response.get("content"):
+                    response["content"] = {"application/json": {"schema": ref}}
             if "{id}" in path or "get" in operations:
                 responses.setdefault(
                     "404",
@@ -68,3 +77,12 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                     },
                 )
     return result
+
+
+def _no_empty_values(schema: dict[str, Any]) -> None:
+    """Every API filter refuses an empty value (`?status=`, shop.filters.StrictFilterBackend):
+    say so in the schema, so that clients and fuzzers know it."""
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema.setdefault("minLength", 1)
+    elif schema.get("type") == "array":
+        schema.setdefault("minItems", 1)

@@ -1,4 +1,4 @@
-"""The API's default permission: a signed-in, active employee."""
+"""The API's default permission: a signed-in, active employee on the roster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from shop.errors import NotRegistered
+
 
 class IsActiveEmployee(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -16,4 +18,10 @@ class IsActiveEmployee(BasePermission):
             raise exceptions.NotAuthenticated("Sign in: send an Authorization: Bearer <token>.")
         if not user.is_active:
             raise exceptions.PermissionDenied("This employee account is deactivated.")
+        if not getattr(user, "is_employee", False):
+            # HR-only and operations accounts run the back office; they hold no points.
+            raise NotRegistered(
+                "This account is not on the employee roster (it runs the back office only), "
+                "so it cannot use the employee API."
+            )
         return True

@@ -17,6 +17,7 @@ HR_PERMISSIONS: tuple[str, ...] = (
     "points.view_pointstransaction",
     "points.grant_points",
     "points.view_grantbatch",
+    "points.view_grantrequest",
     "catalog.view_category",
     "catalog.add_category",
     "catalog.change_category",
@@ -27,4 +28,5 @@ HR_PERMISSIONS: tuple[str, ...] = (
     "catalog.view_stockmovement",
     "orders.view_order",
     "orders.refund_order",
+    "notifications.view_notification",
 )

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+from django.db import transaction
 
 from catalog.models import Category, Product
-from points.services import points_grant
+from points.lock_objects import account_for_update
+from points.models import PointsTransaction
+from points.services import ledger_apply
 from shop.models import User
 from shop.services import user_create
 
@@ -27,7 +30,15 @@ class UserFactory(factory.Factory):
         points = kwargs.pop("points", 0)
         user = user_create(**kwargs)
         if points:
-            points_grant(user=user, amount=points, reason="test grant")
+            # Starting balances are fixture data: written through the ledger, but not through
+            # the HR grant rules (roster, approval threshold) that the tests exercise.
+            with transaction.atomic():
+                ledger_apply(
+                    account=account_for_update(user.pk),
+                    type=PointsTransaction.Type.EARNED,
+                    amount=points,
+                    description="test grant",
+                )
         return user
 
 

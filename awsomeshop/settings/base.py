@@ -8,7 +8,16 @@ from pathlib import Path
 
 import environ
 
-from .database import connection_persistence, database_url, mysql_tls_options
+from .admin_sign_in import admin_oidc_settings
+from .database import (
+    connection_persistence,
+    database_timeouts,
+    database_url,
+    mysql_timeout_options,
+    mysql_tls_options,
+    postgres_timeout_options,
+    postgres_tls_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -18,6 +27,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The design's 8-hour session, for admin sign-ins as for Cognito's refresh tokens.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,10 +46,16 @@ INSTALLED_APPS = [
     "points",
     "catalog",
     "orders",
+    "notifications",
 ]
 
 MIDDLEWARE = [
     "shop.middleware.RequestIdMiddleware",
+    # Answers the load balancer's health checks before host validation (see there).
+    "shop.health_middleware.HealthCheckMiddleware",
+    # After the health checks: the load balancer's probes are not application traffic.
+    "shop.middleware.MetricsMiddleware",
+    "shop.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,9 +69,12 @@ MIDDLEWARE = [
 ]
 
 # django-axes first: it refuses a locked-out HR login before the password is even checked.
+# Then HR's company sign-in (Cognito, OIDC) and passwords, which production with company
+# sign-in configured allows only to break-glass superusers (shop/admin_sign_in/backends.py).
 AUTHENTICATION_BACKENDS = [
     "shop.login_backend.LoginLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "shop.admin_sign_in.backends.CognitoAdminBackend",
+    "shop.admin_sign_in.backends.PasswordLoginBackend",
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
@@ -88,7 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             # Django's default isolation on MySQL; the order service relies on it: rows are
             # re-read after select_for_update and see the latest committed values.
             "isolation_level": "read committed",
-            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
+            # Bounded waits: connect, and every read and write (DB_*_TIMEOUT; settings/database.py).
+            **mysql_timeout_options(os.environ),
             **mysql_tls_options(os.environ),
         }
     )
@@ -98,8 +119,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)}
+        {**postgres_timeout_options(os.environ), **postgres_tls_options(os.environ)}
     )
+    # This engine adds the client-side read timeout libpq lacks (shop/db_backends/postgresql).
+    DATABASES["default"]["ENGINE"] = "shop.db_backends.postgresql"
+    DATABASES["default"]["READ_TIMEOUT"] = database_timeouts(os.environ)["read"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -150,12 +174,12 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shop.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -201,7 +225,53 @@ LOCAL_ISSUER_KEY_PATH = env(
     ),
 )
 LOCAL_ISSUER = env("LOCAL_ISSUER", default="awsomeshop-local")
+# Production sets it to False for good: without a Cognito pool it refuses to start.
+LOCAL_ISSUER_ENABLED = True
 LOCAL_CLIENT_ID = env("LOCAL_CLIENT_ID", default="awsomeshop-local-client")
+
+# Who may become an employee on first sign-in (docs/authentication.md, "Provisioning"):
+# "roster" links a new identity only to an employee HR registered; "jit" creates one for any
+# verified identity, limited to EMPLOYEE_EMAIL_DOMAINS when that is set.
+EMPLOYEE_PROVISIONING = env("EMPLOYEE_PROVISIONING", default="roster").strip().lower()
+EMPLOYEE_EMAIL_DOMAINS = [
+    d.strip().lower().lstrip("@") for d in env("EMPLOYEE_EMAIL_DOMAINS", default="").split(",") if d.strip()
+]
+
+# HR sign-in to the admin through the Cognito hosted UI: OpenID Connect authorization code
+# flow with PKCE (mozilla-django-oidc). Configured when the admin client, its secret, the
+# hosted-UI domain and the pool are set; see docs/authentication.md.
+_admin_oidc = admin_oidc_settings(os.environ, region=AWS_REGION)
+ADMIN_OIDC_ENABLED: bool = _admin_oidc["ADMIN_OIDC_ENABLED"]
+ADMIN_OIDC_ISSUER: str = _admin_oidc["ADMIN_OIDC_ISSUER"]
+COGNITO_DOMAIN_URL: str = _admin_oidc["COGNITO_DOMAIN_URL"]
+OIDC_RP_CLIENT_ID: str = _admin_oidc["OIDC_RP_CLIENT_ID"]
+OIDC_RP_CLIENT_SECRET: str = _admin_oidc["OIDC_RP_CLIENT_SECRET"]
+OIDC_OP_AUTHORIZATION_ENDPOINT: str = _admin_oidc["OIDC_OP_AUTHORIZATION_ENDPOINT"]
+OIDC_OP_TOKEN_ENDPOINT: str = _admin_oidc["OIDC_OP_TOKEN_ENDPOINT"]
+OIDC_OP_USER_ENDPOINT: str = _admin_oidc["OIDC_OP_USER_ENDPOINT"]
+OIDC_OP_JWKS_ENDPOINT: str = _admin_oidc["OIDC_OP_JWKS_ENDPOINT"]
+OIDC_OP_LOGOUT_ENDPOINT: str = _admin_oidc["OIDC_OP_LOGOUT_ENDPOINT"]
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+# Cognito's token endpoint takes a confidential client's secret by HTTP Basic authentication.
+OIDC_TOKEN_USE_BASIC_AUTH = True
+OIDC_TIMEOUT = 5
+OIDC_OP_LOGOUT_URL_METHOD = "shop.admin_sign_in.views.cognito_logout_url"
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = "/admin/login/"
+# The Cognito group whose members get the HR role; sign-in re-reads it every time.
+COGNITO_HR_GROUP = env("COGNITO_HR_GROUP", default="hr")
+# A company sign-in session ends after this long, so a role removed in Cognito does not linger.
+ADMIN_OIDC_SESSION_SECONDS = env.int("ADMIN_OIDC_SESSION_SECONDS", default=8 * 3600)
+# Password sign-in to the admin; production turns it off when company sign-in is configured,
+# except for these superusers (break glass; see docs/authentication.md).
+ADMIN_PASSWORD_LOGIN = True
+ADMIN_BREAK_GLASS_EMAILS: list[str] = [
+    e.strip().lower() for e in env.list("ADMIN_BREAK_GLASS_EMAILS", default=[]) if e.strip()
+]
 
 # ---------------------------------------------------------------------------------------------
 # Sign-in (Cognito), HR login brute-force protection, rate limits: see docs/authentication.md.
@@ -212,6 +282,12 @@ COGNITO_ENDPOINT_URL = env("AWS_ENDPOINT_URL_COGNITO_IDP", default="")
 # An unknown `kid` refetches the pool's JWKS at most once per this many seconds.
 COGNITO_JWKS_MIN_REFETCH_SECONDS = env.float("COGNITO_JWKS_MIN_REFETCH_SECONDS", default=10.0)
 COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
+# One budget per request for JWKS and GetUser together (shop/auth/budget.py).
+AUTH_NETWORK_BUDGET_SECONDS = env.float("AUTH_NETWORK_BUDGET_SECONDS", default=5.0)
+
+# Paths answered before host validation and the HTTPS redirect: the load balancer calls them
+# by task IP over plain HTTP (shop.health_middleware).
+HEALTH_CHECK_PATHS = ["/health", "/health/live", "/healthz"]
 
 # Shared by every server process, so rate limits hold across containers: Redis when
 # REDIS_URL is set, else a database table (created by the migration shop 0002).
@@ -234,6 +310,24 @@ API_USER_SELECT_RELATED = ["points_account"]
 # Product list pages are kept per process this long at most (0 turns the cache off); stock is
 # read live and every catalog change invalidates them at once (catalog.page_cache).
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=60)
+# Points expire this many months after the grant that brought them; 0 means never
+# (points/expiry.py has the policy; expire_points runs daily in the deployment).
+POINTS_EXPIRY_MONTHS = env.int("POINTS_EXPIRY_MONTHS", default=0)
+
+# E-mail notifications (notifications/): written to an outbox with the change, sent by
+# `send_notifications`. EMAIL_BACKEND: console locally; django_ses.SESBackend in AWS (the task
+# role's credentials, AWS_REGION); django.core.mail.backends.filebased.EmailBackend with
+# EMAIL_FILE_PATH to keep them as files.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AWSomeShop <no-reply@awsomeshop.example>")
+AWS_SES_REGION_NAME = env("AWS_REGION", default="us-east-2")
+AWS_SES_REGION_ENDPOINT_URL = env("AWS_SES_ENDPOINT_URL", default=None)
+# Throttling reads the account's quota on every batch: one more API call than sending needs.
+AWS_SES_AUTO_THROTTLE = None
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# A message still "sending" after this long was abandoned by its sender: outcome unknown.
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
 
 # Order placement per employee, e.g. "30/min"; "" switches the limit off.
 ORDER_RATE_LIMIT = env("ORDER_RATE_LIMIT", default="30/min") or None
@@ -260,7 +354,17 @@ IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=60)
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 
+# Four eyes: a grant or adjustment moving more points than this (a bulk grant counted in
+# total) waits for a second HR user's approval instead of being applied.
+GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+
+# Application metrics as CloudWatch EMF lines on stdout (shop/metrics.py, docs/metrics.md).
+# On unless METRICS=off; local and test settings turn them off by default.
+METRICS_ENABLED = env("METRICS", default="on").lower() not in ("off", "false", "0", "no")
+METRICS_ENVIRONMENT = env("METRICS_ENVIRONMENT", default=env("AWSOMESHOP_ENV", default="local"))
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -13,6 +13,8 @@ from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, STORAGES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# A metrics document every minute would clutter the development console; METRICS=on shows them.
+METRICS_ENABLED = env("METRICS", default="off").lower() in ("on", "true", "1", "yes")
 ALLOWED_HOSTS = ["*"]
 SERVE_MEDIA = True
 # Serve the admin's static files straight from the apps, no collectstatic step needed.

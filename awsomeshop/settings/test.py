@@ -29,3 +29,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 # so that tests placing many orders are not throttled; tests that need it lower set it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ORDER_RATE_LIMIT = "100000/min"
+# Metrics stay off whatever the environment says; the metrics tests install their own recorder.
+METRICS_ENABLED = False

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from shop.auth.budget import BudgetSpent, time_left
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
 
 logger = logging.getLogger(__name__)
@@ -27,16 +28,24 @@ logger = logging.getLogger(__name__)
 # disabled): the token must not get in, so these are 401s, not outages.
 _REFUSED = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"}
 
-_BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
-
 
 def cognito_client() -> Any:
-    """The boto3 Cognito client, pointed at COGNITO_ENDPOINT_URL when set (a local emulator)."""
+    """The boto3 Cognito client, pointed at COGNITO_ENDPOINT_URL when set (a local emulator).
+
+    Its timeouts come from the request's identity-provider budget (shop.auth.budget), and it
+    makes one attempt: a retry would only split the same few seconds.
+    """
+    left = time_left(5.0)
+    config = Config(
+        connect_timeout=min(2.0, left),
+        read_timeout=left,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
     return boto3.client(
         "cognito-idp",
         region_name=settings.AWS_REGION,
         endpoint_url=settings.COGNITO_ENDPOINT_URL or None,
-        config=_BOTO_CONFIG,
+        config=config,
     )
 
 
@@ -48,6 +57,8 @@ def claims_complete_from_cognito(*, claims: Claims, access_token: str) -> Claims
     # held across this call would make other sign-ins wait on Cognito. A test pins this.
     try:
         response = cognito_client().get_user(AccessToken=access_token)
+    except BudgetSpent as exc:
+        raise VerifierUnavailable("no time left to ask Cognito") from exc
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in _REFUSED:

@@ -35,7 +35,7 @@ def get_verifier() -> TokenVerifier:
         )
     from shop.auth.local_issuer import get_local_issuer
 
-    local = get_local_issuer()
+    local = get_local_issuer()  # refuses when disabled (production), never a silent fallback
     return TokenVerifier(
         key_provider=StaticKeyProvider({local.kid: local.public_key}),
         issuer=local.issuer,
@@ -55,6 +55,7 @@ _VERIFIER_SETTINGS = {
     "AWS_REGION",
     "JWT_LEEWAY_SECONDS",
     "JWT_VERIFIED_CACHE_SIZE",
+    "LOCAL_ISSUER_ENABLED",
 }
 
 

@@ -13,6 +13,8 @@ import jwt
 import requests
 from jwt.algorithms import RSAAlgorithm
 
+from shop.auth.budget import BudgetSpent, time_left
+
 logger = logging.getLogger(__name__)
 
 
@@ -108,10 +110,14 @@ class JWKSKeyProvider:
                 if self._last_fetch_failed:
                     raise KeyUnavailable(self.url)
                 raise UnknownKey(kid)
+            try:
+                timeout = time_left(self.timeout)
+            except BudgetSpent as exc:
+                raise KeyUnavailable(self.url) from exc
             self._last_fetch = now
             self.fetch_count += 1
             try:
-                document = self._fetch(self.url, self.timeout)
+                document = self._fetch(self.url, timeout)
                 fresh = _parse_jwks(document)
             except (requests.RequestException, ValueError, TypeError, jwt.InvalidKeyError) as exc:
                 logger.warning("could not fetch JWKS from %s: %s", self.url, exc)

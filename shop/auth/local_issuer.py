@@ -18,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from jwt.algorithms import RSAAlgorithm
 
 
@@ -107,6 +108,12 @@ _issuer: LocalIssuer | None = None
 
 def get_local_issuer() -> LocalIssuer:
     global _issuer
+    if not settings.LOCAL_ISSUER_ENABLED:
+        # Production: a key generated per task would sign tokens nobody should trust.
+        raise ImproperlyConfigured(
+            "The local token issuer is disabled in this environment; set COGNITO_USER_POOL_ID "
+            "and COGNITO_CLIENT_ID."
+        )
     if _issuer is None:
         _issuer = LocalIssuer(
             key_path=Path(settings.LOCAL_ISSUER_KEY_PATH),

@@ -21,7 +21,28 @@ ALGORITHMS = ["RS256"]
 
 
 class InvalidToken(Exception):
-    """The token is not one we trust (a 401)."""
+    """The token is not one we trust (a 401).
+
+    ``reason`` is a short fixed word for metrics (``AuthFailure`` by reason); the message is for logs.
+    """
+
+    def __init__(self, message: str, *, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _reason_for(exc: jwt.PyJWTError) -> str:
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "expired"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "bad_signature"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "wrong_issuer"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "not_yet_valid"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return "missing_claim"
+    return "invalid"
 
 
 class VerifierUnavailable(Exception):
@@ -82,16 +103,16 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed token") from exc
+            raise InvalidToken("malformed token", reason="malformed") from exc
         if header.get("alg") not in ALGORITHMS:
-            raise InvalidToken("unsupported algorithm")
+            raise InvalidToken("unsupported algorithm", reason="bad_algorithm")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise InvalidToken("token has no key id")
+            raise InvalidToken("token has no key id", reason="malformed")
         try:
             key = self.key_provider.get_key(kid)
         except UnknownKey as exc:
-            raise InvalidToken("unknown key id") from exc
+            raise InvalidToken("unknown key id", reason="unknown_key") from exc
         except KeyUnavailable as exc:
             raise VerifierUnavailable("the issuer's keys cannot be fetched") from exc
         try:
@@ -104,20 +125,20 @@ class TokenVerifier:
                 options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
             )
         except jwt.PyJWTError as exc:
-            raise InvalidToken(str(exc)) from exc
+            raise InvalidToken(str(exc), reason=_reason_for(exc)) from exc
         token_use = claims.get("token_use")
         if token_use == "id":
             # Cognito writes one app client id as a string; anything else is not our token.
             if claims.get("aud") != self.client_id:
-                raise InvalidToken("token is for another app client")
+                raise InvalidToken("token is for another app client", reason="wrong_audience")
         elif token_use == "access":
             if claims.get("client_id") != self.client_id:
-                raise InvalidToken("token is for another app client")
+                raise InvalidToken("token is for another app client", reason="wrong_audience")
         else:
-            raise InvalidToken("token_use must be id or access")
+            raise InvalidToken("token_use must be id or access", reason="wrong_token_use")
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
-            raise InvalidToken("token has no subject")
+            raise InvalidToken("token has no subject", reason="missing_claim")
         email = claims.get("email")
         verified = claims.get("email_verified")
         return Claims(

@@ -1,15 +1,21 @@
 """The HR dashboard shown on the admin index: weekly points chart, top products, low stock,
-employees with unspent points. A handful of grouped queries, whatever the data size."""
+employees with unspent points, grant requests waiting for approval. A handful of grouped queries, whatever the data size."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
 from orders.selectors import products_top
-from points.selectors import points_unspent_summary, points_weekly_flows
+from points.selectors import (
+    grant_requests_pending,
+    points_expiring_total,
+    points_unspent_summary,
+    points_weekly_flows,
+)
 from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
 register = template.Library()
@@ -21,6 +27,9 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     if not user.has_perm("points.view_pointstransaction"):
         return {"show": False}
     flows = points_weekly_flows(weeks=12)
+    pending_count, pending = grant_requests_pending(limit=5)
+    unspent = points_unspent_summary(limit=10)
+    expiring = points_expiring_total(after=timezone.localdate(), days=30)
     return {
         "show": True,
         "chart": weekly_flows_svg(flows),
@@ -31,5 +40,10 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
         "top_products": products_top(limit=10),
         "low_stock": list(products_low_stock(limit=10)),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
-        "unspent": points_unspent_summary(limit=10),
+        "unspent": unspent,
+        # Liability net of expiry: what is held, less what of it expires within 30 days.
+        "expiring_30_days": expiring,
+        "liability_net_of_expiry": max(0, unspent.points - (expiring or 0)),
+        "pending_count": pending_count,
+        "pending": pending,
     }

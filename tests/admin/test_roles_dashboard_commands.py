@@ -72,6 +72,20 @@ def test_create_hr_user_command(db, monkeypatch, capsys):
     assert "Created HR user boss@example.com" in capsys.readouterr().out
 
 
+def test_a_new_hr_account_is_off_the_roster_unless_asked(db, monkeypatch, make_user):
+    from points.models import PointsAccount
+    from points.services import points_grant_all_active
+
+    monkeypatch.setenv("HR_USER_PASSWORD", "a-Long-enough-pass-42")
+    call_command("create_hr_user", "--email", "ops-hr@example.com", "--name", "Ops HR")
+    call_command("create_hr_user", "--email", "hr-and-staff@example.com", "--name", "Both", "--on-roster")
+    employee = make_user()
+    points_grant_all_active(amount=10, reason="Everyone")
+    balances = dict(PointsAccount.objects.values_list("user__email", "balance"))
+    # "Grant to all" pays the roster: the employee and the HR person who is also on it.
+    assert balances == {"ops-hr@example.com": 0, "hr-and-staff@example.com": 10, employee.email: 10}
+
+
 def test_create_hr_user_refuses_a_weak_password(db):
     with pytest.raises(CommandError, match="Password refused"):
         call_command("create_hr_user", "--email", "a@example.com", "--name", "A", "--password", "123")

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import replace
 from typing import Any
 
-from infra_helpers import Synth
+import pytest
+from infra_helpers import REPO, Synth, synth
+
+from infra_cdktf.config import EnvironmentConfig
 
 LIVENESS = [
     "CMD-SHELL",
-    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)\" || exit 1",
+    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)\" || exit 1",
 ]
 MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
+
+
+def _secret_arn(synth: Synth, name: str) -> str:
+    (logical_id,) = [n for n, s in synth.resources("aws_secretsmanager_secret").items() if s["name"] == name]
+    return f"${{aws_secretsmanager_secret.{logical_id}.arn}}"
 
 
 def _task(synth: Synth, family: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -40,8 +50,8 @@ def test_cluster_has_container_insights_and_spot_capacity(dev: Synth) -> None:
 
 
 def test_log_group(dev: Synth) -> None:
-    (group,) = dev.resources("aws_cloudwatch_log_group").values()
-    assert group == {**group, "name": "/ecs/awsomeshop-core-task-dev", "retention_in_days": 30}
+    _, group = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
+    assert group["retention_in_days"] == 30
 
 
 def test_web_task_definition(dev: Synth) -> None:
@@ -51,10 +61,10 @@ def test_web_task_definition(dev: Synth) -> None:
     roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
     assert roles[task["execution_role_arn"].split(".")[1]] == "awsomeshop-ecs-execution-role-dev"
     assert roles[task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-task-role-dev"
-    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:latest"
+    assert container["image"] == "${aws_ecr_repository.ecr_repository.repository_url}:test-tag"
     assert container["portMappings"] == [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
     assert container["healthCheck"]["command"] == LIVENESS
-    (log_group,) = dev.resources("aws_cloudwatch_log_group")
+    log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
     assert container["logConfiguration"] == {
         "logDriver": "awslogs",
         "options": {
@@ -71,33 +81,73 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
     (pool,) = dev.resources("aws_cognito_user_pool")
     (client,) = dev.resources("aws_cognito_user_pool_client")
     (proxy,) = dev.resources("aws_db_proxy")
+    (alb,) = dev.resources("aws_lb")
     assert env == {
         "AWS_REGION": "us-east-2",
         "LOG_LEVEL": "INFO",
+        "METRICS_ENVIRONMENT": "dev",
         "COGNITO_USER_POOL_ID": f"${{aws_cognito_user_pool.{pool}.id}}",
         "COGNITO_CLIENT_ID": f"${{aws_cognito_user_pool_client.{client}.id}}",
         "S3_BUCKET_NAME": "${aws_s3_bucket.images_bucket.bucket}",
+        "DB_ENGINE": "mysql",
+        "SESSION_COOKIE_AGE": "28800",
         "DB_HOST": f"${{aws_db_proxy.{proxy}.endpoint}}",
         "DB_PORT": "3306",
         "DB_NAME": "awsomeshop",
         "DB_SSL_MODE": "REQUIRED",
-        "DB_SECRET_ARN": MASTER_SECRET,
+        # The app's own database user, never the master (the migrate task's).
+        "DB_SECRET_ARN": _secret_arn(dev, "awsomeshop-db-app-user-dev"),
         "TRUSTED_PROXY_COUNT": "1",
+        # Production serves only its host name: here the ALB's (no domain, so HTTP only).
+        "APP_DOMAIN": f"${{aws_lb.{alb}.dns_name}}",
+        "SECURE_SSL_REDIRECT": "false",
+        # dev has no sending domain: mail goes to the log; expiry is off (test_lifecycle.py).
+        "POINTS_EXPIRY_MONTHS": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "DEFAULT_FROM_EMAIL": "AWSomeShop <no-reply@localhost>",
     }
-    (django_secret,) = dev.resources("aws_secretsmanager_secret")
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
+        "DB_USER": f"{app_secret}:username::",
+        "DB_PASSWORD": f"{app_secret}:password::",
+        "DJANGO_SECRET_KEY": _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
+    }
+
+
+def test_with_a_domain_and_cloudfront_the_app_serves_that_domain_over_https(options: Synth) -> None:
+    _, container = _task(options, "awsomeshop-core-task-dev")
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    (cdn,) = options.resources("aws_cloudfront_distribution")
+    assert env["APP_DOMAIN"] == "shop.example.org"
+    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{cdn}.domain_name}}"
+    assert "SECURE_SSL_REDIRECT" not in env  # production's default: on
+
+
+def test_migrate_task_migrates_as_the_owner_then_sets_up_the_app_user(dev: Synth) -> None:
+    web_task, web = _task(dev, "awsomeshop-core-task-dev")
+    task, migrate = _task(dev, "awsomeshop-migrate-task-dev")
+    assert migrate["command"] == [
+        "sh",
+        "-c",
+        "python manage.py migrate --noinput && python manage.py db_grant_app_user",
+    ]
+    assert migrate["image"] == web["image"]
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
+    web_env = {e["name"]: e["value"] for e in web["environment"]}
+    assert {e["name"]: e["value"] for e in migrate["environment"]} == {
+        **web_env,
+        "DB_SECRET_ARN": MASTER_SECRET,
+        "DB_APP_SECRET_ARN": app_secret,
+        "DB_APP_USER": "awsomeshop_app",
+    }
+    assert {s["name"]: s["valueFrom"] for s in migrate["secrets"]} == {
         "DB_USER": f"{MASTER_SECRET}:username::",
         "DB_PASSWORD": f"{MASTER_SECRET}:password::",
-        "DJANGO_SECRET_KEY": f"${{aws_secretsmanager_secret.{django_secret}.arn}}",
+        "DJANGO_SECRET_KEY": _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
     }
-
-
-def test_migrate_task_runs_migrations_with_the_same_image_and_settings(dev: Synth) -> None:
-    _, web = _task(dev, "awsomeshop-core-task-dev")
-    task, migrate = _task(dev, "awsomeshop-migrate-task-dev")
-    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
-    assert migrate["image"] == web["image"]
-    assert migrate["environment"] == web["environment"] and migrate["secrets"] == web["secrets"]
+    roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
+    assert roles[task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-migrate-task-role-dev"
+    assert roles[web_task["task_role_arn"].split(".")[1]] == "awsomeshop-ecs-task-role-dev"
     assert "portMappings" not in migrate
     assert migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"
     assert task["requires_compatibilities"] == ["FARGATE"]
@@ -106,13 +156,14 @@ def test_migrate_task_runs_migrations_with_the_same_image_and_settings(dev: Synt
 
 
 def test_service(dev: Synth) -> None:
-    (service,) = dev.resources("aws_ecs_service").values()
+    _, service = dev.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     expected = {
         "name": "awsomeshop-core-service-dev",
         "desired_count": 2,
         "deployment_maximum_percent": 200,
         "deployment_minimum_healthy_percent": 50,
         "deployment_circuit_breaker": {"enable": True, "rollback": True},
+        "wait_for_steady_state": True,
         "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}],
     }
     assert {k: service[k] for k in expected} == expected
@@ -136,25 +187,44 @@ def test_service(dev: Synth) -> None:
 
 
 def test_fargate_spot_option(options: Synth) -> None:
-    (service,) = options.resources("aws_ecs_service").values()
+    _, service = options.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     assert service["capacity_provider_strategy"] == [
         {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
         {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 3},
     ]
 
 
-def test_autoscaling(dev: Synth) -> None:
-    (target,) = dev.resources("aws_appautoscaling_target").values()
-    assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
-    assert target["scalable_dimension"] == "ecs:service:DesiredCount"
-    targets = {
-        p["target_tracking_scaling_policy_configuration"]["predefined_metric_specification"][
-            "predefined_metric_type"
-        ]: p["target_tracking_scaling_policy_configuration"]
-        for p in dev.resources("aws_appautoscaling_policy").values()
-    }
-    assert {k: v["target_value"] for k, v in targets.items()} == {
-        "ECSServiceAverageCPUUtilization": 70,
-        "ECSServiceAverageMemoryUtilization": 80,
-    }
-    assert all(v["scale_in_cooldown"] == v["scale_out_cooldown"] == 300 for v in targets.values())
+def test_a_stack_without_an_image_tag_is_refused(dev_config: EnvironmentConfig) -> None:
+    with pytest.raises(ValueError, match="AWSOMESHOP_IMAGE_TAG"):
+        synth(replace(dev_config, image_tag=None))
+
+
+def test_the_release_script_names_what_the_stack_creates(dev: Synth, dev_config: EnvironmentConfig) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from release import MIGRATE_CONTAINER, WEB_CONTAINER, Names  # type: ignore[import-not-found]
+
+    names = Names.of(dev_config)
+    assert dev.resources("aws_ecr_repository")["ecr_repository"]["name"] == names.repository
+    ((_, cluster),) = dev.resources("aws_ecs_cluster").items()
+    ((_, service),) = dev.resources("aws_ecs_service").items()
+    ((_, log_group),) = dev.resources("aws_cloudwatch_log_group").items()
+    assert (cluster["name"], service["name"], log_group["name"]) == (
+        names.cluster,
+        names.service,
+        names.log_group,
+    )
+    _, web = _task(dev, names.web_family)
+    _, migrate = _task(dev, names.migrate_family)
+    assert (web["name"], migrate["name"]) == (WEB_CONTAINER, MIGRATE_CONTAINER)
+
+
+def test_containers_run_on_a_read_only_root_filesystem_with_a_writable_tmp(dev: Synth) -> None:
+    for family, name in (("awsomeshop-core-task-dev", "web"), ("awsomeshop-migrate-task-dev", "migrate")):
+        task, container = _task(dev, family)
+        assert container["name"] == name
+        assert container["readonlyRootFilesystem"] is True
+        # /tmp (uploads spool there) is the task's own ephemeral storage; Fargate has no tmpfs.
+        assert container["mountPoints"] == [
+            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+        ]
+        assert task["volume"] == [{"name": "tmp"}]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from infra_cdktf.config import ENVIRONMENTS, from_environment, selected_environments
+import pytest
+from infra_helpers import REPO
+
+from infra_cdktf.config import (
+    ENVIRONMENTS,
+    ConfigurationError,
+    RemoteState,
+    apply_settings,
+    load_environment,
+    selected_environments,
+)
 
 
 def test_dev_and_prod_exist_with_the_design_figures() -> None:
@@ -32,34 +46,80 @@ def test_tags() -> None:
         "Environment": "prod",
         "Project": "awsomeshop",
         "Owner": "core-business-unit",
+        # One value per environment and project, for the budget in a shared account.
+        "CostScope": "awsomeshop-prod",
     }
 
 
-def test_overrides_from_the_environment() -> None:
-    cfg = from_environment(
+RELEASE = {"AWSOMESHOP_IMAGE_TAG": "abc123def456"}
+
+
+def test_named_environments_come_from_the_committed_settings_files() -> None:
+    dev, prod = (load_environment(name, RELEASE) for name in ("dev", "prod"))
+    assert dev.image_tag == prod.image_tag == "abc123def456"
+    # Remote state is committed, so forgetting a variable cannot start an empty local state.
+    for cfg in (dev, prod):
+        assert cfg.remote_state is not None and cfg.remote_state.bucket
+        assert cfg.alarm_email
+    assert prod.domain_name == prod.hosted_zone_name == "awsomeshop.example.com"
+    assert prod.cors_allowed_origins == ("https://awsomeshop.example.com",)
+    # The design figures stay the dataclass defaults.
+    assert (dev.task_cpu, prod.db_multi_az) == (512, True)
+
+
+@pytest.mark.parametrize("tag", [None, "", "  ", "latest"])
+def test_synth_refuses_to_run_without_a_release_tag(tag: str | None) -> None:
+    env = {} if tag is None else {"AWSOMESHOP_IMAGE_TAG": tag}
+    with pytest.raises(ConfigurationError, match="AWSOMESHOP_IMAGE_TAG"):
+        selected_environments(env)
+
+
+def test_retired_variables_are_refused_not_ignored() -> None:
+    with pytest.raises(ConfigurationError, match=r"AWSOMESHOP_STATE_BUCKET -> remote_state\.bucket"):
+        load_environment("dev", {**RELEASE, "AWSOMESHOP_STATE_BUCKET": "other"})
+    with pytest.raises(ConfigurationError, match="AWSOMESHOP_DOMAIN_NAME -> domain_name"):
+        load_environment("prod", {**RELEASE, "AWSOMESHOP_DOMAIN_NAME": ""})
+
+
+def test_a_settings_file_without_remote_state_is_refused(tmp_path: Path) -> None:
+    env = {**RELEASE, "AWSOMESHOP_ENVIRONMENTS_DIR": str(tmp_path)}
+    with pytest.raises(ConfigurationError, match=r"settings file .*dev\.json is missing"):
+        load_environment("dev", env)
+    (tmp_path / "dev.json").write_text(json.dumps({"alarm_email": "ops@example.org"}))
+    with pytest.raises(ConfigurationError, match="no remote_state"):
+        load_environment("dev", env)
+    (tmp_path / "dev.json").write_text(json.dumps({"local_state": True}))
+    assert load_environment("dev", env).remote_state is None
+    (tmp_path / "dev.json").write_text(json.dumps({"local_state": True, "domian_name": "typo.example"}))
+    with pytest.raises(ConfigurationError, match="domian_name"):
+        load_environment("dev", env)
+
+
+def test_settings_override_the_design_defaults() -> None:
+    cfg = apply_settings(
         ENVIRONMENTS["dev"],
         {
-            "AWSOMESHOP_IMAGE_TAG": "abc123",
-            "AWSOMESHOP_DOMAIN_NAME": "shop.example.org",
-            "AWSOMESHOP_CLOUDFRONT": "true",
-            "AWSOMESHOP_FARGATE_SPOT": "1",
-            "AWSOMESHOP_STATE_BUCKET": "state-bucket",
+            "cloudfront_enabled": True,
+            "cors_allowed_origins": ["https://shop.example.org"],
+            "remote_state": {"bucket": "b", "region": "eu-west-1", "dynamodb_table": "locks"},
         },
     )
-    assert cfg.image_tag == "abc123"
-    assert cfg.domain_name == cfg.hosted_zone_name == "shop.example.org"
+    assert cfg.cloudfront_enabled and cfg.trusted_proxy_count == 2
     assert cfg.cors_allowed_origins == ("https://shop.example.org",)
-    assert cfg.cloudfront_enabled and cfg.use_fargate_spot
-    assert cfg.trusted_proxy_count == 2
-    assert cfg.remote_state is not None and cfg.remote_state.bucket == "state-bucket"
-    assert cfg.remote_state.region == "us-east-2"
-    # An empty domain turns HTTPS off even for prod.
-    assert from_environment(ENVIRONMENTS["prod"], {"AWSOMESHOP_DOMAIN_NAME": ""}).domain_name is None
-    assert from_environment(ENVIRONMENTS["dev"], {}) == ENVIRONMENTS["dev"]
+    assert cfg.remote_state == RemoteState(bucket="b", region="eu-west-1", dynamodb_table="locks")
 
 
 def test_environment_selection() -> None:
-    assert [c.name for c in selected_environments({})] == ["dev", "prod"]
-    assert [c.name for c in selected_environments({"AWSOMESHOP_ENVIRONMENTS": "prod"})] == ["prod"]
+    assert [c.name for c in selected_environments(RELEASE)] == ["dev", "prod"]
+    assert [c.name for c in selected_environments({**RELEASE, "AWSOMESHOP_ENVIRONMENTS": "prod"})] == ["prod"]
     with pytest.raises(ValueError, match="staging"):
-        selected_environments({"AWSOMESHOP_ENVIRONMENTS": "dev,staging"})
+        selected_environments({**RELEASE, "AWSOMESHOP_ENVIRONMENTS": "dev,staging"})
+
+
+def test_the_synth_command_names_the_missing_tag() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AWSOMESHOP_IMAGE_TAG"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra_cdktf"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "AWSOMESHOP_IMAGE_TAG is required" in done.stderr

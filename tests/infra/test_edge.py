@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 from infra_helpers import Synth
 
 
-def test_alb_is_internet_facing_in_public_subnets_with_access_logs(dev: Synth) -> None:
-    (alb,) = dev.resources("aws_lb").values()
+def test_alb_with_https_is_internet_facing_in_public_subnets_with_access_logs(
+    dev: Synth, prod: Synth
+) -> None:
+    (alb,) = prod.resources("aws_lb").values()
     assert alb["internal"] is False and alb["load_balancer_type"] == "application"
     public = {
         f"${{aws_subnet.{n}.id}}"
-        for n, s in dev.resources("aws_subnet").items()
+        for n, s in prod.resources("aws_subnet").items()
         if s["tags"]["Tier"] == "public"
     }
     assert set(alb["subnets"]) == public and len(public) == 2
+    (alb,) = dev.resources("aws_lb").values()
     assert alb["access_logs"] == {
         "bucket": "${aws_s3_bucket.logs_bucket.bucket}",
         "prefix": "access-logs",
@@ -35,7 +40,7 @@ def test_target_group(dev: Synth) -> None:
             "protocol": "HTTP",
             "deregistration_delay": "30",
             "health_check": {
-                "path": "/health",
+                "path": "/healthz",
                 "interval": 30,
                 "timeout": 5,
                 "healthy_threshold": 2,
@@ -74,7 +79,8 @@ def test_with_a_domain_https_serves_and_http_redirects(prod: Synth) -> None:
 
 
 def test_certificate_is_validated_through_route53(prod: Synth) -> None:
-    (zone,) = prod.data("aws_route53_zone").values()
+    # The mail construct looks the zone up too (test_lifecycle.py).
+    (zone,) = [z for n, z in prod.data("aws_route53_zone").items() if n.startswith("edge_")]
     assert zone["name"] == "awsomeshop.example.com"
     records = prod.resources("aws_route53_record").values()
     validation = [r for r in records if "domain_validation_options" in str(r["name"])]
@@ -99,3 +105,54 @@ def test_cloudfront_option_fronts_the_alb(options: Synth) -> None:
     assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     (task,) = [t for t in options.resources("aws_ecs_task_definition").values() if "core" in t["family"]]
     assert '"name":"TRUSTED_PROXY_COUNT","value":"2"' in task["container_definitions"].replace(" ", "")
+
+
+def test_cloudfront_option_closes_the_alb_to_everyone_else(options: Synth) -> None:
+    # Security group: HTTPS from CloudFront's origin-facing prefix list, nothing else.
+    (prefix_list_name, prefix_list) = next(iter(options.data("aws_ec2_managed_prefix_list").items()))
+    assert prefix_list["name"] == "com.amazonaws.global.cloudfront.origin-facing"
+    rules = [
+        r
+        for r in options.resources("aws_vpc_security_group_ingress_rule").values()
+        if "alb_sg" in r["security_group_id"]
+    ]
+    assert [(r["from_port"], r.get("prefix_list_id"), r.get("cidr_ipv4")) for r in rules] == [
+        (443, f"${{data.aws_ec2_managed_prefix_list.{prefix_list_name}.id}}", None)
+    ]
+    # Listener: 403 unless the secret header CloudFront adds is present.
+    https = next(item for item in options.resources("aws_lb_listener").values() if item["port"] == 443)
+    (default,) = https["default_action"]
+    assert default["type"] == "fixed-response" and default["fixed_response"]["status_code"] == "403"
+    (rule,) = options.resources("aws_lb_listener_rule").values()
+    (condition,) = rule["condition"]
+    header = condition["http_header"]
+    assert header["http_header_name"] == "X-Origin-Verify"
+    assert rule["action"][0]["type"] == "forward"
+    (dist,) = options.resources("aws_cloudfront_distribution").values()
+    (origin,) = dist["origin"]
+    assert origin["custom_header"] == [{"name": "X-Origin-Verify", "value": header["values"][0]}]
+    assert header["values"][0].startswith("${data.aws_secretsmanager_secret_version.")
+    # The header value is generated inside AWS, never by a data source that changes every plan.
+    assert "origin_verify" in options.doc["ephemeral"]["aws_secretsmanager_random_password"]
+
+
+def test_proxy_count_and_csrf_origins_per_topology(prod: Synth, options: Synth) -> None:
+    def env(synth: Synth) -> dict[str, str]:
+        (task,) = [t for t in synth.resources("aws_ecs_task_definition").values() if "core" in t["family"]]
+        (container,) = json.loads(task["container_definitions"])
+        return {item["name"]: item["value"] for item in container["environment"]}
+
+    assert env(prod)["TRUSTED_PROXY_COUNT"] == "1"
+    assert env(prod)["CSRF_TRUSTED_ORIGINS"] == "https://awsomeshop.example.com"
+    (dist,) = options.resources("aws_cloudfront_distribution")
+    assert env(options)["TRUSTED_PROXY_COUNT"] == "2"
+    assert (
+        env(options)["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{dist}.domain_name}}"
+    )
+
+
+def test_behind_cloudfront_the_service_waits_for_the_forwarding_rule(options: Synth) -> None:
+    # ECS refuses a target group no listener or rule forwards to; the listener only answers 403.
+    (rule,) = options.resources("aws_lb_listener_rule")
+    (service,) = options.resources("aws_ecs_service").values()
+    assert f"aws_lb_listener_rule.{rule}" in service["depends_on"]

@@ -39,18 +39,24 @@ def test_app_client(dev: Synth) -> None:
         client["access_token_validity"],
         client["id_token_validity"],
         client["refresh_token_validity"],
-    ) == (1, 1, 30)
+    ) == (1, 1, 8)
+    # The design's 8-hour session: refresh tokens end it (test_review_settings.py).
     assert client["token_validity_units"] == [
-        {"access_token": "hours", "id_token": "hours", "refresh_token": "days"}
+        {"access_token": "hours", "id_token": "hours", "refresh_token": "hours"}
     ]
 
 
-def _role_policy(synth: Synth, role: str) -> dict[str, dict[str, Any]]:
+def _secret_arn(synth: Synth, name: str) -> str:
+    (logical_id,) = [n for n, s in synth.resources("aws_secretsmanager_secret").items() if s["name"] == name]
+    return f"${{aws_secretsmanager_secret.{logical_id}.arn}}"
+
+
+def _role_policy(synth: Synth, role: str, policy: str | None = None) -> dict[str, dict[str, Any]]:
     (role_name,) = [n for n, r in synth.resources("aws_iam_role").items() if r["name"] == role]
     policies = [
         p
         for p in synth.resources("aws_iam_role_policy").values()
-        if p["role"] == f"${{aws_iam_role.{role_name}.id}}"
+        if p["role"] == f"${{aws_iam_role.{role_name}.id}}" and policy in (None, p["name"])
     ]
     assert len(policies) == 1
     return {s["Sid"]: s for s in json.loads(policies[0]["policy"])["Statement"]}
@@ -59,12 +65,12 @@ def _role_policy(synth: Synth, role: str) -> dict[str, dict[str, Any]]:
 def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secrets(dev: Synth) -> None:
     statements = _role_policy(dev, "awsomeshop-ecs-execution-role-dev")
     assert statements["EcrPull"]["Resource"] == ["${aws_ecr_repository.ecr_repository.arn}"]
-    (log_group,) = dev.resources("aws_cloudwatch_log_group")
+    log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
     assert statements["WriteLogs"]["Resource"] == [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"]
-    (django_secret,) = dev.resources("aws_secretsmanager_secret")
     assert statements["ReadAppSecrets"]["Resource"] == [
         "${aws_db_instance.database.master_user_secret[0].secret_arn}",
-        f"${{aws_secretsmanager_secret.{django_secret}.arn}}",
+        _secret_arn(dev, "awsomeshop-db-app-user-dev"),
+        _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
     ]
     assert statements["ReadAppSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
     # No managed policy is attached: AmazonECSTaskExecutionRolePolicy grants on "*".
@@ -72,7 +78,7 @@ def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secre
 
 
 def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth) -> None:
-    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev")
+    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev", "images-database-metrics")
     assert statements["ListImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}"]
     assert statements["ReadWriteImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}/*"]
     assert set(statements["ReadWriteImages"]["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
@@ -81,13 +87,40 @@ def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth)
     assert statements["PublishAppMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AWSomeShop"}
     }
-    # Only the database's own secret, so the app can follow a password rotation.
+    # Only the app user's own secret, so the app can follow a password rotation; never the
+    # master secret (the web tasks are not the database owner).
     assert statements["FollowDatabasePasswordRotation"] == {
         "Sid": "FollowDatabasePasswordRotation",
         "Effect": "Allow",
         "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": ["${aws_db_instance.database.master_user_secret[0].secret_arn}"],
+        "Resource": [_secret_arn(dev, "awsomeshop-db-app-user-dev")],
     }
+    assert "master_user_secret" not in json.dumps(statements)
+
+
+def test_only_the_migrate_task_reads_the_master_secret_and_writes_the_app_user_secret(dev: Synth) -> None:
+    statements = _role_policy(dev, "awsomeshop-ecs-migrate-task-role-dev")
+    app_secret = _secret_arn(dev, "awsomeshop-db-app-user-dev")
+    assert statements == {
+        "FollowMasterPasswordRotation": {
+            "Sid": "FollowMasterPasswordRotation",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": ["${aws_db_instance.database.master_user_secret[0].secret_arn}"],
+        },
+        "SetAppUserPassword": {
+            "Sid": "SetAppUserPassword",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": [app_secret],
+        },
+    }
+    writers = [
+        p["role"]
+        for p in dev.resources("aws_iam_role_policy").values()
+        if "secretsmanager:PutSecretValue" in p["policy"]
+    ]
+    assert len(writers) == 1
 
 
 # The only actions AWS offers no resource-level scope for; each must stay the sole action of
@@ -141,3 +174,140 @@ def test_the_wildcard_check_catches_a_broad_grant() -> None:
         {"Sid": "D", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
     ]
     assert [v.split(":")[0] for v in _wildcard_violations(broad)] == ["A", "B", "C"]
+
+
+def test_only_administrators_create_users_and_cognito_sends_the_invitation(dev: Synth) -> None:
+    (pool,) = dev.resources("aws_cognito_user_pool").values()
+    config = pool["admin_create_user_config"]
+    assert config["allow_admin_create_user_only"] is True  # self sign-up is off
+    template = config["invite_message_template"]
+    # Cognito rejects an invitation template without both placeholders.
+    for message in (template["email_message"], template["sms_message"]):
+        assert "{username}" in message and "{####}" in message
+    assert template["email_subject"]
+
+
+def test_users_cannot_rewrite_their_employee_id(dev: Synth) -> None:
+    (client,) = dev.resources("aws_cognito_user_pool_client").values()
+    assert client["write_attributes"] == ["name"]
+
+
+def test_task_role_manages_sign_ins_of_this_pool_only(dev: Synth) -> None:
+    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev")
+    (pool,) = dev.resources("aws_cognito_user_pool")
+    assert statements["ManageEmployeeSignIns"] == {
+        "Sid": "ManageEmployeeSignIns",
+        "Effect": "Allow",
+        "Action": [
+            "cognito-idp:AdminCreateUser",
+            "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminEnableUser",
+            "cognito-idp:AdminUserGlobalSignOut",
+        ],
+        "Resource": [f"${{aws_cognito_user_pool.{pool}.arn}}"],
+    }
+
+
+# HR's company sign-in to the admin: the HR group, the hosted UI, the admin's app client.
+
+RESERVED_IN_DOMAIN_PREFIX = ("aws", "amazon", "cognito")
+
+
+def _web_container(synth: Synth) -> dict[str, Any]:
+    (task,) = [
+        t
+        for t in synth.resources("aws_ecs_task_definition").values()
+        if t["family"].startswith("awsomeshop-core")
+    ]
+    (container,) = json.loads(task["container_definitions"])
+    return container
+
+
+def test_the_pool_has_the_hr_group(dev: Synth, prod: Synth) -> None:
+    for synth in (dev, prod):
+        (group,) = synth.resources("aws_cognito_user_group").values()
+        (pool,) = synth.resources("aws_cognito_user_pool")
+        assert group["name"] == "hr"
+        assert group["user_pool_id"] == f"${{aws_cognito_user_pool.{pool}.id}}"
+
+
+def test_without_a_domain_there_is_no_admin_client_and_the_task_gets_no_sign_in_settings(dev: Synth) -> None:
+    assert len(dev.resources("aws_cognito_user_pool_client")) == 1
+    assert not dev.resources("aws_cognito_user_pool_domain")
+    container = _web_container(dev)
+    names = {e["name"] for e in container["environment"]} | {s["name"] for s in container["secrets"]}
+    assert not names & {"ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET", "COGNITO_DOMAIN"}
+
+
+def test_admin_client_uses_the_code_flow_with_a_secret_and_our_callback(prod: Synth, options: Synth) -> None:
+    for synth, domain in ((prod, "awsomeshop.example.com"), (options, "shop.example.org")):
+        _, client = synth.named(
+            "aws_cognito_user_pool_client",
+            "name",
+            f"awsomeshop-admin-client-{'prod' if synth is prod else 'dev'}",
+        )
+        assert client["generate_secret"] is True
+        assert client["allowed_oauth_flows_user_pool_client"] is True
+        assert client["allowed_oauth_flows"] == ["code"]  # no implicit flow
+        assert sorted(client["allowed_oauth_scopes"]) == ["email", "openid", "profile"]
+        assert client["supported_identity_providers"] == ["COGNITO"]
+        assert client["callback_urls"] == [f"https://{domain}/oidc/callback/"]
+        assert client["logout_urls"] == [f"https://{domain}/admin/login/"]
+        assert client["explicit_auth_flows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no password flows
+        assert client["prevent_user_existence_errors"] == "ENABLED"
+
+
+def test_hosted_ui_domain_prefix_is_valid_for_cognito(prod: Synth) -> None:
+    (domain,) = prod.resources("aws_cognito_user_pool_domain").values()
+    prefix = domain["domain"]
+    assert prefix == "rewards-shop-hr-prod"
+    assert re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix)
+    assert not any(word in prefix for word in RESERVED_IN_DOMAIN_PREFIX)
+
+
+def test_admin_client_secret_reaches_the_task_through_secrets_manager_only(prod: Synth) -> None:
+    secret_name, secret = prod.named(
+        "aws_secretsmanager_secret", "name", "awsomeshop-admin-oidc-client-secret-prod"
+    )
+    secret_arn = f"${{aws_secretsmanager_secret.{secret_name}.arn}}"
+    (version,) = [
+        v
+        for v in prod.resources("aws_secretsmanager_secret_version").values()
+        if v["secret_id"] == f"${{aws_secretsmanager_secret.{secret_name}.id}}"
+    ]
+    client_name, _ = prod.named("aws_cognito_user_pool_client", "name", "awsomeshop-admin-client-prod")
+    assert version["secret_string"] == f"${{aws_cognito_user_pool_client.{client_name}.client_secret}}"
+    assert secret["recovery_window_in_days"] == 30
+
+    container = _web_container(prod)
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert secrets["ADMIN_OIDC_CLIENT_SECRET"] == secret_arn
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["ADMIN_OIDC_CLIENT_ID"] == f"${{aws_cognito_user_pool_client.{client_name}.id}}"
+    (domain_name,) = prod.resources("aws_cognito_user_pool_domain")
+    assert env["COGNITO_DOMAIN"] == (
+        f"${{aws_cognito_user_pool_domain.{domain_name}.domain}}.auth.us-east-2.amazoncognito.com"
+    )
+    assert env["COGNITO_HR_GROUP"] == "hr"
+    assert not any(value == secret_arn or "client_secret" in value for value in env.values())
+
+    # The execution role reads exactly this secret besides the database's (the master user's for
+    # migrations, the app user's for the web tasks) and Django's.
+    statements = _role_policy(prod, "awsomeshop-ecs-execution-role-prod")
+    assert statements["ReadAppSecrets"]["Resource"][-1] == secret_arn
+    assert len(statements["ReadAppSecrets"]["Resource"]) == 4
+
+
+def test_settings_file_sets_the_domain_prefix_and_break_glass_accounts() -> None:
+    from infra_cdktf.config import ENVIRONMENTS, apply_settings
+
+    cfg = apply_settings(
+        ENVIRONMENTS["prod"],
+        {
+            "hosted_ui_domain_prefix": "acme-rewards-hr",
+            "break_glass_emails": ["ops-root@example.com"],
+            "local_state": True,
+        },
+    )
+    assert cfg.hosted_ui_domain_prefix == "acme-rewards-hr"
+    assert cfg.break_glass_emails == ("ops-root@example.com",)

@@ -6,6 +6,8 @@ import json
 
 from infra_helpers import Synth
 
+from infra_cdktf.lifecycle import ALARM_KEYS as LIFECYCLE_ALARMS
+
 
 def test_alarms_match_the_design(dev: Synth) -> None:
     (topic,) = dev.resources("aws_sns_topic")
@@ -13,6 +15,12 @@ def test_alarms_match_the_design(dev: Synth) -> None:
     alarms = {
         a["alarm_name"].removeprefix("awsomeshop-").removesuffix("-dev"): a
         for a in dev.resources("aws_cloudwatch_metric_alarm").values()
+        # The application's own alarms are tested in test_app_metrics.py, the points
+        # lifecycle's in test_lifecycle.py; the scaling rules' alarms act on policies
+        # (test_scaling.py), not on people.
+        if not a["alarm_name"].startswith("awsomeshop-app-")
+        and a["alarm_name"] not in {f"awsomeshop-{key}-dev" for key in LIFECYCLE_ALARMS}
+        and not a["alarm_name"].endswith("-rule-dev")
     }
     summary = {
         key: (
@@ -31,6 +39,13 @@ def test_alarms_match_the_design(dev: Synth) -> None:
         "rds-connections-high": ("AWS/RDS", "DatabaseConnections", "GreaterThanThreshold", 48, 300),
         "rds-cpu-high": ("AWS/RDS", "CPUUtilization", "GreaterThanThreshold", 80, 300),
         "rds-free-storage-low": ("AWS/RDS", "FreeStorageSpace", "LessThanThreshold", 2 * 1024**3, 300),
+        "rds-proxy-borrow-latency-high": (
+            "AWS/RDS",
+            "DatabaseConnectionsBorrowLatency",
+            "GreaterThanThreshold",
+            100_000,
+            300,
+        ),
         "alb-response-time-high": (
             "AWS/ApplicationELB",
             "TargetResponseTime",
@@ -39,14 +54,15 @@ def test_alarms_match_the_design(dev: Synth) -> None:
             180,
         ),
         "alb-5xx-high": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "GreaterThanThreshold", 10, 300),
+        "alb-elb-5xx-high": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "GreaterThanThreshold", 10, 300),
         "alb-no-healthy-hosts": ("AWS/ApplicationELB", "HealthyHostCount", "LessThanThreshold", 1, 120),
     }
     assert alarms["alb-5xx-high"]["statistic"] == "Sum"
     for alarm in alarms.values():
         assert alarm["alarm_actions"] == [topic_arn]
         assert alarm["dimensions"], alarm["alarm_name"]
-    (service,) = dev.resources("aws_ecs_service")
-    assert alarms["ecs-cpu-high"]["dimensions"]["ServiceName"] == f"${{aws_ecs_service.{service}.name}}"
+    service = dev.ref("aws_ecs_service", "name", "awsomeshop-core-service-dev", "name")
+    assert alarms["ecs-cpu-high"]["dimensions"]["ServiceName"] == service
     assert alarms["rds-cpu-high"]["dimensions"] == {
         "DBInstanceIdentifier": "${aws_db_instance.database.identifier}"
     }
@@ -64,7 +80,20 @@ def test_alert_topic_and_optional_email(dev: Synth, options: Synth) -> None:
 
 
 def test_dashboard_covers_service_balancer_and_database(dev: Synth) -> None:
-    (dashboard,) = dev.resources("aws_cloudwatch_dashboard").values()
+    (dashboard,) = [
+        d
+        for d in dev.resources("aws_cloudwatch_dashboard").values()
+        if d["dashboard_name"] == "awsomeshop-operations-dev"
+    ]
     body = json.loads(dashboard["dashboard_body"])
     namespaces = {metric[0] for widget in body["widgets"] for metric in widget["properties"]["metrics"]}
     assert namespaces == {"AWS/ECS", "AWS/ApplicationELB", "AWS/RDS"}
+
+
+def test_proxy_alarm_watches_this_proxy(dev: Synth, postgres: Synth) -> None:
+    for synth, env in ((dev, "dev"), (postgres, "prod")):
+        _, alarm = synth.named(
+            "aws_cloudwatch_metric_alarm", "alarm_name", f"awsomeshop-rds-proxy-borrow-latency-high-{env}"
+        )
+        (proxy,) = synth.resources("aws_db_proxy")
+        assert alarm["dimensions"] == {"ProxyName": f"${{aws_db_proxy.{proxy}.name}}"}

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 
 # Every service the dev stack calls while planning or applying.
 SERVICES = [
-    "acm", "appautoscaling", "cloudfront", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2", "ecr",
-    "ecs", "elbv2", "iam", "rds", "route53", "s3", "secretsmanager", "sns", "sts",
+    "acm", "appautoscaling", "budgets", "cloudfront", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2",
+    "ecr", "events", "ecs", "elbv2", "iam", "kms", "rds", "route53", "s3", "scheduler", "secretsmanager",
+    "sns", "sqs", "sts",
 ]  # fmt: skip
 
 
@@ -49,6 +50,8 @@ def test_plan_dev_against_moto(synthesized: SynthRun, terraform_env: dict[str, s
     workdir = tmp_path / "awsomeshop-dev"
     shutil.copytree(synthesized.outdir / "stacks" / "awsomeshop-dev", workdir)
     (workdir / "moto_override.tf.json").write_text(json.dumps(provider_override(endpoint)))
+    # The committed settings keep state in S3; this throwaway plan keeps it next to the copy.
+    (workdir / "backend_override.tf.json").write_text(json.dumps({"terraform": {"backend": {"local": {}}}}))
     terraform = terraform_env["TF_TERRAFORM"]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

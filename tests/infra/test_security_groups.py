@@ -35,8 +35,8 @@ def test_groups_have_no_inline_rules(dev: Synth) -> None:
 
 def test_ingress_rules(dev: Synth) -> None:
     assert _rules(dev, "aws_vpc_security_group_ingress_rule") == {
-        ("alb", 443, 443, ANY, "ingress_rule"),
-        ("alb", 80, 80, ANY, "ingress_rule"),
+        # dev has no domain, so its ALB is internal: HTTP from the VPC only.
+        ("alb", 80, 80, "10.0.0.0/16", "ingress_rule"),
         ("app", 8000, 8000, "alb", "ingress_rule"),
         ("proxy", 3306, 3306, "app", "ingress_rule"),
         ("db", 3306, 3306, "app", "ingress_rule"),
@@ -64,7 +64,7 @@ def test_groups_are_used_where_they_belong(dev: Synth) -> None:
     }
     (alb,) = dev.resources("aws_lb").values()
     assert alb["security_groups"] == [sg["alb"]]
-    (service,) = dev.resources("aws_ecs_service").values()
+    _, service = dev.named("aws_ecs_service", "name", "awsomeshop-core-service-dev")
     assert service["network_configuration"]["security_groups"] == [sg["app"]]
     assert service["network_configuration"]["assign_public_ip"] is False
     (proxy,) = dev.resources("aws_db_proxy").values()

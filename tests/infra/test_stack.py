@@ -11,7 +11,14 @@ def test_provider_pins_region_version_and_default_tags(dev: Synth, prod: Synth) 
         (provider,) = synth.doc["provider"]["aws"]
         assert provider["region"] == "us-east-2"
         assert provider["default_tags"] == [
-            {"tags": {"Environment": env, "Project": "awsomeshop", "Owner": "core-business-unit"}}
+            {
+                "tags": {
+                    "Environment": env,
+                    "Project": "awsomeshop",
+                    "Owner": "core-business-unit",
+                    "CostScope": f"awsomeshop-{env}",
+                }
+            }
         ]
         assert synth.doc["terraform"]["required_providers"] == {
             "aws": {"source": "hashicorp/aws", "version": "5.100.0"}
@@ -42,8 +49,8 @@ def test_only_prod_is_protected_from_deletion(dev: Synth, prod: Synth) -> None:
 
     assert protection(dev) == (False, "INACTIVE", False, True)
     assert protection(prod) == (True, "ACTIVE", True, False)
-    (secret,) = prod.resources("aws_secretsmanager_secret").values()
-    assert secret["recovery_window_in_days"] == 30
+    secrets = prod.resources("aws_secretsmanager_secret").values()
+    assert secrets and all(secret["recovery_window_in_days"] == 30 for secret in secrets)
 
 
 def test_local_state_by_default_and_s3_with_locking_when_configured(dev: Synth, options: Synth) -> None:
@@ -73,6 +80,9 @@ OUTPUTS = {
     "images_bucket_name",
     "db_proxy_endpoint",
     "alerts_topic_arn",
+    "expire_points_task_definition_arn",
+    "notifications_worker_service_name",
+    "cognito_client_secret_arn",
 }
 
 

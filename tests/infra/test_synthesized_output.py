@@ -19,16 +19,25 @@ from infra_tools import (
 )
 
 STACKS = ["awsomeshop-dev", "awsomeshop-prod"]
-# (variant, stack directory): the plain synth's two stacks, and dev with every option on.
+# (variant, stack directory): the plain synth's two stacks, dev with every option on, and the
+# other database engines (in-process synth of prod on RDS PostgreSQL and dev on Aurora).
 VARIANTS = {
     "dev": ("main", "awsomeshop-dev"),
     "prod": ("main", "awsomeshop-prod"),
     "options": ("options", "awsomeshop-dev"),
+    "postgres": ("engine", "postgres"),
+    "aurora": ("engine", "aurora"),
 }
 
 
 def _stack_dir(variant: str, request: pytest.FixtureRequest) -> Path:
     run_name, stack = VARIANTS[variant]
+    if run_name == "engine":
+        directory = request.getfixturevalue("tmp_path_factory").getbasetemp() / f"engine-{variant}"
+        if not directory.exists():
+            directory.mkdir()
+            (directory / "cdk.tf.json").write_text(request.getfixturevalue(stack).raw)
+        return directory
     fixture = "synthesized" if run_name == "main" else "synthesized_options"
     run: SynthRun = request.getfixturevalue(fixture)
     return run.outdir / "stacks" / stack
@@ -137,7 +146,7 @@ def test_checkov_passes_with_only_the_listed_skips(checkov: str, request: pytest
         hidden = [c for c in unskipped["results"]["failed_checks"] if c["check_id"] in ids]
         totals["skipped"] += len(hidden)
         used |= {c["check_id"] for c in hidden}
-    METRICS["checkov (terraform_json, dev + prod + dev with options)"] = (
+    METRICS["checkov (terraform_json, dev + prod + dev with options + postgres + aurora)"] = (
         f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped "
         f"({len(skips)} listed skip ids)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -23,8 +24,7 @@ pytestmark = [requires_server_db, pytest.mark.concurrency, pytest.mark.django_db
 def _post_order(token: str, product_id: Any, key: str | None = None) -> tuple[int, str]:
     client = CheckedClient()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    if key:
-        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    headers["HTTP_IDEMPOTENCY_KEY"] = key or uuid.uuid4().hex
     response = client.post("/api/v1/orders/", {"product_id": str(product_id)}, format="json", **headers)
     body = response.json()
     return response.status_code, body.get("code", "created")

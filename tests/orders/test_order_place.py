@@ -15,8 +15,9 @@ def _order(api, product_id, quantity=None, key=None):
     body = {"product_id": str(product_id)}
     if quantity is not None:
         body["quantity"] = quantity
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return api.post("/api/v1/orders/", body, format="json", **headers)
+    # Every order carries a key (428 without one); a fresh one unless the test names it.
+    key = uuid.uuid4().hex if key is None else key
+    return api.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def _state(user, product):
@@ -93,12 +94,16 @@ def test_unknown_product_cannot_be_ordered(api, db):
         ({"product_id": "PID", "quantity": 11}, "quantity"),
         ({"product_id": "PID", "quantity": "two"}, "quantity"),
         ({"product_id": "PID", "quantity": 1.5}, "quantity"),
+        # Wrong JSON types are 400s even when the value would convert.
+        ({"product_id": "PID", "quantity": "2"}, "quantity"),
+        ({"product_id": "PID", "quantity": 1.0}, "quantity"),
+        ({"product_id": "PID", "quantity": True}, "quantity"),
     ],
 )
 def test_order_place_validation_errors(api, employee, product, body, field):
     body = {k: (str(product.pk) if v == "PID" else v) for k, v in body.items()}
     before = _state(employee, product)
-    response = api.post("/api/v1/orders/", body, format="json")
+    response = api.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="validation")
     assert response.status_code == 400
     payload = response.json()
     assert payload["code"] == "validation_error"
@@ -175,17 +180,20 @@ def test_invalid_idempotency_keys_are_400(api, product, key):
     assert Order.objects.count() == 0
 
 
+def test_order_without_idempotency_key_is_428_and_changes_nothing(api, employee, product):
+    before = _state(employee, product)
+    response = api.post("/api/v1/orders/", {"product_id": str(product.pk)}, format="json")
+    assert response.status_code == 428
+    assert response.json()["code"] == "idempotency_key_required"
+    assert _state(employee, product) == before
+
+
 def test_order_place_query_count(api, product, django_assert_num_queries):
-    # token user (account joined); savepoint; account lock; product lock; order insert; account update; ledger
-    # insert; product update; stock movement insert; release. Nothing grows with the data.
-    with django_assert_num_queries(10):
-        assert _order(api, product.pk).status_code == 201
-
-
-def test_order_place_with_key_query_count(api, product, django_assert_num_queries):
-    # The above plus the claim (its row inserted first in the same transaction) and the stored
-    # response: two statements more, no second transaction.
-    with django_assert_num_queries(12):
+    # token user (account joined); savepoint; the key's row inserted; account lock; product
+    # lock; order insert; account update; ledger insert; product update; stock movement insert;
+    # the receipt into the notification outbox; stored response; release: one transaction, and
+    # nothing grows with the data.
+    with django_assert_num_queries(13):
         assert _order(api, product.pk, key="qc").status_code == 201
 
 
@@ -202,6 +210,7 @@ def test_client_cannot_set_prices_or_balances(api, employee, product):
             "status": "refunded",
         },
         format="json",
+        HTTP_IDEMPOTENCY_KEY="prices",
     )
     assert response.status_code == 201
     body = response.json()

@@ -101,9 +101,16 @@ def test_refund_twice_is_refused_and_changes_nothing(employee, product):
 def test_check_ledger_detects_an_order_without_ledger_entry(employee, product, capsys):
     from django.core.management.base import CommandError
 
-    order = order_place(user=employee, product_id=product.pk)
-    # The ledger model refuses deletes; go around it to simulate corruption.
-    PointsTransaction.objects.filter(order=order)._raw_delete(PointsTransaction.objects.db)
+    # Ledger entries cannot be deleted (not even raw: a database trigger), so the corruption is
+    # simulated the other way round: an order written without going through the service.
+    order = Order.objects.create(
+        user=employee,
+        product=product,
+        quantity=1,
+        unit_points_cost=product.points_cost,
+        points_used=product.points_cost,
+        balance_after=1000 - product.points_cost,
+    )
     with pytest.raises(CommandError):
         call_command("check_ledger")
     assert f"order {order.pk} has no redemption ledger entry" in capsys.readouterr().err

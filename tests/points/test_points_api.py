@@ -22,6 +22,8 @@ def test_me_returns_profile_and_balance(api, employee):
         "balance": 1000,
         "total_earned": 1000,
         "total_redeemed": 0,
+        "total_expired": 0,
+        "expiring_soon": None,
     }
 
 
@@ -88,7 +90,16 @@ def test_transactions_query_count_is_constant(api, employee, entries, django_ass
 def test_me_query_count(api, django_assert_num_queries):
     # The employee by token subject, with the points account joined.
     with django_assert_num_queries(1):
-        api.get("/api/v1/me/")
+        assert api.get("/api/v1/me/").json()["expiring_soon"] is None
+
+
+def test_me_query_count_with_points_expiry(api, settings, django_assert_num_queries):
+    settings.POINTS_EXPIRY_MONTHS = 12
+    # The employee with the points account joined; the points expiring soon (only when points
+    # expire at all).
+    with django_assert_num_queries(2):
+        body = api.get("/api/v1/me/").json()
+    assert {"total_expired", "expiring_soon"} <= body.keys()
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,8 @@ def test_deactivated_employee_is_403(anon, employee):
     assert response.json()["code"] == "permission_denied"
 
 
-def test_first_sign_in_creates_the_employee_with_an_account(anon, db):
+def test_first_sign_in_in_jit_mode_creates_the_employee_with_an_account(anon, db, settings):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     token = get_local_issuer().issue(email="New.Person@Example.com", name="New Person", employee_id="E777")
     response = _get_me(anon, token)
     assert response.status_code == 200
@@ -196,11 +197,14 @@ def test_unverified_email_does_not_link_to_a_registered_employee(anon, make_user
     token = get_local_issuer().issue(
         email="target@example.com", sub="attacker-sub", extra={"email_verified": False}
     )
-    assert _get_me(anon, token).status_code == 401
+    response = _get_me(anon, token)
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_registered"
     assert User.objects.get(email="target@example.com").cognito_sub is None
 
 
-def test_claims_cannot_make_a_staff_user(anon, db):
+def test_claims_cannot_make_a_staff_user(anon, db, settings):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     token = get_local_issuer().issue(
         email="claims@example.com", extra={"is_staff": True, "custom:is_staff": "true"}
     )

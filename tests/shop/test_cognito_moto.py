@@ -151,13 +151,18 @@ def _me(anon: Any, token: str) -> Any:
     return anon.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-def test_id_and_access_tokens_both_work_and_the_employee_is_provisioned_once(anon, db, cognito, email):
+def test_id_and_access_tokens_both_work_and_the_employee_is_provisioned_once(
+    anon, db, cognito, email, settings
+):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     cognito.add_user(email, name="Ann Moto", employee_id="M-1001")
     tokens = cognito.sign_in(email)
-    by_id = _me(anon, tokens["IdToken"])
-    assert by_id.status_code == 200, by_id.content
+    # The access token first: moto's ID tokens leave out `email_verified` (Cognito's carry it),
+    # and an unverified email never provisions; GetUser reports the attribute as Cognito does.
     by_access = _me(anon, tokens["AccessToken"])
     assert by_access.status_code == 200, by_access.content
+    by_id = _me(anon, tokens["IdToken"])
+    assert by_id.status_code == 200, by_id.content
     assert by_id.json()["id"] == by_access.json()["id"]
     assert by_id.json()["email"] == email
     assert by_id.json()["employee_id"] == "M-1001"
@@ -166,8 +171,9 @@ def test_id_and_access_tokens_both_work_and_the_employee_is_provisioned_once(ano
 
 
 def test_access_token_first_completes_the_profile_with_get_user_once(
-    anon, db, cognito, email, get_user_calls
+    anon, db, cognito, email, get_user_calls, settings
 ):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     cognito.add_user(email, name="Ann Access", employee_id="M-2002")
     access = cognito.sign_in(email)["AccessToken"]
     response = _me(anon, access)
@@ -181,8 +187,10 @@ def test_access_token_first_completes_the_profile_with_get_user_once(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_get_user_runs_outside_any_database_transaction(anon, cognito, email):
+def test_get_user_runs_outside_any_database_transaction(anon, cognito, email, settings):
     from django.db import connection
+
+    settings.EMPLOYEE_PROVISIONING = "jit"
 
     seen: list[bool] = []
     real = cognito_profile.cognito_client
@@ -222,14 +230,16 @@ def test_unverified_email_does_not_link_to_the_hr_registered_employee(anon, cogn
     make_user(email=email, points=500)
     cognito.add_user(email, verified=False)
     response = _me(anon, cognito.sign_in(email)["AccessToken"])
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_registered"
     assert User.objects.get(email=email).cognito_sub is None
 
 
-def test_deactivated_employee_is_403_with_either_token(anon, db, cognito, email):
+def test_deactivated_employee_is_403_with_either_token(anon, db, cognito, email, settings):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     cognito.add_user(email, name="Leaver")
     tokens = cognito.sign_in(email)
-    assert _me(anon, tokens["IdToken"]).status_code == 200
+    assert _me(anon, tokens["AccessToken"]).status_code == 200  # moto's ID tokens lack email_verified
     User.objects.filter(email=email).update(is_active=False)
     for token in (tokens["IdToken"], tokens["AccessToken"]):
         response = _me(anon, token)
@@ -301,7 +311,10 @@ def test_get_user_against_a_closed_port_is_503(anon, db, cognito, settings, emai
 @requires_server_db
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
-def test_twenty_first_requests_with_access_tokens_provision_one_employee(cognito, email, record_figure):
+def test_twenty_first_requests_with_access_tokens_provision_one_employee(
+    cognito, email, record_figure, settings
+):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     from tests.conftest import CheckedClient
     from tests.shop.test_cognito_provisioning import run_at_once
 

@@ -21,7 +21,8 @@ def _me_status(token: str) -> int:
 @requires_server_db
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
-def test_twenty_first_requests_from_a_new_user_create_one_employee_and_one_account(record_figure):
+def test_twenty_first_requests_from_a_new_user_create_one_employee_and_one_account(record_figure, settings):
+    settings.EMPLOYEE_PROVISIONING = "jit"
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     token = get_local_issuer().issue(email=email, name="New Racer", employee_id=f"N-{uuid.uuid4().hex[:6]}")
     statuses = run_at_once(20, lambda i: _me_status(token))
@@ -50,8 +51,9 @@ def test_twenty_first_requests_link_the_hr_registered_employee_once(record_figur
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sequential_first_requests_create_one_employee(db):
+def test_sequential_first_requests_create_one_employee(db, settings):
     """The same property without contention, so SQLite runs check it too."""
+    settings.EMPLOYEE_PROVISIONING = "jit"
     email = f"seq-{uuid.uuid4().hex[:8]}@example.com"
     token = get_local_issuer().issue(email=email)
     assert [_me_status(token) for _ in range(3)] == [200, 200, 200]

@@ -30,7 +30,9 @@ def paths(product, employee):
 def _call(client, method, path, paths, **extra):
     url = path.format(**paths)
     if method == "post":
-        return client.post(url, {"product_id": str(paths["product"])}, format="json", **extra)
+        return client.post(
+            url, {"product_id": str(paths["product"])}, format="json", HTTP_IDEMPOTENCY_KEY="k", **extra
+        )
     return client.get(url, **extra)
 
 

@@ -20,6 +20,7 @@ import pytest
 import requests
 from django.db import connection
 
+from infra_cdktf.config import ENVIRONMENTS
 from tests.conftest import token_for
 from tests.factories import ProductFactory, UserFactory
 from tests.support.markers import requires_server_db
@@ -106,10 +107,17 @@ def test_real_server_answers_503_during_an_outage_and_recovers(server, proxy):
     assert health.status_code == 503
     assert health.json()["checks"]["database"]["status"] == "error"
     assert requests.get(f"{server}/health/live", timeout=10).json() == {"status": "ok"}
+    # The load balancer's target check (the path the stack configures) stays at 200, so an RDS
+    # outage or failover does not make ECS replace every task.
+    alb_path = ENVIRONMENTS["prod"].health_check_path
+    assert requests.get(f"{server}{alb_path}", timeout=10).status_code == 200
     for response in (
         requests.get(f"{server}/api/v1/products/", headers=auth, timeout=10),
         requests.post(
-            f"{server}/api/v1/orders/", json={"product_id": str(product.pk)}, headers=auth, timeout=10
+            f"{server}/api/v1/orders/",
+            json={"product_id": str(product.pk)},
+            headers={**auth, "Idempotency-Key": "during-outage"},
+            timeout=10,
         ),
     ):
         assert response.status_code == 503
@@ -119,7 +127,10 @@ def test_real_server_answers_503_during_an_outage_and_recovers(server, proxy):
     proxy.start()
     assert requests.get(f"{server}/health", timeout=10).status_code == 200
     order = requests.post(
-        f"{server}/api/v1/orders/", json={"product_id": str(product.pk)}, headers=auth, timeout=10
+        f"{server}/api/v1/orders/",
+        json={"product_id": str(product.pk)},
+        headers={**auth, "Idempotency-Key": "after-outage"},
+        timeout=10,
     )
     assert order.status_code == 201
     assert order.json()["balance_after"] == 900

@@ -52,6 +52,9 @@ def _free_port() -> int:
 
 
 RUNTIME_USER = account_name("awsomeshop_runtime")
+APP_DOMAIN = "shop.example.com"
+# What the ALB sends for a client's request: the public host name, over HTTPS.
+PUBLIC = {"Host": APP_DOMAIN, "X-Forwarded-Proto": "https"}
 # Generated RDS passwords may hold any of these; the DB_* parts must carry them intact.
 RUNTIME_PASSWORD = "r:t@p/w%d?#"
 
@@ -77,6 +80,10 @@ def container_env(tmp_path: Path, runtime_user: str) -> dict[str, str]:
         DB_NAME=db["NAME"],
         DB_USER=runtime_user,
         DB_PASSWORD=RUNTIME_PASSWORD,
+        # Production refuses to start without its Cognito pool and host name (shop.checks).
+        COGNITO_USER_POOL_ID="us-east-2_Runtime1",
+        COGNITO_CLIENT_ID="runtime-app-client",
+        APP_DOMAIN=APP_DOMAIN,
         STATIC_ROOT=str(tmp_path / "static"),
         WEB_CONCURRENCY="1",
     )
@@ -123,29 +130,39 @@ def server(container_env: dict[str, str]) -> Iterator[str]:
 def test_the_image_command_serves_health_api_errors_and_admin(
     server: str, container_env: dict[str, str]
 ) -> None:
-    # The ALB's target-group check: by the task's private IP, not a host name.
+    # The ALB's target-group check (liveness, /healthz): by the task's private IP, not a host name.
+    target_check = requests.get(f"{server}/healthz", headers={"Host": "10.0.11.27:8000"}, timeout=10)
+    assert target_check.json() == {"status": "ok"}
+    # The dependency report, also reached by IP.
     health = requests.get(f"{server}/health", headers={"Host": "10.0.11.27:8000"}, timeout=10)
     assert health.status_code == 200, health.text
     assert health.json()["checks"]["database"]["status"] == "ok"
     live = requests.get(f"{server}/health/live", headers={"Host": "10.0.12.4:8000"}, timeout=10)
     assert live.json() == {"status": "ok"}
 
-    unauthenticated = requests.get(f"{server}/api/v1/me/", timeout=10)
+    unauthenticated = requests.get(f"{server}/api/v1/me/", headers=PUBLIC, timeout=10)
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["Content-Type"].startswith("application/json")
     assert unauthenticated.json()["code"] == "not_authenticated"
-    missing = requests.get(f"{server}/no/such/page", timeout=10)
+    missing = requests.get(f"{server}/no/such/page", headers=PUBLIC, timeout=10)
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("application/json")
+    # Any other path by IP address: refused as a bad host, in JSON (no ALLOWED_HOSTS = *).
+    by_ip = requests.get(
+        f"{server}/api/v1/me/", headers={"Host": "10.0.11.27:8000", "X-Forwarded-Proto": "https"}, timeout=10
+    )
+    assert by_ip.status_code == 400
+    assert by_ip.headers["Content-Type"].startswith("application/json")
+    assert set(by_ip.json()) == {"code", "detail"}
 
     # The admin behind the ALB: HTTPS as the proxy reports it, stylesheets from the manifest.
-    login = requests.get(f"{server}/admin/login/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    login = requests.get(f"{server}/admin/login/", headers=PUBLIC, timeout=10)
     assert login.status_code == 200
     stylesheets = re.findall(r'href="(/static/[^"]+\.css)"', login.text)
     assert stylesheets, "the admin login page links no stylesheet"
     for href in stylesheets:
         assert re.search(r"\.[0-9a-f]{12}\.css$", href), f"{href} is not a hashed manifest name"
-        assert requests.get(f"{server}{href}", timeout=10).status_code == 200
+        assert requests.get(f"{server}{href}", headers=PUBLIC, timeout=10).status_code == 200
 
     # The container health check the image declares, pointed at this server's port.
     check = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -29,7 +30,12 @@ def cheap_product(category: Any) -> Any:
 
 
 def _order(client: Any, product: Any) -> Any:
-    return client.post("/api/v1/orders/", {"product_id": str(product.pk)}, format="json")
+    return client.post(
+        "/api/v1/orders/",
+        {"product_id": str(product.pk)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+    )
 
 
 def _assert_throttled(response: Any) -> None:

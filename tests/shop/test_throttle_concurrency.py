@@ -7,6 +7,7 @@ the database table or the Redis server.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -81,6 +82,7 @@ def _post_order(token: str, product_id: Any) -> int:
         {"product_id": str(product_id)},
         format="json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
     )
     return response.status_code
 

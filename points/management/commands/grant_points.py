@@ -1,4 +1,9 @@
-"""Grant points to one employee, or to every active employee."""
+"""Grant points to one employee, or to every active employee on the roster.
+
+Above GRANT_APPROVAL_THRESHOLD (a grant to everyone counted in total) nothing is applied from
+a script alone: `--requested-by EMAIL` names the HR user making the request, and a pending
+request is created for another HR user to approve in the admin.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,35 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from points.services import points_grant, points_grant_all_active
+from points.models import GrantRequest
+from points.services import (
+    approval_threshold,
+    grant_recipients_all,
+    needs_approval,
+    points_grant_bulk_or_request,
+    points_grant_or_request,
+)
 from shop.errors import ApplicationError
 from shop.models import User
+
+
+def hr_requester(email: str | None) -> User | None:
+    """The HR user a command acts for (--requested-by), checked like an admin sign-in would be."""
+    if not email:
+        return None
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None or not user.is_active or not user.is_staff or not user.has_perm("points.grant_points"):
+        raise CommandError(f"--requested-by {email}: no active HR user with the permission to grant points.")
+    return user
+
+
+def require_requester(total: int, requester: User | None) -> None:
+    if requester is None and needs_approval(total):
+        raise CommandError(
+            f"{total:,} points is above the approval threshold of {approval_threshold():,}: pass "
+            "--requested-by EMAIL of an HR user; a pending request is then created for another HR user "
+            "to approve in the admin. Nothing was changed."
+        )
 
 
 class Command(BaseCommand):
@@ -20,14 +51,30 @@ class Command(BaseCommand):
         target.add_argument("--all-active", action="store_true")
         parser.add_argument("--amount", type=int, required=True)
         parser.add_argument("--reason", required=True)
+        parser.add_argument(
+            "--requested-by",
+            metavar="EMAIL",
+            help="The HR user granting. Required above GRANT_APPROVAL_THRESHOLD: the grant then waits "
+            "for another HR user's approval. Nobody can grant to their own account.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        requester = hr_requester(options["requested_by"])
+        amount, reason = options["amount"], options["reason"]
         try:
             if options["all_active"]:
-                batch = points_grant_all_active(amount=options["amount"], reason=options["reason"])
+                users = grant_recipients_all(acting=requester)
+                if not users:
+                    raise CommandError("No active employee is on the roster; nothing was granted.")
+                require_requester(amount * len(users), requester)
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=requester
+                )
+                if isinstance(result, GrantRequest):
+                    self.stdout.write(self._pending(result))
+                    return
                 self.stdout.write(
-                    f"Granted {options['amount']} points to {batch.rows} active employees "
-                    f"({batch.total_points} in all)."
+                    f"Granted {amount} points to {result.rows} active employees ({result.total_points} in all)."
                 )
                 return
             email = options["email"].strip().lower()
@@ -36,7 +83,18 @@ class Command(BaseCommand):
                 raise CommandError(f"No employee has the email {email}.")
             if not user.is_active:
                 raise CommandError(f"{email} is deactivated.")
-            entry = points_grant(user=user, amount=options["amount"], reason=options["reason"])
+            require_requester(amount, requester)
+            entry = points_grant_or_request(user=user, amount=amount, reason=reason, requested_by=requester)
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc
+        if isinstance(entry, GrantRequest):
+            self.stdout.write(self._pending(entry))
+            return
         self.stdout.write(f"Granted {entry.amount} points to {email}; balance {entry.balance_after}.")
+
+    @staticmethod
+    def _pending(request: GrantRequest) -> str:
+        return (
+            f"{request.total_points} points to {request.rows} employee(s) is above the approval threshold: "
+            f"request {request.pk} now waits for another HR user's approval in the admin. Nothing was granted yet."
+        )

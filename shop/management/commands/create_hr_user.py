@@ -30,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--employee-id", default=None)
         parser.add_argument("--password", default=None, help=f"Prefer {PASSWORD_ENV} or the prompt.")
+        parser.add_argument(
+            "--on-roster",
+            action="store_true",
+            help="a new account is also an employee on the roster (receives grants from other HR "
+            "users); by default a new HR account only runs the back office",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         email = normalize_email(options["email"])
@@ -44,8 +50,13 @@ class Command(BaseCommand):
             raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
         with transaction.atomic():
             if existing is None:
+                # Off the roster unless asked: "grant to all" pays employees, not the back office.
                 user = user_create(
-                    email=email, name=options["name"], employee_id=options["employee_id"], password=password
+                    email=email,
+                    name=options["name"],
+                    employee_id=options["employee_id"],
+                    password=password,
+                    is_employee=options["on_roster"],
                 )
                 verb = "Created"
             else:

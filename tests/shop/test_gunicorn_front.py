@@ -1,0 +1,162 @@
+"""What the real gunicorn answers before and around Django: its own limits in JSON, chunked
+bodies, and a graceful stop under load (SIGTERM: in-flight requests finish, no 5xx, no reset)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+from tests.conftest import token_for
+from tests.factories import ProductFactory, UserFactory
+from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
+from tests.support.markers import requires_server_db
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (requests would refuse or fix them) and parse the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+    # No database needed for what gunicorn refuses before Django.
+    server = start_gunicorn({}, tmp_path_factory.mktemp("gunicorn") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(120)) + b"\r\n",
+            431,
+            "headers_too_large",
+        ),
+        (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400, "validation_error"),
+    ],
+    ids=["request-line", "header-size", "header-count", "bad-version"],
+)
+def test_gunicorn_refusals_are_json(server, request_bytes, status, code):
+    got, headers, body = _raw(server.port, request_bytes)
+    assert got == status
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["code"] == code
+    assert b"<html" not in body
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_order_body_is_read_through_gunicorn(tmp_path: Path):
+    user = UserFactory(points=1000, cognito_sub="sub-chunked")
+    product = ProductFactory(points_cost=100, stock=5)
+    server = start_gunicorn({"DATABASE_URL": database_url()}, tmp_path / "server.log")
+    try:
+        body = json.dumps({"product_id": str(product.pk)}).encode()
+        chunks = (
+            b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:])) + b"0\r\n\r\n"
+        )
+        request = (
+            b"POST /api/v1/orders/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + token_for(user).encode() + b"\r\n"
+            b"Idempotency-Key: chunked-1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks
+        )
+        status, _headers, answer = _raw(server.port, request)
+        assert status == 201, answer
+        assert json.loads(answer)["balance_after"] == 900
+    finally:
+        server.stop()
+
+
+def _slow_order(port: int, token: str, product_id: str, key: str) -> tuple[socket.socket, bytes]:
+    """Open an order request and send all but the end of its body: it is in flight."""
+    body = json.dumps({"product_id": product_id}).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(
+        b"POST /api/v1/orders/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\nIdempotency-Key: " + key.encode() + b"\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body[:5]
+    )
+    return sock, body[5:]
+
+
+def _finish(sock: socket.socket, rest: bytes) -> int:
+    with sock:
+        sock.sendall(rest)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_under_load_finishes_in_flight_requests(tmp_path: Path, record_figure):
+    """Load first (a bounded request loop on loopback), then SIGTERM while two orders are in
+    flight, one per worker, their bodies half sent. Both finish with 201 after the signal, and
+    nothing before got a 5xx or a reset. New requests stop before the signal, as they do in
+    production: ECS sends SIGTERM only after the ALB has drained the task."""
+    user = UserFactory(points=10_000, cognito_sub="sub-sigterm")
+    product = ProductFactory(points_cost=10, stock=100)
+    token = token_for(user)
+    server = start_gunicorn({"DATABASE_URL": database_url()}, tmp_path / "server.log", workers=2)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def client() -> None:
+        with requests.Session() as session:
+            for _ in range(25):  # bounded
+                try:
+                    response = session.get(
+                        f"{server.url}/api/v1/me/", headers={"Authorization": f"Bearer {token}"}, timeout=30
+                    )
+                    kind = str(response.status_code)
+                except requests.ConnectionError as exc:
+                    kind = f"connection error: {type(exc).__name__}"
+                with lock:
+                    outcomes[kind] += 1
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        in_flight = [_slow_order(server.port, token, str(product.pk), f"sigterm-{i}") for i in range(2)]
+        time.sleep(0.3)  # both accepted by a worker each and waiting for the rest of the body
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the signal has been delivered; the workers are draining
+        statuses = [_finish(sock, rest) for sock, rest in in_flight]
+        exit_code = server.process.wait(timeout=40)
+        stopped_in = time.monotonic() - started
+    finally:
+        server.stop()
+    record_figure(
+        f"gunicorn SIGTERM [{connection.vendor}]: load {dict(outcomes)}; in flight at the signal: "
+        f"{statuses}; stopped in {stopped_in:.2f} s"
+    )
+    assert outcomes == Counter({"200": 100})
+    assert statuses == [201, 201]
+    assert exit_code == 0
+    assert stopped_in < 25  # gunicorn's graceful_timeout, itself under ECS's stopTimeout
