@@ -99,11 +99,14 @@ def test_settings_override_the_design_defaults() -> None:
     cfg = apply_settings(
         ENVIRONMENTS["dev"],
         {
+            # CloudFront reaches the ALB over HTTPS, so it comes with a domain.
+            "domain_name": "shop.example.org",
             "cloudfront_enabled": True,
             "cors_allowed_origins": ["https://shop.example.org"],
             "remote_state": {"bucket": "b", "region": "eu-west-1", "dynamodb_table": "locks"},
         },
     )
+    assert cfg.domain_name == "shop.example.org" and cfg.alb_internet_facing
     assert cfg.cloudfront_enabled and cfg.trusted_proxy_count == 2
     assert cfg.cors_allowed_origins == ("https://shop.example.org",)
     assert cfg.remote_state == RemoteState(bucket="b", region="eu-west-1", dynamodb_table="locks")
