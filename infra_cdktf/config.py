@@ -228,6 +228,7 @@ RETIRED_VARIABLES = {
     "AWSOMESHOP_STATE_BUCKET": "remote_state.bucket",
     "AWSOMESHOP_STATE_REGION": "remote_state.region",
     "AWSOMESHOP_STATE_LOCK_TABLE": "remote_state.dynamodb_table",
+    "AWSOMESHOP_BREAK_GLASS_EMAILS": "break_glass_emails",
 }
 
 

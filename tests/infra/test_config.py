@@ -79,6 +79,8 @@ def test_retired_variables_are_refused_not_ignored() -> None:
         load_environment("dev", {**RELEASE, "AWSOMESHOP_STATE_BUCKET": "other"})
     with pytest.raises(ConfigurationError, match="AWSOMESHOP_DOMAIN_NAME -> domain_name"):
         load_environment("prod", {**RELEASE, "AWSOMESHOP_DOMAIN_NAME": ""})
+    with pytest.raises(ConfigurationError, match="AWSOMESHOP_BREAK_GLASS_EMAILS -> break_glass_emails"):
+        load_environment("prod", {**RELEASE, "AWSOMESHOP_BREAK_GLASS_EMAILS": "ops@example.org"})
 
 
 def test_a_settings_file_without_remote_state_is_refused(tmp_path: Path) -> None:
