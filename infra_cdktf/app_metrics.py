@@ -42,7 +42,8 @@ class ApplicationMetricsProps:
     alarm_topic_arn: str
     cluster_name: str
     service_name: str
-    db_instance_identifier: str
+    # DBInstanceIdentifier, or DBClusterIdentifier for Aurora (which has no single instance).
+    db_dimensions: dict[str, str]
     alb_arn_suffix: str
 
 
@@ -207,7 +208,7 @@ def _dashboard(cfg: EnvironmentConfig, props: ApplicationMetricsProps) -> dict[s
 
     service = ["ClusterName", props.cluster_name, "ServiceName", props.service_name]
     alb = ["LoadBalancer", props.alb_arn_suffix]
-    db = ["DBInstanceIdentifier", props.db_instance_identifier]
+    db = [part for pair in sorted(props.db_dimensions.items()) for part in pair]
     return {
         "widgets": [
             widget("Requests and server errors", [app("Requests"), app("ServerErrors")], 0, 0),

@@ -148,7 +148,7 @@ class EnvironmentConfig:
         if self.cloudfront_enabled and not self.https_enabled:
             # CloudFront must reach the ALB over HTTPS, and an ALB without a certificate is internal.
             raise ValueError(
-                f"{self.name}: CloudFront needs a domain (AWSOMESHOP_DOMAIN_NAME) for HTTPS to the ALB"
+                f"{self.name}: CloudFront needs a domain (domain_name in the settings file) for HTTPS to the ALB"
             )
 
     @property
@@ -206,7 +206,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         db_multi_az=True,
         protect_from_deletion=True,
         secret_recovery_window_days=30,
-        # A placeholder from the design: operators set AWSOMESHOP_DOMAIN_NAME to their own.
+        # A placeholder from the design: operators set domain_name in environments/prod.json.
         domain_name="awsomeshop.example.com",
         hosted_zone_name="awsomeshop.example.com",
         cors_allowed_origins=("https://awsomeshop.example.com",),
@@ -228,6 +228,7 @@ RETIRED_VARIABLES = {
     "AWSOMESHOP_STATE_BUCKET": "remote_state.bucket",
     "AWSOMESHOP_STATE_REGION": "remote_state.region",
     "AWSOMESHOP_STATE_LOCK_TABLE": "remote_state.dynamodb_table",
+    "AWSOMESHOP_BREAK_GLASS_EMAILS": "break_glass_emails",
 }
 
 

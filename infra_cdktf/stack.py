@@ -199,7 +199,7 @@ class AwsomeShopStack(TerraformStack):
                 alarm_topic_arn=self.monitoring.topic.arn,
                 cluster_name=self.app.cluster.name,
                 service_name=self.app.service.name,
-                db_instance_identifier=self.data.instance.identifier,
+                db_dimensions=self.data.alarm_dimensions,
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
             ),
         )

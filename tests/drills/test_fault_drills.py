@@ -8,7 +8,6 @@ printed in the run's "measured figures" section; bench/RESULTS.md keeps a copy.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter
@@ -22,9 +21,9 @@ from django.db import connection
 
 from orders.models import IdempotencyRecord, Order
 from points.models import PointsAccount
-from tests.conftest import token_for
 from tests.drills.invariants import assert_money_invariants
 from tests.factories import ProductFactory, UserFactory
+from tests.support.cognito import CLIENT_ID, POOL_ID, JwksServer, SigningKey, cognito_claims, issuer_for, sign
 from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
 from tests.support.markers import requires_server_db
 from tests.support.tcp_proxy import TcpProxy
@@ -46,14 +45,34 @@ def proxy(django_db_setup: None, django_db_blocker: Any) -> Iterator[TcpProxy]:
     proxy.stop()
 
 
+# Production verifies Cognito tokens only (it fails closed without a pool), serves one host
+# name and sits behind a TLS-terminating load balancer: the drills sign tokens with a key served
+# from a local JWKS endpoint and send the host and X-Forwarded-Proto the ALB would.
+HOST = "shop.drills.test"
+SIGNING_KEY = SigningKey(kid="drills-key")
+
+
 @pytest.fixture(scope="module")
-def server(proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+def jwks() -> Iterator[JwksServer]:
+    server = JwksServer()
+    server.keys.append(SIGNING_KEY)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(proxy: TcpProxy, jwks: JwksServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
     """The image's configuration: production settings, persistent connections, two workers."""
     env = {
         "DJANGO_SETTINGS_MODULE": "awsomeshop.settings.production",
         "DJANGO_SECRET_KEY": "fault-drills-only",
         "DATABASE_URL": database_url("127.0.0.1", proxy.port),
-        "LOCAL_ISSUER_KEY_PATH": os.environ["LOCAL_ISSUER_KEY_PATH"],
+        "COGNITO_USER_POOL_ID": POOL_ID,
+        "COGNITO_CLIENT_ID": CLIENT_ID,
+        "COGNITO_JWKS_URL": jwks.url,
+        "COGNITO_ISSUER": issuer_for(POOL_ID),
+        "APP_DOMAIN": HOST,
         "ORDER_RATE_LIMIT": "100000/min",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
         "LOG_LEVEL": "WARNING",
@@ -72,13 +91,14 @@ class Shop:
         self.user = UserFactory(points=1000, cognito_sub=f"drill-{uuid.uuid4().hex[:8]}")
         self.product = ProductFactory(points_cost=100, stock=5)
         self.initial_stock = {self.product.pk: 5}
-        self.auth = {"Authorization": f"Bearer {token_for(self.user)}"}
+        token = sign(cognito_claims(sub=self.user.cognito_sub, email=self.user.email), SIGNING_KEY)
+        self.auth = {"Authorization": f"Bearer {token}", "Host": HOST, "X-Forwarded-Proto": "https"}
 
     def me(self) -> requests.Response:
         return requests.get(f"{self.server.url}/api/v1/me/", headers=self.auth, timeout=40)
 
     def health(self) -> requests.Response:
-        return requests.get(f"{self.server.url}/health", timeout=40)
+        return requests.get(f"{self.server.url}/health", headers={"Host": HOST}, timeout=40)
 
     def order(self, key: str) -> requests.Response:
         return requests.post(

@@ -59,13 +59,13 @@ def options() -> Synth:
 @pytest.fixture(scope="session")
 def postgres() -> Synth:
     """prod on RDS PostgreSQL Multi-AZ (seed 004)."""
-    return synth(replace(ENVIRONMENTS["prod"], db_engine="postgres"))
+    return synth(replace(ENVIRONMENTS["prod"], image_tag=TEST_IMAGE_TAG, db_engine="postgres"))
 
 
 @pytest.fixture(scope="session")
 def aurora() -> Synth:
     """prod on Aurora PostgreSQL (seed 003): a writer and a reader in another AZ."""
-    return synth(replace(ENVIRONMENTS["prod"], db_engine="aurora-postgresql"))
+    return synth(replace(ENVIRONMENTS["prod"], image_tag=TEST_IMAGE_TAG, db_engine="aurora-postgresql"))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -206,16 +206,20 @@ def test_the_release_script_names_what_the_stack_creates(dev: Synth, dev_config:
     names = Names.of(dev_config)
     assert dev.resources("aws_ecr_repository")["ecr_repository"]["name"] == names.repository
     ((_, cluster),) = dev.resources("aws_ecs_cluster").items()
-    ((_, service),) = dev.resources("aws_ecs_service").items()
-    ((_, log_group),) = dev.resources("aws_cloudwatch_log_group").items()
-    assert (cluster["name"], service["name"], log_group["name"]) == (
-        names.cluster,
-        names.service,
-        names.log_group,
-    )
+    assert cluster["name"] == names.cluster
+    # The release waits for the web service, the one behind the load balancer (the notification
+    # worker is a second service in the same cluster).
+    (service,) = [s for s in dev.resources("aws_ecs_service").values() if s.get("load_balancer")]
+    assert service["name"] == names.service
     _, web = _task(dev, names.web_family)
     _, migrate = _task(dev, names.migrate_family)
     assert (web["name"], migrate["name"]) == (WEB_CONTAINER, MIGRATE_CONTAINER)
+    # A failed release names the log group both containers write to.
+    log_groups = {address: g["name"] for address, g in dev.resources("aws_cloudwatch_log_group").items()}
+    for container in (web, migrate):
+        reference = container["logConfiguration"]["options"]["awslogs-group"]
+        address = reference.removeprefix("${aws_cloudwatch_log_group.").removesuffix(".name}")
+        assert log_groups[address] == names.log_group
 
 
 def test_containers_run_on_a_read_only_root_filesystem_with_a_writable_tmp(dev: Synth) -> None:

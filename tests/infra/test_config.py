@@ -79,6 +79,8 @@ def test_retired_variables_are_refused_not_ignored() -> None:
         load_environment("dev", {**RELEASE, "AWSOMESHOP_STATE_BUCKET": "other"})
     with pytest.raises(ConfigurationError, match="AWSOMESHOP_DOMAIN_NAME -> domain_name"):
         load_environment("prod", {**RELEASE, "AWSOMESHOP_DOMAIN_NAME": ""})
+    with pytest.raises(ConfigurationError, match="AWSOMESHOP_BREAK_GLASS_EMAILS -> break_glass_emails"):
+        load_environment("prod", {**RELEASE, "AWSOMESHOP_BREAK_GLASS_EMAILS": "ops@example.org"})
 
 
 def test_a_settings_file_without_remote_state_is_refused(tmp_path: Path) -> None:
@@ -99,11 +101,14 @@ def test_settings_override_the_design_defaults() -> None:
     cfg = apply_settings(
         ENVIRONMENTS["dev"],
         {
+            # CloudFront reaches the ALB over HTTPS, so it comes with a domain.
+            "domain_name": "shop.example.org",
             "cloudfront_enabled": True,
             "cors_allowed_origins": ["https://shop.example.org"],
             "remote_state": {"bucket": "b", "region": "eu-west-1", "dynamodb_table": "locks"},
         },
     )
+    assert cfg.domain_name == "shop.example.org" and cfg.alb_internet_facing
     assert cfg.cloudfront_enabled and cfg.trusted_proxy_count == 2
     assert cfg.cors_allowed_origins == ("https://shop.example.org",)
     assert cfg.remote_state == RemoteState(bucket="b", region="eu-west-1", dynamodb_table="locks")

@@ -143,9 +143,15 @@ def test_proxy_count_and_csrf_origins_per_topology(prod: Synth, options: Synth) 
         return {item["name"]: item["value"] for item in container["environment"]}
 
     assert env(prod)["TRUSTED_PROXY_COUNT"] == "1"
-    assert env(prod)["CSRF_TRUSTED_ORIGINS"] == "https://awsomeshop.example.com"
+    # Without CloudFront the browser's origin is the domain itself, which production settings
+    # trust from APP_DOMAIN; the stack adds no second list of origins.
+    assert env(prod)["APP_DOMAIN"] == "awsomeshop.example.com"
+    assert "CSRF_TRUSTED_ORIGINS" not in env(prod)
     (dist,) = options.resources("aws_cloudfront_distribution")
     assert env(options)["TRUSTED_PROXY_COUNT"] == "2"
+    # Behind CloudFront the origin forwards the domain as the host (APP_DOMAIN), but browsers
+    # send CloudFront's own name as Origin, so that one is trusted too.
+    assert env(options)["APP_DOMAIN"] == "shop.example.org"
     assert (
         env(options)["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{dist}.domain_name}}"
     )
@@ -154,5 +160,6 @@ def test_proxy_count_and_csrf_origins_per_topology(prod: Synth, options: Synth) 
 def test_behind_cloudfront_the_service_waits_for_the_forwarding_rule(options: Synth) -> None:
     # ECS refuses a target group no listener or rule forwards to; the listener only answers 403.
     (rule,) = options.resources("aws_lb_listener_rule")
-    (service,) = options.resources("aws_ecs_service").values()
+    (service,) = [s for s in options.resources("aws_ecs_service").values() if s.get("load_balancer")]
+    assert service["name"] == "awsomeshop-core-service-dev"
     assert f"aws_lb_listener_rule.{rule}" in service["depends_on"]

@@ -115,3 +115,71 @@ def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="db_engine must be one of"):
         replace(ENVIRONMENTS["dev"], db_engine="oracle")
     assert set(ENGINES) == {"mysql", "postgres", "aurora-postgresql"}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "owner"),
+    [("prod", "aws_db_instance"), ("postgres", "aws_db_instance"), ("aurora", "aws_rds_cluster")],
+)
+def test_every_engine_serves_the_web_tasks_as_the_least_privileged_app_user(
+    fixture: str, owner: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synth = request.getfixturevalue(fixture)
+    master = f"${{{owner}.database.master_user_secret[0].secret_arn}}"
+    (secret_id,) = [
+        n
+        for n, s in synth.resources("aws_secretsmanager_secret").items()
+        if s["name"] == "awsomeshop-db-app-user-prod"
+    ]
+    app = f"${{aws_secretsmanager_secret.{secret_id}.arn}}"
+    (placeholder,) = [
+        v
+        for v in synth.resources("aws_secretsmanager_secret_version").values()
+        if v["secret_id"] == f"${{aws_secretsmanager_secret.{secret_id}.id}}"
+    ]
+    assert json.loads(placeholder["secret_string"]) == {"username": "awsomeshop_app", "password": ""}
+    assert placeholder["lifecycle"]["ignore_changes"] == ["secret_string"]
+    # The proxy logs in with either user's secret, and its role may read exactly those two.
+    (proxy,) = synth.resources("aws_db_proxy").values()
+    assert [(a["secret_arn"], a["auth_scheme"]) for a in proxy["auth"]] == [
+        (master, "SECRETS"),
+        (app, "SECRETS"),
+    ]
+    role = proxy["role_arn"].removeprefix("${aws_iam_role.").removesuffix(".arn}")
+    (policy,) = [
+        p
+        for p in synth.resources("aws_iam_role_policy").values()
+        if p["role"] == f"${{aws_iam_role.{role}.id}}"
+    ]
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert statement["Resource"] == [master, app]
+
+    def secrets(family: str) -> dict[str, str]:
+        (task,) = [t for t in synth.resources("aws_ecs_task_definition").values() if t["family"] == family]
+        (container,) = json.loads(task["container_definitions"])
+        return {s["name"]: s["valueFrom"] for s in container["secrets"]}
+
+    web = secrets("awsomeshop-core-task-prod")
+    assert (web["DB_USER"], web["DB_PASSWORD"]) == (f"{app}:username::", f"{app}:password::")
+    assert _env(synth, "awsomeshop-core-task-prod")["DB_SECRET_ARN"] == app
+    # The owner migrates, then creates the app user and stores its password in the app secret.
+    migrate = secrets("awsomeshop-migrate-task-prod")
+    assert (migrate["DB_USER"], migrate["DB_PASSWORD"]) == (f"{master}:username::", f"{master}:password::")
+    migrate_env = _env(synth, "awsomeshop-migrate-task-prod")
+    assert (migrate_env["DB_SECRET_ARN"], migrate_env["DB_APP_SECRET_ARN"]) == (master, app)
+
+
+def test_the_application_dashboard_shows_the_database_of_every_engine(prod: Synth, aurora: Synth) -> None:
+    # Aurora has no single instance: its connections are the cluster's.
+    for synth, dimension in (
+        (prod, ["DBInstanceIdentifier", "${aws_db_instance.database.identifier}"]),
+        (aurora, ["DBClusterIdentifier", "${aws_rds_cluster.database.cluster_identifier}"]),
+    ):
+        (dashboard,) = [
+            d
+            for d in synth.resources("aws_cloudwatch_dashboard").values()
+            if d["dashboard_name"] == "awsomeshop-application-prod"
+        ]
+        body = json.loads(dashboard["dashboard_body"])
+        (rds,) = [m for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/RDS"]
+        assert rds[1:4] == ["DatabaseConnections", *dimension]

@@ -117,5 +117,5 @@ def test_s3_gateway_endpoint_on_the_private_route_tables(dev: Synth) -> None:
 
 
 def test_cloudfront_needs_a_domain() -> None:
-    with pytest.raises(ValueError, match="CloudFront needs a domain"):
+    with pytest.raises(ValueError, match=r"CloudFront needs a domain \(domain_name in the settings file\)"):
         replace(ENVIRONMENTS["dev"], cloudfront_enabled=True)
