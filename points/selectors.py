@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
@@ -177,10 +177,6 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
 
 
-def _as_date(value: Any) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
 def _ledger_window(*, start: date | None, end: date | None, department: str) -> QuerySet[PointsTransaction]:
     """Ledger entries from ``start`` to ``end`` inclusive (local days), of one department if given."""
     entries = PointsTransaction.objects.all()
@@ -193,8 +189,15 @@ def _ledger_window(*, start: date | None, end: date | None, department: str) -> 
     return entries
 
 
-def _trunc(period: str) -> TruncWeek | TruncMonth:
-    return TruncWeek("created_at") if period == "week" else TruncMonth("created_at")
+def _period_index(firsts: list[date]) -> Case:
+    """Which of the periods starting at ``firsts`` an entry falls in, as a CASE of plain
+    comparisons: the same SQL on every engine, where TruncWeek/TruncMonth is a Python function
+    called per row on SQLite (seconds on 200,000 rows). Entries must already be in the window."""
+    return Case(
+        *(When(created_at__lt=day_start(first), then=Value(i - 1)) for i, first in enumerate(firsts[1:], 1)),
+        default=Value(len(firsts) - 1),
+        output_field=IntegerField(),
+    )
 
 
 @dataclass(frozen=True)
@@ -240,18 +243,19 @@ def points_liability_series(
     opening = _ledger_window(start=None, end=start - timedelta(days=1), department=department).aggregate(
         total=Sum("amount")
     )["total"]
+    firsts = periods_between(start, end, period)
     changes = {
-        _as_date(row["p"]): int(row["total"])
+        row["p"]: int(row["total"])
         for row in _ledger_window(start=start, end=end, department=department)
-        .annotate(p=_trunc(period))
+        .annotate(p=_period_index(firsts))
         .values("p")
         .annotate(total=Sum("amount"))
         .order_by()
     }
     outstanding = int(opening or 0)
     series = []
-    for first in periods_between(start, end, period):
-        change = changes.get(first, 0)
+    for i, first in enumerate(firsts):
+        change = changes.get(i, 0)
         outstanding += change
         series.append(LiabilityPoint(first, change, outstanding))
     return series
@@ -296,18 +300,16 @@ def _flows(key: Any, row: dict[str, Any]) -> Flows:
 
 def points_flows_by_period(*, period: str, start: date, end: date, department: str = "") -> list[Flows]:
     """Grants, adjustments, redemptions, refunds and expiries per week or month (one query)."""
+    firsts = periods_between(start, end, period)
     rows = {
-        _as_date(row["p"]): row
+        row["p"]: row
         for row in _ledger_window(start=start, end=end, department=department)
-        .annotate(p=_trunc(period))
+        .annotate(p=_period_index(firsts))
         .values("p")
         .annotate(**_FLOW_SUMS)
         .order_by()
     }
-    return [
-        _flows(first, rows[first]) if first in rows else Flows(key=first)
-        for first in periods_between(start, end, period)
-    ]
+    return [_flows(first, rows[i]) if i in rows else Flows(key=first) for i, first in enumerate(firsts)]
 
 
 def points_flows_by_department(*, start: date, end: date) -> list[Flows]:
