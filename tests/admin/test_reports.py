@@ -198,3 +198,13 @@ def test_report_csv_query_counts(hr_client, ledger, settings, django_assert_num_
     settings.POINTS_EXPIRY_MONTHS = 12
     with django_assert_num_queries(queries):
         hr_client.get(reverse("hr_report_csv", args=[name]), PERIOD)
+
+
+def test_filtered_dashboard_query_count_is_fixed(hr_client, ledger, make_user, django_assert_num_queries):
+    params = {**PERIOD, "department": "Sales"}
+    with django_assert_num_queries(13):
+        hr_client.get(reverse("admin:index"), params)
+    for _ in range(10):
+        points_grant(user=make_user(department="Sales"), amount=5, reason="more")
+    with django_assert_num_queries(13):
+        hr_client.get(reverse("admin:index"), params)
