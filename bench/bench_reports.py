@@ -9,7 +9,12 @@ name of its own.
 
     DATABASE_URL=sqlite:///:memory: .venv/bin/python bench/bench_reports.py
     DATABASE_URL=mysql://root@127.0.0.1:3306/awsomeshop_bench_reports .venv/bin/python bench/bench_reports.py
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/awsomeshop_bench_reports .venv/bin/python bench/bench_reports.py
+    DB_READ_TIMEOUT=0 DB_WRITE_TIMEOUT=0 DB_STATEMENT_TIMEOUT=0 \
+        DATABASE_URL=postgres://postgres@127.0.0.1:5432/awsomeshop_bench_reports .venv/bin/python bench/bench_reports.py
+
+Seeding is one long transaction: like any one-off task with long statements it runs with the
+database timeouts off (README, `DB_READ_TIMEOUT`); PostgreSQL's commit of it can take longer
+than the default 5 s.
 
 Prints the seeding time and, per request, the median and worst of --rounds runs and its query count.
 """
