@@ -134,20 +134,29 @@ def report_departments(p: ReportParams) -> Table:
     )
 
 
-def report_products(p: ReportParams) -> Table:
+def _report_products(p: ReportParams, *, by: str) -> Table:
     rows = products_top(
         limit=TOP_PRODUCTS,
         since=day_start(p.start),
         until=day_start(p.end + timedelta(days=1)),
         department=p.department,
+        by=by,
     )
     return Table(
-        "products",
-        "Top products",
+        "products" if by == "quantity" else "products-points",
+        "Top products by units" if by == "quantity" else "Top products by points",
         ["product", "orders", "units", "points"],
         [[r["product__name"], r["orders"], r["quantity"], r["points"]] for r in rows],
-        note="Delivered orders in the period (refunded ones are left out), most units first.",
+        note="Delivered orders in the period (refunded ones are left out).",
     )
+
+
+def report_products(p: ReportParams) -> Table:
+    return _report_products(p, by="quantity")
+
+
+def report_products_by_points(p: ReportParams) -> Table:
+    return _report_products(p, by="points")
 
 
 def report_expiring(p: ReportParams) -> Table:
@@ -170,6 +179,7 @@ REPORTS: dict[str, Callable[[ReportParams], Table]] = {
     "flows": report_flows,
     "departments": report_departments,
     "products": report_products,
+    "products-points": report_products_by_points,
     "expiring": report_expiring,
 }
 DEFAULT_DAYS = 365

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from orders.selectors import products_top
 from orders.services import order_place, order_refund
 from points.selectors import (
     points_expiring_windows,
@@ -107,7 +108,7 @@ def _csv(response: Any) -> list[list[str]]:
 
 def test_reports_page_shows_every_report(hr_client, ledger):
     page = hr_client.get(REPORTS, {**PERIOD, "group": "month"}).content.decode()
-    for name in ("liability", "flows", "departments", "products", "expiring"):
+    for name in ("liability", "flows", "departments", "products", "products-points", "expiring"):
         assert f'id="report-{name}"' in page
         assert reverse("hr_report_csv", args=[name]) in page
     assert "Outstanding now: 610 points in 4 accounts" in page
@@ -181,7 +182,7 @@ def test_reports_page_query_count_is_fixed(
     hr_client, ledger, make_user, settings, django_assert_num_queries, expiry_months
 ):
     settings.POINTS_EXPIRY_MONTHS = expiry_months
-    expected = 12 if expiry_months else 11
+    expected = 13 if expiry_months else 12
     with django_assert_num_queries(expected):
         hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
     for _ in range(10):
@@ -192,7 +193,14 @@ def test_reports_page_query_count_is_fixed(
 
 @pytest.mark.parametrize(
     ("name", "queries"),
-    [("liability", 8), ("flows", 6), ("departments", 6), ("products", 6), ("expiring", 6)],
+    [
+        ("liability", 8),
+        ("flows", 6),
+        ("departments", 6),
+        ("products", 6),
+        ("products-points", 6),
+        ("expiring", 6),
+    ],
 )
 def test_report_csv_query_counts(hr_client, ledger, settings, django_assert_num_queries, name, queries):
     settings.POINTS_EXPIRY_MONTHS = 12
@@ -208,3 +216,19 @@ def test_filtered_dashboard_query_count_is_fixed(hr_client, ledger, make_user, d
         points_grant(user=make_user(department="Sales"), amount=5, reason="more")
     with django_assert_num_queries(13):
         hr_client.get(reverse("admin:index"), params)
+
+
+def test_top_products_rank_by_units_or_by_points(db, make_user, category):
+    buyer = make_user(points=10_000)
+    pens = ProductFactory(name="Pen", points_cost=10, stock=10, category=category)
+    chair = ProductFactory(name="Chair", points_cost=900, stock=10, category=category)
+    order_place(user=buyer, product_id=pens.pk, quantity=3)
+    order_place(user=buyer, product_id=chair.pk)
+    table = {"quantity": ["Pen", "Chair"], "points": ["Chair", "Pen"]}
+    for by, names in table.items():
+        rows = products_top(by=by)
+        assert [r["product__name"] for r in rows] == names
+    assert [(r["orders"], r["quantity"], r["points"]) for r in products_top(by="points")] == [
+        (1, 1, 900),
+        (1, 3, 30),
+    ]
