@@ -92,3 +92,14 @@ def test_grant_to_an_unknown_department_grants_nothing(hr_client, make_user):
 def test_staff_without_hr_role_cannot_grant_to_a_department(staff_without_group, make_user):
     make_user(department="Sales")
     assert staff_without_group.get(GRANT_DEPARTMENT).status_code == 403
+
+
+def test_the_previous_release_still_inserts_employees_on_the_new_schema(db):
+    # Expand, release, contract: while a release rolls out, the previous one keeps inserting
+    # users with only the columns it knows; the new ones must fill themselves in.
+    new_columns = {"manager", "location"}
+    fields = [f for f in User._meta.concrete_fields if f.name not in new_columns]
+    old = User(email="old-release@example.com", name="Old", password="!")
+    User._base_manager._insert([old], fields=fields)  # type: ignore[attr-defined]
+    stored = User.objects.get(email="old-release@example.com")
+    assert (stored.location, stored.manager) == ("", None)
