@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from awsomeshop import hr_reports
 from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
 from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
@@ -29,6 +30,7 @@ urlpatterns = [
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/reports/", include(hr_reports)),
     path("admin/", admin.site.urls),
     # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
     path("oidc/", include("shop.admin_sign_in.urls")),

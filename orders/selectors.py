@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
@@ -14,11 +15,34 @@ def order_list(*, user: User) -> QuerySet[Order]:
     return Order.objects.filter(user=user).select_related("product").order_by("-created_at", "-id")
 
 
-def products_top(*, limit: int = 10) -> list[dict[str, Any]]:
-    """The most ordered products (delivered orders, refunds excluded), by quantity."""
+def _delivered_orders(*, since: datetime | None, until: datetime | None, department: str) -> QuerySet[Order]:
+    orders = Order.objects.filter(status=Order.Status.DELIVERED)
+    if since is not None:
+        orders = orders.filter(created_at__gte=since)
+    if until is not None:
+        orders = orders.filter(created_at__lt=until)
+    if department:
+        orders = orders.filter(user__department=department)
+    return orders
+
+
+def products_top(
+    *,
+    limit: int = 10,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    department: str = "",
+    by: str = "quantity",
+) -> list[dict[str, Any]]:
+    """The most ordered products (delivered orders, refunds excluded), by units or by points.
+
+    One grouped query. ``since``/``until`` bound the orders' creation (half-open), and
+    ``department`` the employees who ordered.
+    """
+    first = "-points" if by == "points" else "-quantity"
     return list(
-        Order.objects.filter(status=Order.Status.DELIVERED)
+        _delivered_orders(since=since, until=until, department=department)
         .values("product_id", "product__name")
         .annotate(quantity=Sum("quantity"), points=Sum("points_used"), orders=Count("id"))
-        .order_by("-quantity", "product__name")[:limit]
+        .order_by(first, "product__name")[:limit]
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from points.services import MAX_GRANT
+from shop.selectors import departments_list
 
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 
@@ -53,3 +56,17 @@ class DecisionForm(forms.Form):
     note = forms.CharField(
         max_length=255, required=False, help_text="Kept with the request; required when rejecting."
     )
+
+
+class DepartmentGrantForm(GrantForm):
+    """A grant to everyone in one department (the choices are the departments on the roster)."""
+
+    field_order = ("department", "amount", "reason")
+    department = forms.ChoiceField(choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose a department")] + [(d, d) for d in departments_list()]
+        self.order_fields(self.field_order)

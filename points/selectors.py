@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -64,7 +64,9 @@ class WeekFlow:
     redeemed: int
 
 
-def points_weekly_flows(*, weeks: int = 12, today: date | None = None) -> list[WeekFlow]:
+def points_weekly_flows(
+    *, weeks: int = 12, today: date | None = None, department: str = ""
+) -> list[WeekFlow]:
     """Points granted (earned entries) and redeemed (orders, before refunds) per ISO week.
 
     One grouped query; weeks with no activity are filled in with zeros, oldest first.
@@ -72,10 +74,12 @@ def points_weekly_flows(*, weeks: int = 12, today: date | None = None) -> list[W
     today = today or timezone.now().date()
     first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
     start = datetime.combine(first_week, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
+    entries = PointsTransaction.objects.filter(created_at__gte=start, created_at__lt=end)
+    if department:
+        entries = entries.filter(account__user__department=department)
     rows = (
-        PointsTransaction.objects.filter(
-            created_at__gte=start, type__in=[PointsTransaction.Type.EARNED, PointsTransaction.Type.REDEEMED]
-        )
+        entries.filter(type__in=[PointsTransaction.Type.EARNED, PointsTransaction.Type.REDEEMED])
         .annotate(week=TruncWeek("created_at"))
         .values("week", "type")
         .annotate(total=Sum("amount"))
@@ -104,9 +108,11 @@ class UnspentSummary:
     top: list[PointsAccount]
 
 
-def points_unspent_summary(*, limit: int = 10) -> UnspentSummary:
+def points_unspent_summary(*, limit: int = 10, department: str = "") -> UnspentSummary:
     """Active employees holding points: how many, how much in all, and the largest balances."""
     accounts = PointsAccount.objects.filter(balance__gt=0, user__is_active=True)
+    if department:
+        accounts = accounts.filter(user__department=department)
     totals = accounts.aggregate(employees=Count("pk"), points=Sum("balance"))
     top = list(accounts.select_related("user").order_by("-balance", "user__email")[:limit])
     return UnspentSummary(employees=totals["employees"] or 0, points=int(totals["points"] or 0), top=top)
@@ -137,29 +143,220 @@ def accounts_with_points() -> QuerySet[PointsAccount]:
     return PointsAccount.objects.filter(balance__gt=0).order_by("pk")
 
 
-def points_expiring_total(*, after: dt.date, days: int) -> int | None:
+def points_expiring_total(*, after: dt.date, days: int, department: str = "") -> int | None:
     """Points of all accounts expiring in the ``days`` after ``after``; None when expiry is off.
 
     Replays the whole ledger once, in account order, streamed: one query, memory for one
     account's lots at a time.
     """
+    totals = points_expiring_windows(after=after, windows=(days,), department=department)
+    return None if totals is None else totals[days]
+
+
+# --- HR reports: grouped SQL over the ledger, a fixed number of queries whatever the volume --
+
+PERIODS = ("week", "month")
+
+
+def period_start(day: date, period: str) -> date:
+    return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+
+
+def period_next(day: date, period: str) -> date:
+    if period == "week":
+        return day + timedelta(weeks=1)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def periods_between(start: date, end: date, period: str) -> list[date]:
+    """The starts of the periods (weeks from Monday, calendar months) that touch [start, end]."""
+    first, result = period_start(start, period), []
+    while first <= end:
+        result.append(first)
+        first = period_next(first, period)
+    return result
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+
+
+def _ledger_window(*, start: date | None, end: date | None, department: str) -> QuerySet[PointsTransaction]:
+    """Ledger entries from ``start`` to ``end`` inclusive (local days), of one department if given."""
+    entries = PointsTransaction.objects.all()
+    if start is not None:
+        entries = entries.filter(created_at__gte=day_start(start))
+    if end is not None:
+        entries = entries.filter(created_at__lt=day_start(end + timedelta(days=1)))
+    if department:
+        entries = entries.filter(account__user__department=department)
+    return entries
+
+
+def _period_index(firsts: list[date]) -> Case:
+    """Which of the periods starting at ``firsts`` an entry falls in, as a CASE of plain
+    comparisons: the same SQL on every engine, where TruncWeek/TruncMonth is a Python function
+    called per row on SQLite (seconds on 200,000 rows). Entries must already be in the window."""
+    return Case(
+        *(When(created_at__lt=day_start(first), then=Value(i - 1)) for i, first in enumerate(firsts[1:], 1)),
+        default=Value(len(firsts) - 1),
+        output_field=IntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class Liability:
+    """Points held now: the company owes them (in products) until spent or expired."""
+
+    accounts: int
+    points: int
+    active_points: int
+
+
+def points_liability_now(*, department: str = "") -> Liability:
+    accounts = PointsAccount.objects.all()
+    if department:
+        accounts = accounts.filter(user__department=department)
+    totals = accounts.aggregate(
+        accounts=Count("pk", filter=Q(balance__gt=0)),
+        points=Sum("balance"),
+        active_points=Sum("balance", filter=Q(user__is_active=True)),
+    )
+    return Liability(
+        accounts=totals["accounts"] or 0,
+        points=int(totals["points"] or 0),
+        active_points=int(totals["active_points"] or 0),
+    )
+
+
+@dataclass(frozen=True)
+class LiabilityPoint:
+    period: date
+    change: int
+    outstanding: int  # at the end of the period
+
+
+def points_liability_series(
+    *, period: str, start: date, end: date, department: str = ""
+) -> list[LiabilityPoint]:
+    """Outstanding points at the end of each period, from the ledger alone (two queries).
+
+    Every balance is the sum of its ledger, so the liability at any moment is the sum of all
+    entries before it: the opening sum before ``start`` plus each period's net change.
+    """
+    opening = _ledger_window(start=None, end=start - timedelta(days=1), department=department).aggregate(
+        total=Sum("amount")
+    )["total"]
+    firsts = periods_between(start, end, period)
+    changes = {
+        row["p"]: int(row["total"])
+        for row in _ledger_window(start=start, end=end, department=department)
+        .annotate(p=_period_index(firsts))
+        .values("p")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    outstanding = int(opening or 0)
+    series = []
+    for i, first in enumerate(firsts):
+        change = changes.get(i, 0)
+        outstanding += change
+        series.append(LiabilityPoint(first, change, outstanding))
+    return series
+
+
+@dataclass
+class Flows:
+    """Points moved in a period or department, by kind (all positive figures)."""
+
+    key: Any
+    granted: int = 0
+    adjusted: int = 0
+    redeemed: int = 0
+    refunded: int = 0
+    expired: int = 0
+
+    @property
+    def redeemed_net(self) -> int:
+        return self.redeemed - self.refunded
+
+
+_FLOW_SUMS = {
+    "granted": Sum("amount", filter=Q(type=PointsTransaction.Type.EARNED)),
+    "adjusted": Sum("amount", filter=Q(type=PointsTransaction.Type.ADJUSTED)),
+    "redeemed": Sum("amount", filter=Q(type=PointsTransaction.Type.REDEEMED)),
+    "refunded": Sum("amount", filter=Q(type=PointsTransaction.Type.REFUNDED)),
+    "expired": Sum("amount", filter=Q(type=PointsTransaction.Type.EXPIRED)),
+}
+
+
+def _flows(key: Any, row: dict[str, Any]) -> Flows:
+    # Debits are stored negative; the report shows sizes. Adjustments keep their sign.
+    return Flows(
+        key=key,
+        granted=int(row["granted"] or 0),
+        adjusted=int(row["adjusted"] or 0),
+        redeemed=-int(row["redeemed"] or 0),
+        refunded=int(row["refunded"] or 0),
+        expired=-int(row["expired"] or 0),
+    )
+
+
+def points_flows_by_period(*, period: str, start: date, end: date, department: str = "") -> list[Flows]:
+    """Grants, adjustments, redemptions, refunds and expiries per week or month (one query)."""
+    firsts = periods_between(start, end, period)
+    rows = {
+        row["p"]: row
+        for row in _ledger_window(start=start, end=end, department=department)
+        .annotate(p=_period_index(firsts))
+        .values("p")
+        .annotate(**_FLOW_SUMS)
+        .order_by()
+    }
+    return [_flows(first, rows[i]) if i in rows else Flows(key=first) for i, first in enumerate(firsts)]
+
+
+def points_flows_by_department(*, start: date, end: date) -> list[Flows]:
+    """The same figures per department over [start, end] (one query); "" is no department."""
+    rows = (
+        _ledger_window(start=start, end=end, department="")
+        .values(department=F("account__user__department"))
+        .annotate(**_FLOW_SUMS)
+        .order_by("department")
+    )
+    return [_flows(row["department"], row) for row in rows]
+
+
+def points_expiring_windows(
+    *, after: dt.date, windows: Iterable[int] = (30, 60, 90), department: str = ""
+) -> dict[int, int] | None:
+    """Points expiring within each of ``windows`` days after ``after``; None when expiry is off.
+
+    Replays the ledger once, in account order, streamed (one query; memory for one account).
+    """
     months = expiry_months()
     if months <= 0:
         return None
-    until = after + dt.timedelta(days=days)
-    total = 0
+    ends = {days: after + dt.timedelta(days=days) for days in windows}
+    totals = dict.fromkeys(ends, 0)
     current: Any = None
     batch: list[dict[str, Any]] = []
 
-    def flush() -> int:
-        return lots_from_entries(batch, months=months).upcoming(after, until)[0] if batch else 0
+    def flush() -> None:
+        if batch:
+            lots = lots_from_entries(batch, months=months)
+            for days, until in ends.items():
+                totals[days] += lots.upcoming(after, until)[0]
 
-    entries = PointsTransaction.objects.order_by("account_id", "created_at", "id").values(
-        "account_id", *ENTRY_FIELDS
-    )
-    for entry in entries.iterator(chunk_size=5000):
+    entries = _ledger_window(start=None, end=None, department=department)
+    for entry in (
+        entries.order_by("account_id", "created_at", "id")
+        .values("account_id", *ENTRY_FIELDS)
+        .iterator(chunk_size=5000)
+    ):
         if entry["account_id"] != current:
-            total += flush()
+            flush()
             current, batch = entry["account_id"], []
         batch.append(entry)
-    return total + flush()
+    flush()
+    return totals

@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from orders.selectors import order_list
-from points.forms import AdjustForm, GrantForm
+from points.forms import AdjustForm, DepartmentGrantForm, GrantForm
 from points.models import GrantRequest, PointsAccount
 from points.selectors import grant_recipients_split, ledger_list
 from points.services import (
@@ -39,6 +39,7 @@ from shop.errors import ApplicationError, NegativeBalance
 from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync, User
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.selectors import department_members
 from shop.services import (
     employee_register,
     employee_validate,
@@ -146,7 +147,8 @@ class UserAdmin(BaseUserAdmin):
         "is_active",
     )
     list_select_related = ("points_account",)
-    list_filter = ("is_active", HasBalanceFilter, "is_employee", "is_staff")
+    list_filter = ("is_active", HasBalanceFilter, "department", "location", "is_employee", "is_staff")
+    raw_id_fields = ("manager",)
     search_fields = ("email", "name", "employee_id")
     list_per_page = 50
     actions = ("grant_points_selected", "deactivate_selected")
@@ -168,7 +170,20 @@ class UserAdmin(BaseUserAdmin):
         if obj is None:
             return self.add_fieldsets
         fieldsets: list[Any] = [
-            (None, {"fields": ("email", "name", "employee_id", "department", "is_active")}),
+            (
+                None,
+                {
+                    "fields": (
+                        "email",
+                        "name",
+                        "employee_id",
+                        "department",
+                        "manager",
+                        "location",
+                        "is_active",
+                    )
+                },
+            ),
             ("Points", {"fields": ("points_summary", "ledger_section")}),
             ("Orders", {"fields": ("orders_section",)}),
             ("Sign-in", {"fields": ("cognito_sub", "date_joined", "last_login")}),
@@ -324,6 +339,7 @@ class UserAdmin(BaseUserAdmin):
         view = self.admin_site.admin_view
         return [
             path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
+            path("grant-department/", view(self.grant_department_view), name="shop_user_grant_department"),
             path("import-roster/", view(self.roster_import_view), name="shop_user_roster_import"),
             path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
             path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
@@ -458,6 +474,57 @@ class UserAdmin(BaseUserAdmin):
             intro=f"{intro} {approval_note(bulk=True)}",
             form=form,
             submit=f"Grant to {count} employees",
+            left_out=left_out,
+        )
+
+    def grant_department_view(self, request: HttpRequest) -> HttpResponse:
+        """One amount to everyone in a department: the bulk grant, its left-out list and four eyes."""
+        if not self.has_grant_permission(request):
+            raise PermissionDenied
+        acting = acting_user(request)
+        form = DepartmentGrantForm(
+            request.POST or None, initial={"department": request.GET.get("department")}
+        )
+        department = form.data.get("department") or form.initial.get("department") or ""
+        users, left = grant_recipients_split(users=department_members(department=department), acting=acting)
+        left_out = [f"{u.email}: {why}" for u, why in left]
+        if request.method == "POST" and form.is_valid() and users:
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            try:
+                result = points_grant_bulk_or_request(
+                    grants=[(u, amount, reason) for u in users], source="department", requested_by=acting
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if isinstance(result, GrantRequest):
+                    return self._pending_message(request, result)
+                self.log_addition(
+                    request,
+                    result,
+                    f"Granted {amount} points to {result.rows} employees of {department}: {reason}",
+                )
+                self.message_user(
+                    request,
+                    f"Granted {amount} points to {result.rows} employees of {department} "
+                    f"({result.total_points} points).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:shop_user_changelist") + f"?department={department}"
+                )
+        elif request.method == "POST" and form.is_valid():
+            form.add_error("department", "Nobody in this department can receive points.")
+        intro = "Every active employee of the chosen department gets the same amount, in one step."
+        if department:
+            intro = f"{len(users)} active employees of {department} get the same amount, in one step."
+        return form_page(
+            request,
+            self,
+            title="Grant points to a department",
+            intro=f"{intro} {approval_note(bulk=True)}",
+            form=form,
+            submit=f"Grant to {len(users)} employees" if department else "Grant to the department",
             left_out=left_out,
         )
 

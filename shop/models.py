@@ -44,6 +44,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     employee_id = models.CharField(max_length=64, blank=True, null=True, unique=True)
     cognito_sub = models.CharField(max_length=64, blank=True, null=True, unique=True)
     department = models.CharField(max_length=100, blank=True, default="")
+    # Nullable / with a database default so the previous release keeps inserting users while
+    # a release adds them (expand, release, contract: docs/deploy.md).
+    manager = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+        help_text="The employee's line manager, if recorded.",
+    )
+    location = models.CharField(max_length=100, blank=True, default="", db_default="")
     is_employee = models.BooleanField(
         default=True,
         help_text="On the employee roster: may sign in to the API and receive points. "

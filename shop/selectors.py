@@ -134,3 +134,20 @@ def _not_registered_detail(claims: Claims) -> str:
         f"You signed in as {who}, but HR has not registered you as an employee of the shop. "
         "Ask HR to register you with the email address you sign in with."
     )
+
+
+def departments_list() -> list[str]:
+    """The departments named on the roster, sorted (one DISTINCT query)."""
+    return list(
+        User.objects.exclude(department="")
+        .order_by("department")
+        .values_list("department", flat=True)
+        .distinct()
+    )
+
+
+def department_members(*, department: str) -> list[User]:
+    """Everyone recorded in ``department`` (active or not), in lock order; none for a blank name."""
+    if not department:
+        return []
+    return list(User.objects.filter(department=department).order_by("pk"))

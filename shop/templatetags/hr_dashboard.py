@@ -3,15 +3,19 @@ employees with unspent points, grant requests waiting for approval. A handful of
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
 from django.utils import timezone
 
+from awsomeshop.hr_reports import report_params
 from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
 from orders.selectors import products_top
 from points.selectors import (
+    day_start,
     grant_requests_pending,
+    periods_between,
     points_expiring_total,
     points_unspent_summary,
     points_weekly_flows,
@@ -20,24 +24,37 @@ from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
 register = template.Library()
 
+DASHBOARD_DAYS = 12 * 7
+MAX_CHART_WEEKS = 104
+
 
 @register.inclusion_tag("admin/hr/dashboard.html", takes_context=True)
 def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     user = context["request"].user
     if not user.has_perm("points.view_pointstransaction"):
         return {"show": False}
-    flows = points_weekly_flows(weeks=12)
+    # The period and department come from GET parameters (the reports' own form): by default
+    # the last 12 weeks and every department.
+    form, params = report_params(context["request"].GET, default_days=DASHBOARD_DAYS)
+    department = params.department
+    weeks = min(len(periods_between(params.start, params.end, "week")), MAX_CHART_WEEKS)
+    flows = points_weekly_flows(weeks=weeks, today=params.end, department=department)
     pending_count, pending = grant_requests_pending(limit=5)
-    unspent = points_unspent_summary(limit=10)
-    expiring = points_expiring_total(after=timezone.localdate(), days=30)
+    unspent = points_unspent_summary(limit=10, department=department)
+    expiring = points_expiring_total(after=timezone.localdate(), days=30, department=department)
+    since, until = day_start(params.start), day_start(params.end + timedelta(days=1))
     return {
         "show": True,
+        "filter_form": form,
+        "query": context["request"].GET.urlencode(),
+        "params": params,
+        "weeks": weeks,
         "chart": weekly_flows_svg(flows),
         "granted_colour": GRANTED_COLOUR,
         "redeemed_colour": REDEEMED_COLOUR,
         "granted_total": sum(f.granted for f in flows),
         "redeemed_total": sum(f.redeemed for f in flows),
-        "top_products": products_top(limit=10),
+        "top_products": products_top(limit=10, since=since, until=until, department=department),
         "low_stock": list(products_low_stock(limit=10)),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
         "unspent": unspent,

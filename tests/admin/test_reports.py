@@ -1,0 +1,234 @@
+"""HR reports: liability now and over time, flows by period and department, top products,
+expiring points; the figures on a small known data set, the CSV exports and pinned query counts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from orders.selectors import products_top
+from orders.services import order_place, order_refund
+from points.selectors import (
+    points_expiring_windows,
+    points_flows_by_department,
+    points_flows_by_period,
+    points_liability_now,
+    points_liability_series,
+)
+from points.services import points_grant
+from tests.factories import ProductFactory
+from tests.points.test_expiry import clock
+
+D = dt.date
+REPORTS = reverse("hr_reports")
+PERIOD = {"date_from": "2026-01-01", "date_to": "2026-03-31"}
+
+
+@pytest.fixture
+def ledger(make_user: Any, category: Any) -> dict[str, Any]:
+    """Sales: s1 (100, spends 40), s2 (200); Engineering: e1 (300, spends 200, refunded);
+    no department: n1 (50 in March)."""
+    s1, s2 = make_user(department="Sales"), make_user(department="Sales")
+    e1, n1 = make_user(department="Engineering"), make_user()
+    mug = ProductFactory(name="Mug", points_cost=40, stock=10, category=category)
+    lamp = ProductFactory(name="Lamp", points_cost=100, stock=10, category=category)
+    with clock(D(2026, 1, 5)):
+        for user, amount in ((s1, 100), (s2, 200), (e1, 300)):
+            points_grant(user=user, amount=amount, reason="New year")
+    with clock(D(2026, 2, 10)):
+        order_place(user=s1, product_id=mug.pk)
+        lamp_order = order_place(user=e1, product_id=lamp.pk, quantity=2)
+    with clock(D(2026, 2, 20)):
+        order_refund(order_id=lamp_order.pk, refunded_by=None, reason="Broken")
+    with clock(D(2026, 3, 2)):
+        points_grant(user=n1, amount=50, reason="Welcome")
+    return {"s1": s1, "e1": e1}
+
+
+def test_liability_now_is_the_sum_of_balances(ledger):
+    now = points_liability_now()
+    assert (now.accounts, now.points, now.active_points) == (4, 610, 610)
+    assert points_liability_now(department="Sales").points == 260
+
+
+def test_liability_over_time_by_month_and_week(ledger):
+    series = points_liability_series(period="month", start=D(2026, 1, 1), end=D(2026, 3, 31))
+    assert [(s.period, s.change, s.outstanding) for s in series] == [
+        (D(2026, 1, 1), 600, 600),
+        (D(2026, 2, 1), -40, 560),
+        (D(2026, 3, 1), 50, 610),
+    ]
+    # The opening balance before the period comes from the ledger too.
+    later = points_liability_series(period="month", start=D(2026, 2, 1), end=D(2026, 2, 28))
+    assert [(s.change, s.outstanding) for s in later] == [(-40, 560)]
+    weeks = points_liability_series(
+        period="week", start=D(2026, 2, 9), end=D(2026, 2, 22), department="Sales"
+    )
+    assert [(s.period, s.outstanding) for s in weeks] == [(D(2026, 2, 9), 260), (D(2026, 2, 16), 260)]
+
+
+def test_flows_by_period_and_by_department(ledger):
+    months = points_flows_by_period(period="month", start=D(2026, 1, 1), end=D(2026, 3, 31))
+    assert [(f.key, f.granted, f.redeemed, f.refunded, f.redeemed_net) for f in months] == [
+        (D(2026, 1, 1), 600, 0, 0, 0),
+        (D(2026, 2, 1), 0, 240, 200, 40),
+        (D(2026, 3, 1), 50, 0, 0, 0),
+    ]
+    sales = points_flows_by_period(
+        period="month", start=D(2026, 2, 1), end=D(2026, 2, 28), department="Sales"
+    )
+    assert [(f.granted, f.redeemed) for f in sales] == [(0, 40)]
+    departments = points_flows_by_department(start=D(2026, 1, 1), end=D(2026, 3, 31))
+    assert [(f.key, f.granted, f.redeemed, f.refunded) for f in departments] == [
+        ("", 50, 0, 0),
+        ("Engineering", 300, 200, 200),
+        ("Sales", 300, 40, 0),
+    ]
+
+
+def test_expiring_points_in_30_60_90_days(ledger, settings):
+    assert points_expiring_windows(after=D(2026, 12, 20)) is None  # expiry is off by default
+    settings.POINTS_EXPIRY_MONTHS = 12
+    # January's grants expire on 2027-01-05 (the refund gave e1 its January points back),
+    # March's on 2027-03-02.
+    assert points_expiring_windows(after=D(2026, 12, 20)) == {30: 560, 60: 560, 90: 610}
+    assert points_expiring_windows(after=D(2026, 12, 20), department="Sales") == {30: 260, 60: 260, 90: 260}
+
+
+def _csv(response: Any) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_reports_page_shows_every_report(hr_client, ledger):
+    page = hr_client.get(REPORTS, {**PERIOD, "group": "month"}).content.decode()
+    for name in ("liability", "flows", "departments", "products", "products-points", "expiring"):
+        assert f'id="report-{name}"' in page
+        assert reverse("hr_report_csv", args=[name]) in page
+    assert "Outstanding now: 610 points in 4 accounts" in page
+    assert "Points never expire here." in page
+
+
+def test_each_report_exports_as_csv(hr_client, ledger, settings, monkeypatch):
+    csv_url = lambda name: reverse("hr_report_csv", args=[name])  # noqa: E731
+    assert _csv(hr_client.get(csv_url("liability"), PERIOD)) == [
+        ["month starting", "net change", "outstanding at the end"],
+        ["2026-01-01", "600", "600"],
+        ["2026-02-01", "-40", "560"],
+        ["2026-03-01", "50", "610"],
+    ]
+    flows = _csv(hr_client.get(csv_url("flows"), {**PERIOD, "department": "Sales"}))
+    assert flows[0][:4] == ["month starting", "granted", "adjusted", "redeemed"]
+    assert [row[:4] for row in flows[1:]] == [
+        ["2026-01-01", "300", "0", "0"],
+        ["2026-02-01", "0", "0", "40"],
+        ["2026-03-01", "0", "0", "0"],
+    ]
+    departments = _csv(hr_client.get(csv_url("departments"), PERIOD))
+    assert [row[:2] for row in departments[1:]] == [
+        ["(none)", "50"],
+        ["Engineering", "300"],
+        ["Sales", "300"],
+    ]
+    # The refunded lamp order is not a top product.
+    assert _csv(hr_client.get(csv_url("products"), PERIOD)) == [
+        ["product", "orders", "units", "points"],
+        ["Mug", "1", "1", "40"],
+    ]
+    settings.POINTS_EXPIRY_MONTHS = 12
+    # Expiring points are counted from today (the session's clock stays real).
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: D(2026, 12, 20))
+    expiring = _csv(hr_client.get(csv_url("expiring")))
+    assert expiring == [["within", "points"], ["30 days", "560"], ["60 days", "560"], ["90 days", "610"]]
+    response = hr_client.get(csv_url("liability"), {**PERIOD, "department": "Sales"})
+    assert 'filename="liability-2026-01-01-2026-03-31-sales.csv"' in response["Content-Disposition"]
+
+
+def test_unknown_report_is_404_and_bad_filters_fall_back_to_defaults(hr_client, ledger):
+    assert hr_client.get(reverse("hr_report_csv", args=["salaries"])).status_code == 404
+    page = hr_client.get(REPORTS, {"date_from": "2026-03-01", "date_to": "2026-01-01", "department": "Nope"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "The start date is after the end date." in text or "Select a valid choice" in text
+
+
+def test_reports_need_the_ledger_view_permission(staff_without_group, hr_client):
+    assert staff_without_group.get(REPORTS).status_code == 403
+    assert staff_without_group.get(reverse("hr_report_csv", args=["liability"])).status_code == 403
+
+
+def test_dashboard_filters_by_period_and_department(hr_client, ledger):
+    page = hr_client.get(reverse("admin:index"), {**PERIOD, "department": "Sales"}).content.decode()
+    assert 'id="dashboard-filter"' in page
+    assert "Granted: 300" in page and "Redeemed: 40" in page
+    assert "2 active employees hold 260 points" in page
+    everyone = hr_client.get(reverse("admin:index"), PERIOD).content.decode()
+    assert "Granted: 650" in everyone and "Redeemed: 240" in everyone
+
+
+# Query counts: the session, the user and its permissions, the departments of the filter, then
+# one query per selector (three for liability: now, the opening sum, the periods; the expiry
+# replay only when expiry is on); the same with more data.
+
+
+@pytest.mark.parametrize("expiry_months", [0, 12])
+def test_reports_page_query_count_is_fixed(
+    hr_client, ledger, make_user, settings, django_assert_num_queries, expiry_months
+):
+    settings.POINTS_EXPIRY_MONTHS = expiry_months
+    expected = 13 if expiry_months else 12
+    with django_assert_num_queries(expected):
+        hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
+    for _ in range(10):
+        points_grant(user=make_user(department="Sales"), amount=5, reason="more")
+    with django_assert_num_queries(expected):
+        hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
+
+
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [
+        ("liability", 8),
+        ("flows", 6),
+        ("departments", 6),
+        ("products", 6),
+        ("products-points", 6),
+        ("expiring", 6),
+    ],
+)
+def test_report_csv_query_counts(hr_client, ledger, settings, django_assert_num_queries, name, queries):
+    settings.POINTS_EXPIRY_MONTHS = 12
+    with django_assert_num_queries(queries):
+        hr_client.get(reverse("hr_report_csv", args=[name]), PERIOD)
+
+
+def test_filtered_dashboard_query_count_is_fixed(hr_client, ledger, make_user, django_assert_num_queries):
+    params = {**PERIOD, "department": "Sales"}
+    with django_assert_num_queries(13):
+        hr_client.get(reverse("admin:index"), params)
+    for _ in range(10):
+        points_grant(user=make_user(department="Sales"), amount=5, reason="more")
+    with django_assert_num_queries(13):
+        hr_client.get(reverse("admin:index"), params)
+
+
+def test_top_products_rank_by_units_or_by_points(db, make_user, category):
+    buyer = make_user(points=10_000)
+    pens = ProductFactory(name="Pen", points_cost=10, stock=10, category=category)
+    chair = ProductFactory(name="Chair", points_cost=900, stock=10, category=category)
+    order_place(user=buyer, product_id=pens.pk, quantity=3)
+    order_place(user=buyer, product_id=chair.pk)
+    table = {"quantity": ["Pen", "Chair"], "points": ["Chair", "Pen"]}
+    for by, names in table.items():
+        rows = products_top(by=by)
+        assert [r["product__name"] for r in rows] == names
+    assert [(r["orders"], r["quantity"], r["points"]) for r in products_top(by="points")] == [
+        (1, 1, 900),
+        (1, 3, 30),
+    ]
