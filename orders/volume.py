@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from catalog.models import Category, Product
+from catalog.services import catalog_version_bump
 from orders.models import Order
 from points.models import PointsAccount, PointsTransaction
 from shop.models import User
@@ -187,6 +188,8 @@ def volume_seed(
         User.objects.bulk_create([u for u in users if u.manager is not None], batch_size=BATCH)
         PointsAccount.objects.bulk_create(accounts.values(), batch_size=BATCH)
         Product.objects.bulk_create(catalog, batch_size=BATCH)
+        # bulk_create sends no signals: invalidate the cached product pages ourselves.
+        catalog_version_bump()
         Order.objects.bulk_create(orders, batch_size=BATCH)
         PointsTransaction.objects.bulk_create(ledger, batch_size=BATCH)
     return VolumeResult(employees=employees, entries=len(ledger), orders=len(orders), products=products)

@@ -10,6 +10,7 @@ from orders.models import Order
 from points.checks import ledger_violations
 from points.models import PointsAccount, PointsTransaction
 from shop.models import User
+from tests.factories import CategoryFactory
 
 
 def test_seed_volume_writes_a_consistent_ledger(db, capsys):
@@ -40,3 +41,12 @@ def test_seed_volume_refuses_to_seed_the_same_prefix_twice(db):
     call_command("seed_volume", "--employees", "3", "--entries", "10", "--products", "1", "--prefix", "t")
     with pytest.raises(CommandError, match="exist already"):
         call_command("seed_volume", "--employees", "3", "--entries", "10", "--products", "1", "--prefix", "t")
+
+
+def test_seed_volume_invalidates_cached_product_pages(api, product):
+    # The seed's category exists already (its creation would bump the version itself); the list
+    # page is cached, and bulk_create sends no signals, so seeding must bump the version.
+    CategoryFactory(slug="pv-goods")
+    assert api.get("/api/v1/products/").json()["count"] == 1
+    call_command("seed_volume", "--employees", "3", "--entries", "10", "--products", "2", "--prefix", "pv")
+    assert api.get("/api/v1/products/").json()["count"] == 3
