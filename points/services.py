@@ -299,32 +299,43 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
     except UnicodeDecodeError:
         plan.errors.append("The file is not UTF-8 text.")
         return plan
-    reader = csv.reader(io.StringIO(text))
+    # Problems are found in two passes (the file, then the database); HR reads them by line.
+    line_errors: list[tuple[int, str]] = []
+    canonical: list[list[str]] = []
+    # Universal newlines: a file saved with old Mac (CR) endings reads like any other.
+    reader = csv.reader(io.StringIO(text, newline=None))
     for line_no, record in enumerate(reader, start=1):
         if not record or all(not cell.strip() for cell in record):
             continue
         if line_no == 1 and [c.strip().lower() for c in record[:3]] == ["email", "amount", "reason"]:
             continue
+        canonical.append([cell.strip() for cell in record])
         if len(record) != 3:
-            plan.errors.append(f"line {line_no}: expected 3 columns (email,amount,reason), got {len(record)}")
+            line_errors.append(
+                (line_no, f"line {line_no}: expected 3 columns (email,amount,reason), got {len(record)}")
+            )
             continue
         email, amount_text, reason = (cell.strip() for cell in record)
         try:
             amount = int(amount_text)
             _check_amount(amount)
         except (ValueError, InvalidAmount):
-            plan.errors.append(
-                f"line {line_no}: amount {amount_text!r} is not a whole number from 1 to {MAX_GRANT:,}"
+            line_errors.append(
+                (
+                    line_no,
+                    f"line {line_no}: amount {amount_text!r} is not a whole number from 1 to {MAX_GRANT:,}",
+                )
             )
             continue
         if not reason:
-            plan.errors.append(f"line {line_no}: the reason is empty")
+            line_errors.append((line_no, f"line {line_no}: the reason is empty"))
             continue
         if "@" not in email:
-            plan.errors.append(f"line {line_no}: {email!r} is not an email address")
+            line_errors.append((line_no, f"line {line_no}: {email!r} is not an email address"))
             continue
         plan.rows.append(GrantRow(line=line_no, email=email.lower(), amount=amount, reason=reason[:255]))
-    if not plan.rows and not plan.errors:
+    plan.content_hash = grant_rows_hash(canonical)
+    if not plan.rows and not line_errors:
         plan.errors.append("The file has no rows.")
     emails = {row.email for row in plan.rows}
     found = {u.email: u for u in User.objects.filter(email__in=emails, is_active=True)}
@@ -334,7 +345,7 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
         user = found.get(row.email)
         if user is None:
             plan.unknown_emails.append(row.email)
-            plan.errors.append(f"line {row.line}: no active employee has the email {row.email}")
+            line_errors.append((row.line, f"line {row.line}: no active employee has the email {row.email}"))
         elif acting is not None and user.pk == acting.pk:
             plan.left_out.append((row.line, row.email, LEFT_OUT_OWN))
         elif not user.is_employee:
@@ -342,9 +353,26 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
         else:
             kept.append(row)
     plan.rows = kept
+    plan.errors.extend(message for _, message in sorted(line_errors, key=lambda error: error[0]))
     if not kept and plan.left_out and not plan.errors:
         plan.errors.append("Every row is left out (see below); there is nothing to grant.")
     return plan
+
+
+def grant_rows_hash(rows: Sequence[Sequence[str]]) -> str:
+    """The identity of a grants file for the duplicate check: its rows, not its bytes.
+
+    The same rows saved by Excel (CRLF line endings, a BOM, trailing blanks) or with or without
+    the header must count as the same file, or confirming the re-save would grant them twice.
+    Cells are stripped and emails compared case-insensitively, as the import itself does.
+    """
+    digest = hashlib.sha256()
+    for row in rows:
+        cells = [row[0].lower(), *row[1:]] if row else []
+        # Unit and record separators cannot occur in a cell the csv module hands back
+        # unquoted, so distinct rows never hash alike by concatenation.
+        digest.update(("\x1f".join(cells) + "\x1e").encode())
+    return digest.hexdigest()
 
 
 def grant_batch_previously_applied(content_hash: str) -> GrantBatch | None:
