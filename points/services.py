@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.lock_objects import account_for_update, accounts_for_update, grant_request_for_update
-from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
+from points.models import (
+    GrantBatch,
+    GrantRequest,
+    GrantSubmission,
+    PendingGrantImport,
+    PointsAccount,
+    PointsTransaction,
+)
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.signals import points_granted
 from shop import metrics
@@ -379,6 +386,31 @@ def grant_batch_previously_applied(content_hash: str) -> GrantBatch | None:
     return GrantBatch.objects.filter(content_hash=content_hash).first()
 
 
+class DuplicateSubmission(ApplicationError):
+    status_code = 409
+    code = "duplicate_submission"
+    default_detail = (
+        "This form was already submitted; nothing more was granted. Check the grant batches "
+        "(or the approval requests) before granting again."
+    )
+
+
+def grant_submission_record(*, key: str, submitted_by: User | None) -> None:
+    """Spend a form's one-time key; call it inside the transaction that writes the grant.
+
+    A second insert of the same key waits for the first transaction's row lock, then fails on
+    the primary key once it commits: the caller's transaction rolls back and writes nothing.
+    It is the first write of the transaction and locks no account, so the lock order holds.
+    """
+    if not key:
+        return
+    try:
+        with transaction.atomic():
+            GrantSubmission.objects.create(key=key[:64], created_by=submitted_by)
+    except IntegrityError as exc:
+        raise DuplicateSubmission() from exc
+
+
 @retry_on_conflict
 def points_grant_bulk(
     *,
@@ -389,6 +421,7 @@ def points_grant_bulk(
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
     approval: GrantRequest | None = None,
+    submission_key: str = "",
 ) -> GrantBatch:
     """Grant to many employees in one transaction: all rows or none.
 
@@ -406,6 +439,7 @@ def points_grant_bulk(
     check_recipients(recipients.values())
     _check_approval(approval, sum(amount for _, amount, _ in grants))
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
+        grant_submission_record(key=submission_key, submitted_by=granted_by)
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
@@ -619,6 +653,7 @@ def grant_request_create(
     source: str = "",
     filename: str = "",
     content_hash: str = "",
+    submission_key: str = "",
 ) -> GrantRequest:
     """Record a change that waits for a second HR user; moves no points.
 
@@ -635,17 +670,19 @@ def grant_request_create(
         if amount > 0:
             check_recipients([user])
     check_not_own_account(actor=requested_by, user_ids=[u.pk for u, _, _ in grants])
-    return GrantRequest.objects.create(
-        kind=kind,
-        source=source,
-        reason=_check_reason(reason)[:255],
-        payload=_payload(grants),
-        rows=len(grants),
-        total_points=sum(abs(amount) for _, amount, _ in grants),
-        filename=filename[:255],
-        content_hash=content_hash,
-        requested_by=requested_by,
-    )
+    with transaction.atomic():
+        grant_submission_record(key=submission_key, submitted_by=requested_by)
+        return GrantRequest.objects.create(
+            kind=kind,
+            source=source,
+            reason=_check_reason(reason)[:255],
+            payload=_payload(grants),
+            rows=len(grants),
+            total_points=sum(abs(amount) for _, amount, _ in grants),
+            filename=filename[:255],
+            content_hash=content_hash,
+            requested_by=requested_by,
+        )
 
 
 def points_grant_or_request(
@@ -683,7 +720,10 @@ def points_grant_bulk_or_request(
     filename: str = "",
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
+    submission_key: str = "",
 ) -> GrantBatch | GrantRequest:
+    """A bulk grant applied now, or queued above the threshold. `submission_key` (the form's
+    one-time key) makes a second submit of the same form refused with DuplicateSubmission."""
     total = sum(amount for _, amount, _ in grants)
     if needs_approval(total) and requested_by is not None:
         return grant_request_create(
@@ -694,6 +734,7 @@ def points_grant_bulk_or_request(
             source=source,
             filename=filename,
             content_hash=content_hash,
+            submission_key=submission_key,
         )
     return points_grant_bulk(
         grants=grants,
@@ -702,6 +743,7 @@ def points_grant_bulk_or_request(
         filename=filename,
         content_hash=content_hash,
         progress=progress,
+        submission_key=submission_key,
     )
 
 

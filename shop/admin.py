@@ -23,10 +23,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from orders.selectors import order_list
-from points.forms import AdjustForm, GrantForm
+from points.forms import AdjustForm, BulkGrantForm, GrantForm
 from points.models import GrantRequest, PointsAccount
 from points.selectors import grant_recipients_split, ledger_list
 from points.services import (
+    DuplicateSubmission,
     approval_threshold,
     grant_recipients_all,
     is_grant_recipient,
@@ -422,13 +423,19 @@ class UserAdmin(BaseUserAdmin):
         acting = acting_user(request)
         users = grant_recipients_all(acting=acting)
         count = len(users)
-        form = GrantForm(request.POST or None)
+        form = BulkGrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=acting
+                    grants=[(u, amount, reason) for u in users],
+                    source="all_active",
+                    requested_by=acting,
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:points_grantbatch_changelist"))
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -466,13 +473,19 @@ class UserAdmin(BaseUserAdmin):
         acting = acting_user(request)
         users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
-        form = GrantForm(request.POST if "apply" in request.POST else None)
+        form = BulkGrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="selection", requested_by=acting
+                    grants=[(u, amount, reason) for u in users],
+                    source="selection",
+                    requested_by=acting,
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return None
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:

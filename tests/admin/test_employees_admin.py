@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from secrets import token_urlsafe
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
@@ -164,6 +166,7 @@ def test_grant_to_selected_shows_an_intermediate_form_then_grants(hr_client, hr_
             "apply": "1",
             "amount": "75",
             "reason": "Team win",
+            "submission": token_urlsafe(32),
         },
     )
     assert done.status_code == 302
@@ -189,7 +192,9 @@ def test_grant_to_all_active_employees(hr_client, hr_user, make_user):
     inactive = make_user(is_active=False)
     url = reverse("admin:shop_user_grant_all")
     assert "Grant to" in hr_client.get(url).content.decode()
-    response = hr_client.post(url, {"amount": "20", "reason": "Holiday gift"})
+    response = hr_client.post(
+        url, {"amount": "20", "reason": "Holiday gift", "submission": token_urlsafe(32)}
+    )
     assert response.status_code == 302
     assert all(balance(u) == 20 for u in active)
     assert balance(inactive) == 0
