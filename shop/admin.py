@@ -16,7 +16,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,7 +25,7 @@ from django.utils.html import format_html, format_html_join
 from orders.selectors import order_list
 from points.forms import AdjustForm, BulkGrantForm, GrantForm
 from points.models import GrantRequest, PointsAccount
-from points.selectors import grant_recipients_split, ledger_list
+from points.selectors import grant_recipients_split, ledger_last_entry_at, ledger_list
 from points.services import (
     DuplicateSubmission,
     approval_threshold,
@@ -212,11 +212,17 @@ class UserAdmin(BaseUserAdmin):
     def total_redeemed(self, obj: User) -> int:
         return obj.points_account.total_redeemed
 
-    @admin.display(description="Last points activity", ordering="points_account__updated_at")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # The latest ledger entry, not the account's updated_at: an account is saved when it is
+        # created (and by housekeeping), which is no points activity. One indexed subquery
+        # (ledger_account_created_idx) per page, not a query per row.
+        latest = ledger_last_entry_at(user_ref=OuterRef("pk"))
+        return super().get_queryset(request).annotate(last_entry_at=Subquery(latest))
+
+    @admin.display(description="Last points activity", ordering="last_entry_at")
     def last_activity(self, obj: User) -> Any:
-        account = obj.points_account
-        # An account untouched since it was created has had no activity yet.
-        return account.updated_at if account.updated_at > account.created_at else None
+        # None shows as the admin's empty value ("-"): no ledger entry, no activity.
+        return getattr(obj, "last_entry_at", None)
 
     # --- detail sections (read-only) -----------------------------------------------------
 
