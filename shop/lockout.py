@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from axes.conf import settings as axes_settings
 from axes.helpers import get_cool_off, get_failure_limit
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,4 +26,4 @@ def lockout_response(
         "failure_limit": get_failure_limit(request, credentials),
         "cooloff_minutes": minutes,
     }
-    return render(request, "admin/hr/lockout.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    return render(request, "admin/hr/lockout.html", context, status=axes_settings.AXES_HTTP_RESPONSE_CODE)
