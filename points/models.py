@@ -97,7 +97,7 @@ class PointsTransaction(models.Model):
 
     class Meta:
         verbose_name = "ledger entry"
-        verbose_name_plural = "ledger"
+        verbose_name_plural = "ledger entries"
         ordering = ("-created_at", "-id")
         # The ledger's add/change/delete permissions are never honoured (entries are written by
         # the points services only); granting is its own permission, checked by the admin.
@@ -169,7 +169,7 @@ class GrantBatch(models.Model):
         verbose_name_plural = "grant batches"
 
     def __str__(self) -> str:
-        return f"{self.source} {self.filename} ({self.rows} rows)"
+        return f"{self.get_source_display()} {self.filename} ({self.rows} rows)".replace("  ", " ")
 
 
 class GrantSubmission(models.Model):

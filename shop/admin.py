@@ -35,7 +35,7 @@ from points.services import (
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.admin_tools import acting_user, admin_url, form_page
+from shop.admin_tools import acting_user, admin_url, form_page, points_figure
 from shop.errors import ApplicationError, NegativeBalance
 from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync, User
@@ -201,16 +201,16 @@ class UserAdmin(BaseUserAdmin):
     # --- list columns -----------------------------------------------------------------
 
     @admin.display(description="Balance", ordering="points_account__balance")
-    def balance(self, obj: User) -> int:
-        return obj.points_account.balance
+    def balance(self, obj: User) -> str:
+        return points_figure(obj.points_account.balance)
 
     @admin.display(description="Earned", ordering="points_account__total_earned")
-    def total_earned(self, obj: User) -> int:
-        return obj.points_account.total_earned
+    def total_earned(self, obj: User) -> str:
+        return points_figure(obj.points_account.total_earned)
 
     @admin.display(description="Redeemed", ordering="points_account__total_redeemed")
-    def total_redeemed(self, obj: User) -> int:
-        return obj.points_account.total_redeemed
+    def total_redeemed(self, obj: User) -> str:
+        return points_figure(obj.points_account.total_redeemed)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # The latest ledger entry, not the account's updated_at: an account is saved when it is
@@ -231,10 +231,10 @@ class UserAdmin(BaseUserAdmin):
         a = obj.points_account
         return format_html(
             "<strong>{}</strong> points (earned {}, redeemed {}, adjusted {})",
-            a.balance,
-            a.total_earned,
-            a.total_redeemed,
-            a.total_adjusted,
+            points_figure(a.balance),
+            points_figure(a.total_earned),
+            points_figure(a.total_redeemed),
+            points_figure(a.total_adjusted),
         )
 
     @admin.display(description="Ledger")
@@ -249,8 +249,8 @@ class UserAdmin(BaseUserAdmin):
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M"),
                     e.get_type_display(),
-                    f"{e.amount:+d}",
-                    e.balance_after,
+                    points_figure(e.amount, signed=True),
+                    points_figure(e.balance_after),
                     e.description,
                     e.created_by or "",
                 )
@@ -294,6 +294,23 @@ class UserAdmin(BaseUserAdmin):
             rows,
             more,
         )
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # Bulk grants (everyone, a selection, a CSV file) are logged once, on their batch; the
+        # employee's history lists the ones that reached them too.
+        user = self.get_object(request, unquote(object_id))
+        entries = []
+        if user is not None:
+            entries = list(
+                ledger_list(user=user)
+                .filter(batch__isnull=False)
+                .select_related("batch", "created_by")[:SECTION_ROWS]
+            )
+            for entry in entries:
+                entry.points = points_figure(entry.amount, signed=True)  # type: ignore[attr-defined]
+        return super().history_view(request, object_id, {**(extra_context or {}), "bulk_entries": entries})
 
     # --- registering an employee: through employee_register (points account, invitation) --
 
@@ -379,7 +396,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Grant points to {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points. {approval_note()}",
+            intro=f"Current balance: {points_figure(user.points_account.balance)} points. {approval_note()}",
             form=form,
             submit="Grant points",
             obj=user,
@@ -416,7 +433,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Adjust the points of {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points. A deduction can never "
+            intro=f"Current balance: {points_figure(user.points_account.balance)} points. A deduction can never "
             f"take the balance below zero. {approval_note()}",
             form=form,
             submit="Adjust points",
@@ -454,7 +471,8 @@ class UserAdmin(BaseUserAdmin):
                 )
                 self.message_user(
                     request,
-                    f"Granted {amount} points to {result.rows} active employees ({result.total_points} points).",
+                    f"Granted {points_figure(amount)} points to {result.rows:,} active employees "
+                    f"({points_figure(result.total_points)} points).",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
