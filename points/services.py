@@ -278,6 +278,8 @@ class GrantPlan:
     errors: list[str] = field(default_factory=list)
     unknown_emails: list[str] = field(default_factory=list)
     content_hash: str = ""
+    # The file's bytes hashed, as batches imported before content_hash hashed rows recorded it.
+    bytes_hash: str = ""
     users: dict[str, User] = field(default_factory=dict)
     # Rows for accounts that receive no points from this person: (line, email, why).
     left_out: list[tuple[int, str, str]] = field(default_factory=list)
@@ -300,7 +302,9 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
     off the roster are left out and listed with the reason, so the preview shows them.
     """
     raw = content.encode() if isinstance(content, str) else content
-    plan = GrantPlan(content_hash=hashlib.sha256(raw).hexdigest())
+    bytes_hash = hashlib.sha256(raw).hexdigest()
+    # Until the rows are parsed (a file that is not UTF-8 has none), the bytes are its identity.
+    plan = GrantPlan(content_hash=bytes_hash, bytes_hash=bytes_hash)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -382,8 +386,17 @@ def grant_rows_hash(rows: Sequence[Sequence[str]]) -> str:
     return digest.hexdigest()
 
 
-def grant_batch_previously_applied(content_hash: str) -> GrantBatch | None:
-    return GrantBatch.objects.filter(content_hash=content_hash).first()
+def _file_hashes(content_hash: str, bytes_hash: str) -> list[str]:
+    return [h for h in {content_hash, bytes_hash} if h]
+
+
+def grant_batch_previously_applied(content_hash: str, bytes_hash: str = "") -> GrantBatch | None:
+    """An earlier import of the same rows (or, for batches recorded before rows were hashed, of
+    the same bytes)."""
+    hashes = _file_hashes(content_hash, bytes_hash)
+    if not hashes:
+        return None
+    return GrantBatch.objects.filter(content_hash__in=hashes).first()
 
 
 class DuplicateSubmission(ApplicationError):
@@ -573,7 +586,7 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
         plan=plan,
         token=token,
         filename=filename,
-        previous=grant_batch_previously_applied(plan.content_hash),
+        previous=grant_batch_previously_applied(plan.content_hash, plan.bytes_hash),
     )
 
 
@@ -600,12 +613,12 @@ def grant_import_confirm(
         raise GrantImportRefused(
             "The file no longer passes its checks; nothing was imported: " + "; ".join(plan.errors[:5])
         )
-    previous = grant_batch_previously_applied(plan.content_hash)
+    previous = grant_batch_previously_applied(plan.content_hash, plan.bytes_hash)
     if previous is not None and not allow_duplicate:
         raise GrantImportRefused(
             f"This file was already imported on {previous.created_at:%Y-%m-%d %H:%M} UTC; nothing was imported."
         )
-    waiting = grant_request_pending_for_file(plan.content_hash)
+    waiting = grant_request_pending_for_file(plan.content_hash, plan.bytes_hash)
     if waiting is not None and not allow_duplicate:
         raise GrantImportRefused(
             f"This file is already waiting for approval (requested by {waiting.requested_by.email} on "
@@ -747,11 +760,12 @@ def points_grant_bulk_or_request(
     )
 
 
-def grant_request_pending_for_file(content_hash: str) -> GrantRequest | None:
-    if not content_hash:
+def grant_request_pending_for_file(content_hash: str, bytes_hash: str = "") -> GrantRequest | None:
+    hashes = _file_hashes(content_hash, bytes_hash)
+    if not hashes:
         return None
     return (
-        GrantRequest.objects.filter(content_hash=content_hash, status=GrantRequest.Status.PENDING)
+        GrantRequest.objects.filter(content_hash__in=hashes, status=GrantRequest.Status.PENDING)
         .select_related("requested_by")
         .first()
     )

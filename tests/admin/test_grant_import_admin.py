@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.contrib.admin.models import LogEntry
@@ -10,7 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from points.services import GrantImportRefused, grant_import_confirm
+from points.services import GrantImportRefused, grant_import_confirm, points_grant_bulk
 from shop.models import User
 from shop.services import users_deactivate
 
@@ -166,3 +167,21 @@ def test_same_rows_saved_with_bom_crlf_or_trailing_blanks_are_flagged_as_a_dupli
     # Different rows are a different file.
     other = upload(hr_client, f"{a.email},101,Award\n{b.email},50,Bonus\n")
     assert "This exact file was already imported" not in other.content.decode()
+
+
+def test_a_file_imported_before_rows_were_hashed_is_still_flagged(hr_client, hr_user, make_user):
+    # Batches recorded earlier carry the hash of the file's bytes.
+    a = make_user()
+    text = f"{a.email},100,Award\n"
+    points_grant_bulk(
+        grants=[(a, 100, "Award")],
+        source="csv",
+        granted_by=hr_user,
+        filename="old.csv",
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    preview = upload(hr_client, text)
+    assert "This exact file was already imported" in preview.content.decode()
+    refused = hr_client.post(URL, {"token": token_of(preview), "confirm": "1"}, follow=True)
+    assert "already imported" in refused.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 100
