@@ -24,6 +24,12 @@ api_v1 = [
     path("orders/<uuid:pk>/", OrderDetailApi.as_view(), name="order-detail"),
 ]
 
+# The back office's name, and where "View site" leads: there is no public site, only the API docs.
+admin.site.site_header = "AWSomeShop administration"
+admin.site.site_title = "AWSomeShop administration"
+admin.site.index_title = "HR back office"
+admin.site.site_url = "/api/docs/"
+
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
     path("health/live", health.LiveApi.as_view(), name="health-live"),

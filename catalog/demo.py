@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import zlib
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
+from catalog.images import product_image_set
 from catalog.models import Category, Product
 from points.models import PointsAccount
 from points.services import points_grant
@@ -79,20 +79,24 @@ def seed_demo() -> dict[str, int]:
         category, was_created = Category.objects.get_or_create(slug=slug, defaults={"name": name})
         categories[slug] = category
         created["categories"] += was_created
+    created["thumbnails"] = 0
     for name, slug, cost, stock, description in PRODUCTS:
-        if Product.objects.filter(name=name).exists():
+        existing = Product.objects.filter(name=name).first()
+        if existing is not None:
+            # Demo data seeded before thumbnails existed shows no picture in the admin list.
+            if not existing.thumbnail:
+                product_image_set(product=existing, data=product_image(name))
+                created["thumbnails"] += 1
             continue
-        product = Product(
+        product = Product.objects.create(
             name=name,
             category=categories[slug],
             points_cost=cost,
             stock=stock,
             description=description,
         )
-        product.image.save(
-            f"{slug}-{zlib.crc32(name.encode()):08x}.jpg", ContentFile(product_image(name)), save=False
-        )
-        product.save()
+        # The admin upload's path: the same re-encoding, and the thumbnail the admin lists show.
+        product_image_set(product=product, data=product_image(name))
         created["products"] += 1
     for email, name, employee_id, points in EMPLOYEES:
         if User.objects.filter(email=email).exists():

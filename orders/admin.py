@@ -102,10 +102,11 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     def _refund(self, request: HttpRequest, order: Order, reason: str) -> bool:
         try:
-            order_refund(order_id=order.pk, refunded_by=acting_user(request), reason=reason)
+            refunded = order_refund(order_id=order.pk, refunded_by=acting_user(request), reason=reason)
         except AlreadyRefunded:
             return False
-        self.log_change(request, order, f"Refunded: {reason}")
+        # The refunded order, so Recent actions names it "(refunded)", not its state before.
+        self.log_change(request, refunded, f"Refunded: {reason}")
         return True
 
     def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -30,6 +30,7 @@ from shop.admin_tools import (
     acting_user,
     admin_url,
     form_page,
+    points_figure,
 )
 from shop.errors import ApplicationError
 
@@ -59,8 +60,8 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
         "created_at",
         "employee",
         "type",
-        "amount",
-        "balance_after",
+        "points",
+        "balance",
         "order_link",
         "description",
         "created_by",
@@ -92,6 +93,14 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
     @admin.display(description="Employee", ordering="account__user__email")
     def employee(self, obj: PointsTransaction) -> str:
         return obj.account.user.email
+
+    @admin.display(description="Amount", ordering="amount")
+    def points(self, obj: PointsTransaction) -> str:
+        return points_figure(obj.amount, signed=True)
+
+    @admin.display(description="Balance after", ordering="balance_after")
+    def balance(self, obj: PointsTransaction) -> str:
+        return points_figure(obj.balance_after)
 
     @admin.display(description="Order")
     def order_link(self, obj: PointsTransaction) -> str:
@@ -182,9 +191,13 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
 
 @admin.register(GrantBatch)
 class GrantBatchAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "source", "filename", "rows", "total_points", "created_by", "entries_link")
+    list_display = ("created_at", "source", "filename", "rows", "points", "created_by", "entries_link")
     list_filter = ("source",)
     list_select_related = ("created_by",)
+
+    @admin.display(description="Total points", ordering="total_points")
+    def points(self, obj: GrantBatch) -> str:
+        return points_figure(obj.total_points)
 
     @admin.display(description="Ledger entries")
     def entries_link(self, obj: GrantBatch) -> str:

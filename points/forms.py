@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -14,11 +15,31 @@ MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that i
 
 class GrantForm(forms.Form):
     amount = forms.IntegerField(
-        min_value=1, max_value=MAX_GRANT, help_text="Whole points to give each employee."
+        min_value=1, max_value=MAX_GRANT, help_text="Whole points to give this employee."
     )
     reason = forms.CharField(
         max_length=255, help_text="Shown to the employee in their history, e.g. 'Q3 peer award'."
     )
+
+
+class BulkGrantForm(GrantForm):
+    """A grant to many employees. Each render carries a fresh one-time key, spent in the
+    transaction that writes the grant, so submitting the same page twice grants once."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].help_text = "Whole points to give each employee."
+        # A bound form that is shown again (a typo in the amount) keeps the key it was rendered with.
+        self.fields["submission"].initial = secrets.token_urlsafe(32)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # A non-field error, so the page shows it (the field itself is hidden).
+        if len(str(data.get("submission") or "")) < 32:
+            raise forms.ValidationError("This page is out of date: reload it and submit the form again.")
+        return data
 
 
 class AdjustForm(forms.Form):

@@ -97,7 +97,7 @@ class PointsTransaction(models.Model):
 
     class Meta:
         verbose_name = "ledger entry"
-        verbose_name_plural = "ledger"
+        verbose_name_plural = "ledger entries"
         ordering = ("-created_at", "-id")
         # The ledger's add/change/delete permissions are never honoured (entries are written by
         # the points services only); granting is its own permission, checked by the admin.
@@ -146,8 +146,15 @@ class GrantBatch(models.Model):
     `content_hash` lets a second upload of the same file be flagged before it is applied.
     """
 
+    class Source(models.TextChoices):
+        ALL_ACTIVE = "all_active", "All active employees"
+        SELECTION = "selection", "Selected employees"
+        CSV = "csv", "CSV file"
+        APPROVED_GRANT = "approved_grant", "Approved grant to one employee"
+        APPROVED_ADJUST = "approved_adjust", "Approved adjustment"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    source = models.CharField(max_length=32)
+    source = models.CharField(max_length=32, choices=Source.choices)
     filename = models.CharField(max_length=255, blank=True)
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     rows = models.PositiveIntegerField(default=0)
@@ -162,7 +169,26 @@ class GrantBatch(models.Model):
         verbose_name_plural = "grant batches"
 
     def __str__(self) -> str:
-        return f"{self.source} {self.filename} ({self.rows} rows)"
+        return f"{self.get_source_display()} {self.filename} ({self.rows} rows)".replace("  ", " ")
+
+
+class GrantSubmission(models.Model):
+    """A bulk-grant form that has been submitted: its one-time key, written in the transaction
+    that writes the grant (or its approval request).
+
+    Each render of the form carries a fresh key; the primary key makes a second submit of the
+    same page (a double click, a resend after a slow answer, two tabs) fail inside its own
+    transaction, so it writes nothing, even when both arrive at once.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class PendingGrantImport(models.Model):

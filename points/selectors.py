@@ -57,6 +57,14 @@ def ledger_list(*, user: User) -> QuerySet[PointsTransaction]:
     return PointsTransaction.objects.filter(account_id=user.pk).order_by("-created_at", "-id")
 
 
+def ledger_last_entry_at(*, user_ref: Any) -> QuerySet[PointsTransaction, Any]:
+    """The time of an account's latest ledger entry, for a Subquery (`user_ref` is an OuterRef to
+    the user's pk, which is the account's pk)."""
+    return (
+        PointsTransaction.objects.filter(account_id=user_ref).order_by("-created_at").values("created_at")[:1]
+    )
+
+
 @dataclass
 class WeekFlow:
     week_start: date

@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.lock_objects import account_for_update, accounts_for_update, grant_request_for_update
-from points.models import GrantBatch, GrantRequest, PendingGrantImport, PointsAccount, PointsTransaction
+from points.models import (
+    GrantBatch,
+    GrantRequest,
+    GrantSubmission,
+    PendingGrantImport,
+    PointsAccount,
+    PointsTransaction,
+)
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.signals import points_granted
 from shop import metrics
@@ -271,6 +278,8 @@ class GrantPlan:
     errors: list[str] = field(default_factory=list)
     unknown_emails: list[str] = field(default_factory=list)
     content_hash: str = ""
+    # The file's bytes hashed, as batches imported before content_hash hashed rows recorded it.
+    bytes_hash: str = ""
     users: dict[str, User] = field(default_factory=dict)
     # Rows for accounts that receive no points from this person: (line, email, why).
     left_out: list[tuple[int, str, str]] = field(default_factory=list)
@@ -293,38 +302,51 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
     off the roster are left out and listed with the reason, so the preview shows them.
     """
     raw = content.encode() if isinstance(content, str) else content
-    plan = GrantPlan(content_hash=hashlib.sha256(raw).hexdigest())
+    bytes_hash = hashlib.sha256(raw).hexdigest()
+    # Until the rows are parsed (a file that is not UTF-8 has none), the bytes are its identity.
+    plan = GrantPlan(content_hash=bytes_hash, bytes_hash=bytes_hash)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         plan.errors.append("The file is not UTF-8 text.")
         return plan
-    reader = csv.reader(io.StringIO(text))
+    # Problems are found in two passes (the file, then the database); HR reads them by line.
+    line_errors: list[tuple[int, str]] = []
+    canonical: list[list[str]] = []
+    # Universal newlines: a file saved with old Mac (CR) endings reads like any other.
+    reader = csv.reader(io.StringIO(text, newline=None))
     for line_no, record in enumerate(reader, start=1):
         if not record or all(not cell.strip() for cell in record):
             continue
         if line_no == 1 and [c.strip().lower() for c in record[:3]] == ["email", "amount", "reason"]:
             continue
+        canonical.append([cell.strip() for cell in record])
         if len(record) != 3:
-            plan.errors.append(f"line {line_no}: expected 3 columns (email,amount,reason), got {len(record)}")
+            line_errors.append(
+                (line_no, f"line {line_no}: expected 3 columns (email,amount,reason), got {len(record)}")
+            )
             continue
         email, amount_text, reason = (cell.strip() for cell in record)
         try:
             amount = int(amount_text)
             _check_amount(amount)
         except (ValueError, InvalidAmount):
-            plan.errors.append(
-                f"line {line_no}: amount {amount_text!r} is not a whole number from 1 to {MAX_GRANT:,}"
+            line_errors.append(
+                (
+                    line_no,
+                    f"line {line_no}: amount {amount_text!r} is not a whole number from 1 to {MAX_GRANT:,}",
+                )
             )
             continue
         if not reason:
-            plan.errors.append(f"line {line_no}: the reason is empty")
+            line_errors.append((line_no, f"line {line_no}: the reason is empty"))
             continue
         if "@" not in email:
-            plan.errors.append(f"line {line_no}: {email!r} is not an email address")
+            line_errors.append((line_no, f"line {line_no}: {email!r} is not an email address"))
             continue
         plan.rows.append(GrantRow(line=line_no, email=email.lower(), amount=amount, reason=reason[:255]))
-    if not plan.rows and not plan.errors:
+    plan.content_hash = grant_rows_hash(canonical)
+    if not plan.rows and not line_errors:
         plan.errors.append("The file has no rows.")
     emails = {row.email for row in plan.rows}
     found = {u.email: u for u in User.objects.filter(email__in=emails, is_active=True)}
@@ -334,7 +356,7 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
         user = found.get(row.email)
         if user is None:
             plan.unknown_emails.append(row.email)
-            plan.errors.append(f"line {row.line}: no active employee has the email {row.email}")
+            line_errors.append((row.line, f"line {row.line}: no active employee has the email {row.email}"))
         elif acting is not None and user.pk == acting.pk:
             plan.left_out.append((row.line, row.email, LEFT_OUT_OWN))
         elif not user.is_employee:
@@ -342,13 +364,64 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
         else:
             kept.append(row)
     plan.rows = kept
+    plan.errors.extend(message for _, message in sorted(line_errors, key=lambda error: error[0]))
     if not kept and plan.left_out and not plan.errors:
         plan.errors.append("Every row is left out (see below); there is nothing to grant.")
     return plan
 
 
-def grant_batch_previously_applied(content_hash: str) -> GrantBatch | None:
-    return GrantBatch.objects.filter(content_hash=content_hash).first()
+def grant_rows_hash(rows: Sequence[Sequence[str]]) -> str:
+    """The identity of a grants file for the duplicate check: its rows, not its bytes.
+
+    The same rows saved by Excel (CRLF line endings, a BOM, trailing blanks) or with or without
+    the header must count as the same file, or confirming the re-save would grant them twice.
+    Cells are stripped and emails compared case-insensitively, as the import itself does.
+    """
+    digest = hashlib.sha256()
+    for row in rows:
+        cells = [row[0].lower(), *row[1:]] if row else []
+        # Unit and record separators cannot occur in a cell the csv module hands back
+        # unquoted, so distinct rows never hash alike by concatenation.
+        digest.update(("\x1f".join(cells) + "\x1e").encode())
+    return digest.hexdigest()
+
+
+def _file_hashes(content_hash: str, bytes_hash: str) -> list[str]:
+    return [h for h in {content_hash, bytes_hash} if h]
+
+
+def grant_batch_previously_applied(content_hash: str, bytes_hash: str = "") -> GrantBatch | None:
+    """An earlier import of the same rows (or, for batches recorded before rows were hashed, of
+    the same bytes)."""
+    hashes = _file_hashes(content_hash, bytes_hash)
+    if not hashes:
+        return None
+    return GrantBatch.objects.filter(content_hash__in=hashes).first()
+
+
+class DuplicateSubmission(ApplicationError):
+    status_code = 409
+    code = "duplicate_submission"
+    default_detail = (
+        "This form was already submitted; nothing more was granted. Check the grant batches "
+        "(or the approval requests) before granting again."
+    )
+
+
+def grant_submission_record(*, key: str, submitted_by: User | None) -> None:
+    """Spend a form's one-time key; call it inside the transaction that writes the grant.
+
+    A second insert of the same key waits for the first transaction's row lock, then fails on
+    the primary key once it commits: the caller's transaction rolls back and writes nothing.
+    It is the first write of the transaction and locks no account, so the lock order holds.
+    """
+    if not key:
+        return
+    try:
+        with transaction.atomic():
+            GrantSubmission.objects.create(key=key[:64], created_by=submitted_by)
+    except IntegrityError as exc:
+        raise DuplicateSubmission() from exc
 
 
 @retry_on_conflict
@@ -361,6 +434,7 @@ def points_grant_bulk(
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
     approval: GrantRequest | None = None,
+    submission_key: str = "",
 ) -> GrantBatch:
     """Grant to many employees in one transaction: all rows or none.
 
@@ -378,6 +452,7 @@ def points_grant_bulk(
     check_recipients(recipients.values())
     _check_approval(approval, sum(amount for _, amount, _ in grants))
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
+        grant_submission_record(key=submission_key, submitted_by=granted_by)
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
@@ -511,7 +586,7 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
         plan=plan,
         token=token,
         filename=filename,
-        previous=grant_batch_previously_applied(plan.content_hash),
+        previous=grant_batch_previously_applied(plan.content_hash, plan.bytes_hash),
     )
 
 
@@ -538,12 +613,12 @@ def grant_import_confirm(
         raise GrantImportRefused(
             "The file no longer passes its checks; nothing was imported: " + "; ".join(plan.errors[:5])
         )
-    previous = grant_batch_previously_applied(plan.content_hash)
+    previous = grant_batch_previously_applied(plan.content_hash, plan.bytes_hash)
     if previous is not None and not allow_duplicate:
         raise GrantImportRefused(
             f"This file was already imported on {previous.created_at:%Y-%m-%d %H:%M} UTC; nothing was imported."
         )
-    waiting = grant_request_pending_for_file(plan.content_hash)
+    waiting = grant_request_pending_for_file(plan.content_hash, plan.bytes_hash)
     if waiting is not None and not allow_duplicate:
         raise GrantImportRefused(
             f"This file is already waiting for approval (requested by {waiting.requested_by.email} on "
@@ -591,6 +666,7 @@ def grant_request_create(
     source: str = "",
     filename: str = "",
     content_hash: str = "",
+    submission_key: str = "",
 ) -> GrantRequest:
     """Record a change that waits for a second HR user; moves no points.
 
@@ -607,17 +683,19 @@ def grant_request_create(
         if amount > 0:
             check_recipients([user])
     check_not_own_account(actor=requested_by, user_ids=[u.pk for u, _, _ in grants])
-    return GrantRequest.objects.create(
-        kind=kind,
-        source=source,
-        reason=_check_reason(reason)[:255],
-        payload=_payload(grants),
-        rows=len(grants),
-        total_points=sum(abs(amount) for _, amount, _ in grants),
-        filename=filename[:255],
-        content_hash=content_hash,
-        requested_by=requested_by,
-    )
+    with transaction.atomic():
+        grant_submission_record(key=submission_key, submitted_by=requested_by)
+        return GrantRequest.objects.create(
+            kind=kind,
+            source=source,
+            reason=_check_reason(reason)[:255],
+            payload=_payload(grants),
+            rows=len(grants),
+            total_points=sum(abs(amount) for _, amount, _ in grants),
+            filename=filename[:255],
+            content_hash=content_hash,
+            requested_by=requested_by,
+        )
 
 
 def points_grant_or_request(
@@ -655,7 +733,10 @@ def points_grant_bulk_or_request(
     filename: str = "",
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
+    submission_key: str = "",
 ) -> GrantBatch | GrantRequest:
+    """A bulk grant applied now, or queued above the threshold. `submission_key` (the form's
+    one-time key) makes a second submit of the same form refused with DuplicateSubmission."""
     total = sum(amount for _, amount, _ in grants)
     if needs_approval(total) and requested_by is not None:
         return grant_request_create(
@@ -666,6 +747,7 @@ def points_grant_bulk_or_request(
             source=source,
             filename=filename,
             content_hash=content_hash,
+            submission_key=submission_key,
         )
     return points_grant_bulk(
         grants=grants,
@@ -674,14 +756,16 @@ def points_grant_bulk_or_request(
         filename=filename,
         content_hash=content_hash,
         progress=progress,
+        submission_key=submission_key,
     )
 
 
-def grant_request_pending_for_file(content_hash: str) -> GrantRequest | None:
-    if not content_hash:
+def grant_request_pending_for_file(content_hash: str, bytes_hash: str = "") -> GrantRequest | None:
+    hashes = _file_hashes(content_hash, bytes_hash)
+    if not hashes:
         return None
     return (
-        GrantRequest.objects.filter(content_hash=content_hash, status=GrantRequest.Status.PENDING)
+        GrantRequest.objects.filter(content_hash__in=hashes, status=GrantRequest.Status.PENDING)
         .select_related("requested_by")
         .first()
     )

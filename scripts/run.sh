@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The first README command: set up, create the SQLite database, load demo data, print a
-# token and a curl example, and serve the product on http://127.0.0.1:8000.
+# token and curl examples, and serve the product on http://127.0.0.1:8000 (HOST and PORT
+# change the address; the printed commands always use the address actually bound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh base
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-awsomeshop.settings.local}"
+HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+# Listening on every interface is served on, and printed as, this machine's loopback address.
+URL_HOST="${HOST}"
+if [ "${HOST}" = "0.0.0.0" ]; then URL_HOST=127.0.0.1; fi
+BASE="http://${URL_HOST}:${PORT}"
 py=.venv/bin/python
 
 $py manage.py migrate --noinput -v0
@@ -14,24 +20,26 @@ token=$($py manage.py issue_token --email alice@example.com --name "Alice Martin
 
 cat <<MSG
 
-AWSomeShop is starting on http://127.0.0.1:${PORT}
-  API docs:  http://127.0.0.1:${PORT}/api/docs/
-  Admin:     http://127.0.0.1:${PORT}/admin/
-             (first create an HR user: .venv/bin/python manage.py create_hr_user --email hr@example.com --name "HR")
+AWSomeShop is starting on ${BASE} (listening on ${HOST}:${PORT})
+  API docs:  ${BASE}/api/docs/
+  Admin:     ${BASE}/admin/
+             (first create an HR user: .venv/bin/python manage.py create_hr_user --email hr@example.com --name "HR";
+              it prompts for a password, or takes it from HR_USER_PASSWORD)
 
 A token for the demo employee alice@example.com (valid for one hour):
 ${token}
 
 Try it:
-  curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${PORT}/api/v1/me/
-  curl -H "Authorization: Bearer ${token}" "http://127.0.0.1:${PORT}/api/v1/products/?affordable=true"
+  curl -H "Authorization: Bearer ${token}" ${BASE}/api/v1/me/
+  curl -H "Authorization: Bearer ${token}" "${BASE}/api/v1/products/?affordable=true"
+  curl -H "Authorization: Bearer ${token}" ${BASE}/api/v1/points/transactions/
   curl -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
        -H "Idempotency-Key: order-\$(date +%s%N)" \\
        -d '{"product_id": "<an id from the product list>", "quantity": 1}' \\
-       http://127.0.0.1:${PORT}/api/v1/orders/
+       ${BASE}/api/v1/orders/
   (every order needs its own Idempotency-Key; resending the same one replays the first answer)
 
 MSG
 # Requests are logged by the app itself (JSON, with a request id), so no access log here.
-exec .venv/bin/gunicorn awsomeshop.wsgi:application --bind "0.0.0.0:${PORT}" --workers 2 \
+exec .venv/bin/gunicorn awsomeshop.wsgi:application --bind "${HOST}:${PORT}" --workers 2 \
   --log-level info

@@ -16,17 +16,18 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from orders.selectors import order_list
-from points.forms import AdjustForm, DepartmentGrantForm, GrantForm
+from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm
 from points.models import GrantRequest, PointsAccount
-from points.selectors import grant_recipients_split, ledger_list
+from points.selectors import grant_recipients_split, ledger_last_entry_at, ledger_list
 from points.services import (
+    DuplicateSubmission,
     approval_threshold,
     grant_recipients_all,
     is_grant_recipient,
@@ -34,7 +35,7 @@ from points.services import (
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.admin_tools import acting_user, admin_url, form_page
+from shop.admin_tools import acting_user, admin_url, form_page, points_figure
 from shop.errors import ApplicationError, NegativeBalance
 from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync, User
@@ -215,22 +216,28 @@ class UserAdmin(BaseUserAdmin):
     # --- list columns -----------------------------------------------------------------
 
     @admin.display(description="Balance", ordering="points_account__balance")
-    def balance(self, obj: User) -> int:
-        return obj.points_account.balance
+    def balance(self, obj: User) -> str:
+        return points_figure(obj.points_account.balance)
 
     @admin.display(description="Earned", ordering="points_account__total_earned")
-    def total_earned(self, obj: User) -> int:
-        return obj.points_account.total_earned
+    def total_earned(self, obj: User) -> str:
+        return points_figure(obj.points_account.total_earned)
 
     @admin.display(description="Redeemed", ordering="points_account__total_redeemed")
-    def total_redeemed(self, obj: User) -> int:
-        return obj.points_account.total_redeemed
+    def total_redeemed(self, obj: User) -> str:
+        return points_figure(obj.points_account.total_redeemed)
 
-    @admin.display(description="Last points activity", ordering="points_account__updated_at")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # The latest ledger entry, not the account's updated_at: an account is saved when it is
+        # created (and by housekeeping), which is no points activity. One indexed subquery
+        # (ledger_account_created_idx) per page, not a query per row.
+        latest = ledger_last_entry_at(user_ref=OuterRef("pk"))
+        return super().get_queryset(request).annotate(last_entry_at=Subquery(latest))
+
+    @admin.display(description="Last points activity", ordering="last_entry_at")
     def last_activity(self, obj: User) -> Any:
-        account = obj.points_account
-        # An account untouched since it was created has had no activity yet.
-        return account.updated_at if account.updated_at > account.created_at else None
+        # None shows as the admin's empty value ("-"): no ledger entry, no activity.
+        return getattr(obj, "last_entry_at", None)
 
     # --- detail sections (read-only) -----------------------------------------------------
 
@@ -239,10 +246,10 @@ class UserAdmin(BaseUserAdmin):
         a = obj.points_account
         return format_html(
             "<strong>{}</strong> points (earned {}, redeemed {}, adjusted {})",
-            a.balance,
-            a.total_earned,
-            a.total_redeemed,
-            a.total_adjusted,
+            points_figure(a.balance),
+            points_figure(a.total_earned),
+            points_figure(a.total_redeemed),
+            points_figure(a.total_adjusted),
         )
 
     @admin.display(description="Ledger")
@@ -257,8 +264,8 @@ class UserAdmin(BaseUserAdmin):
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M"),
                     e.get_type_display(),
-                    f"{e.amount:+d}",
-                    e.balance_after,
+                    points_figure(e.amount, signed=True),
+                    points_figure(e.balance_after),
                     e.description,
                     e.created_by or "",
                 )
@@ -302,6 +309,23 @@ class UserAdmin(BaseUserAdmin):
             rows,
             more,
         )
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # Bulk grants (everyone, a selection, a CSV file) are logged once, on their batch; the
+        # employee's history lists the ones that reached them too.
+        user = self.get_object(request, unquote(object_id))
+        entries = []
+        if user is not None:
+            entries = list(
+                ledger_list(user=user)
+                .filter(batch__isnull=False)
+                .select_related("batch", "created_by")[:SECTION_ROWS]
+            )
+            for entry in entries:
+                entry.points = points_figure(entry.amount, signed=True)  # type: ignore[attr-defined]
+        return super().history_view(request, object_id, {**(extra_context or {}), "bulk_entries": entries})
 
     # --- registering an employee: through employee_register (points account, invitation) --
 
@@ -388,7 +412,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Grant points to {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points. {approval_note()}",
+            intro=f"Current balance: {points_figure(user.points_account.balance)} points. {approval_note()}",
             form=form,
             submit="Grant points",
             obj=user,
@@ -425,7 +449,7 @@ class UserAdmin(BaseUserAdmin):
             request,
             self,
             title=f"Adjust the points of {user.get_full_name()}",
-            intro=f"Current balance: {user.points_account.balance} points. A deduction can never "
+            intro=f"Current balance: {points_figure(user.points_account.balance)} points. A deduction can never "
             f"take the balance below zero. {approval_note()}",
             form=form,
             submit="Adjust points",
@@ -438,13 +462,19 @@ class UserAdmin(BaseUserAdmin):
         acting = acting_user(request)
         users = grant_recipients_all(acting=acting)
         count = len(users)
-        form = GrantForm(request.POST or None)
+        form = BulkGrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=acting
+                    grants=[(u, amount, reason) for u in users],
+                    source="all_active",
+                    requested_by=acting,
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:points_grantbatch_changelist"))
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -457,7 +487,8 @@ class UserAdmin(BaseUserAdmin):
                 )
                 self.message_user(
                     request,
-                    f"Granted {amount} points to {result.rows} active employees ({result.total_points} points).",
+                    f"Granted {points_figure(amount)} points to {result.rows:,} active employees "
+                    f"({points_figure(result.total_points)} points).",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
@@ -533,13 +564,19 @@ class UserAdmin(BaseUserAdmin):
         acting = acting_user(request)
         users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
-        form = GrantForm(request.POST if "apply" in request.POST else None)
+        form = BulkGrantForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and users:
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="selection", requested_by=acting
+                    grants=[(u, amount, reason) for u in users],
+                    source="selection",
+                    requested_by=acting,
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return None
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:

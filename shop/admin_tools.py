@@ -165,6 +165,11 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
+def points_figure(value: int, *, signed: bool = False) -> str:
+    """Points as HR reads them: 1,250,000 rather than 1250000 (the CSV exports keep plain numbers)."""
+    return f"{value:+,}" if signed else f"{value:,}"
+
+
 def admin_url(obj: Model, view: str = "change") -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])

@@ -11,6 +11,9 @@ from points.selectors import WeekFlow
 
 GRANTED_COLOUR = "#417690"
 REDEEMED_COLOUR = "#e5a33d"
+# A bar for a non-zero figure is never shorter than this (px): one large grant would otherwise
+# scale a week's redemptions down to nothing. The exact figure is in each bar's tooltip.
+MIN_BAR_HEIGHT = 3.0
 
 
 def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int = 240) -> SafeString:
@@ -28,6 +31,8 @@ def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int
             ((flow.granted, GRANTED_COLOUR, "granted"), (flow.redeemed, REDEEMED_COLOUR, "redeemed"))
         ):
             h = plot_h * value / peak
+            if value > 0:
+                h = max(h, MIN_BAR_HEIGHT)
             bars.append(
                 (
                     f"{x + j * bar:.1f}",
@@ -36,7 +41,7 @@ def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int
                     f"{h:.1f}",
                     colour,
                     name,
-                    f"Week of {flow.week_start:%d %b}: {value} points {name}",
+                    f"Week of {flow.week_start:%d %b}: {value:,} points {name}",
                 )
             )
         labels.append((f"{x + bar:.1f}", str(height - 8), f"{flow.week_start:%d %b}"))
@@ -53,7 +58,7 @@ def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int
         lx=left - 6,
         ty=top + 10,
         base=top + plot_h,
-        peak=peak,
+        peak=f"{peak:,}",
         bars=format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" class="bar-{}"><title>{}</title></rect>',

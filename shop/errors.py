@@ -1,4 +1,5 @@
-"""One error family and the single handler that turns every failure into the spec's JSON shape.
+"""One error family and the single handler that turns every failure into the spec's JSON shape
+(the HR back office's own paths get HTML error pages in the admin's look instead).
 
 Every API error body is `{"code": ..., "detail": ...}`, plus `"fields"` for validation errors.
 Domain errors raise `ApplicationError` subclasses; DRF's and Django's own exceptions are
@@ -11,10 +12,12 @@ import logging
 import math
 from typing import Any
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -249,18 +252,64 @@ def _json_error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(error_body(code, detail), status=status)
 
 
+# Paths a person's browser visits (the HR back office and its company sign-in): their errors
+# are pages in the admin's look with a way back. Everything else is the API's JSON.
+HTML_ERROR_PREFIXES = ("/admin/", "/oidc/")
+
+# What an HR error page says when even the admin's context cannot be built (the database is down).
+_BARE_ERROR_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title} | AWSomeShop</title>'
+    "</head><body><h1>{title}</h1><p>{detail}</p>"
+    '<p><a href="/admin/">Back to AWSomeShop administration</a></p></body></html>'
+)
+
+
+def _is_back_office(request: HttpRequest) -> bool:
+    return request.path_info.startswith(HTML_ERROR_PREFIXES)
+
+
+def _back_office_error(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    """The admin's own look, so HR keeps the header, the menu and a way back."""
+    try:
+        context: dict[str, Any] = {"title": title, "detail": detail, "status": status}
+        if status != 500:
+            # Builds the menu from the user's permissions: a database read, skipped after a crash.
+            context = {**admin.site.each_context(request), **context}
+        return render(request, "admin/hr/error.html", context, status=status)
+    except Exception:
+        logger.exception("could not render the back-office error page")
+        return HttpResponse(_BARE_ERROR_PAGE.format(title=title, detail=detail), status=status)
+
+
 # Django-level handlers for what never reaches a DRF view (unknown URLs, middleware failures).
-def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_back_office(request):
+        return _back_office_error(request, 400, "Bad request", "The request is malformed.")
     return _json_error(400, "validation_error", "The request is malformed.")
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_back_office(request):
+        return _back_office_error(
+            request,
+            403,
+            "Not allowed",
+            "Your account may not do this. If your work needs it, ask an administrator for the permission.",
+        )
     return _json_error(403, "permission_denied", "You are not allowed to do this.")
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_back_office(request):
+        return _back_office_error(
+            request, 404, "Page not found", "There is no such page, or what it showed no longer exists."
+        )
     return _json_error(404, "not_found", "Not found.")
 
 
-def handler500(request: HttpRequest) -> JsonResponse:
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_back_office(request):
+        return _back_office_error(
+            request, 500, "Something went wrong", "Something went wrong on our side; nothing was changed."
+        )
     return _json_error(500, "server_error", "Something went wrong on our side; nothing was changed.")

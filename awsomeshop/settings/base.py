@@ -345,6 +345,8 @@ AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would otherwise be logged by every management command.
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+# The lockout page in the admin's look, with the cool-off time and a link back to sign-in.
+AXES_LOCKOUT_CALLABLE = "shop.lockout.lockout_response"
 # How many proxies we run in front of Django that append to X-Forwarded-For (the ALB: 1).
 # 0 ignores the header, which any client can forge.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

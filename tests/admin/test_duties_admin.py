@@ -5,6 +5,7 @@ user approves or rejects with a note."""
 from __future__ import annotations
 
 import re
+from secrets import token_urlsafe
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -121,6 +122,7 @@ def test_grant_to_selection_leaves_out_oneself_and_non_employees(hr_client, hr_u
             "apply": "1",
             "amount": "30",
             "reason": "Thanks",
+            "submission": token_urlsafe(32),
         },
         follow=True,
     )
@@ -206,7 +208,10 @@ def test_rejecting_in_the_admin_needs_a_note(threshold, hr_client, other_client,
 
 def test_large_grant_to_all_and_csv_become_requests(threshold, hr_client, make_user):
     users = [make_user() for _ in range(3)]
-    hr_client.post(reverse("admin:shop_user_grant_all"), {"amount": "400", "reason": "Year end"})
+    hr_client.post(
+        reverse("admin:shop_user_grant_all"),
+        {"amount": "400", "reason": "Year end", "submission": token_urlsafe(32)},
+    )
     text = "".join(f"{u.email},400,Award\n" for u in users)
     preview = hr_client.post(
         IMPORT, {"file": SimpleUploadedFile("big.csv", text.encode(), content_type="text/csv")}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from secrets import token_urlsafe
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from points.models import GrantBatch, PointsAccount, PointsTransaction
 from shop.models import User
@@ -51,6 +54,20 @@ def test_changelist_query_count_does_not_grow_with_rows(hr_client, django_assert
         UserFactory(points=5)
     with django_assert_max_num_queries(10):
         assert hr_client.get(CHANGELIST).status_code == 200
+
+
+def test_last_points_activity_is_the_latest_ledger_entry_and_empty_without_one(hr_client, make_user):
+    make_user(email="never@example.com")
+    active = make_user(email="active@example.com", points=5)
+    PointsAccount.objects.filter(user__email="never@example.com").update(updated_at=timezone.now())
+    response = hr_client.get(CHANGELIST, {"o": "7"})  # sorted by the column itself
+    rows = {u.email: u for u in response.context["cl"].result_list}
+    assert rows["never@example.com"].last_entry_at is None
+    latest = PointsTransaction.objects.filter(account_id=active.pk).latest("created_at").created_at
+    assert rows["active@example.com"].last_entry_at == latest
+    body = response.content.decode()
+    never_row = body.split("never@example.com", 1)[1].split("</tr>", 1)[0]
+    assert 'field-last_activity nowrap">-<' in never_row or 'field-last_activity">-<' in never_row, never_row
 
 
 def test_hr_registers_an_employee_with_a_points_account(hr_client, hr_user):
@@ -164,6 +181,7 @@ def test_grant_to_selected_shows_an_intermediate_form_then_grants(hr_client, hr_
             "apply": "1",
             "amount": "75",
             "reason": "Team win",
+            "submission": token_urlsafe(32),
         },
     )
     assert done.status_code == 302
@@ -189,7 +207,9 @@ def test_grant_to_all_active_employees(hr_client, hr_user, make_user):
     inactive = make_user(is_active=False)
     url = reverse("admin:shop_user_grant_all")
     assert "Grant to" in hr_client.get(url).content.decode()
-    response = hr_client.post(url, {"amount": "20", "reason": "Holiday gift"})
+    response = hr_client.post(
+        url, {"amount": "20", "reason": "Holiday gift", "submission": token_urlsafe(32)}
+    )
     assert response.status_code == 302
     assert all(balance(u) == 20 for u in active)
     assert balance(inactive) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.contrib.admin.models import LogEntry
@@ -10,7 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from points.services import GrantImportRefused, grant_import_confirm
+from points.services import GrantImportRefused, grant_import_confirm, points_grant_bulk
 from shop.models import User
 from shop.services import users_deactivate
 
@@ -126,3 +127,61 @@ def test_ten_thousand_rows_with_a_bounded_number_of_queries(
 def test_staff_without_hr_role_cannot_import(staff_without_group, make_user):
     a = make_user()
     assert upload(staff_without_group, f"{a.email},100,Award\n").status_code == 403
+
+
+def test_preview_of_the_issue_example_counts_only_valid_rows_and_lists_errors_by_line(hr_client, make_user):
+    # Five good rows (870 points), then an unknown email, a bad amount and a short row.
+    people = [make_user() for _ in range(5)]
+    amounts = [100, 200, 300, 170, 100]
+    lines = [f"{p.email},{n},Award" for p, n in zip(people, amounts, strict=True)]
+    text = "email,amount,reason\n" + "\n".join(lines) + "\nnobody@example.com,100,Award\n"
+    text += f"{people[0].email},lots,Award\n{people[1].email},5\n"
+    body = upload(hr_client, text).content.decode()
+    assert "<strong>5</strong> valid rows for <strong>5</strong> employees" in body
+    assert "<strong>870</strong> points in total" in body
+    table = body.split('id="import-preview"', 1)[1]
+    assert "nobody@example.com" not in table and "<td>7</td>" not in table
+    errors = body.split('id="import-errors"', 1)[1].split("</ul>", 1)[0]
+    positions = [errors.index(f"line {n}:") for n in (7, 8, 9)]
+    assert positions == sorted(positions), errors
+
+
+def test_same_rows_saved_with_bom_crlf_or_trailing_blanks_are_flagged_as_a_duplicate(hr_client, make_user):
+    a, b = make_user(), make_user()
+    text = f"{a.email},100,Award\n{b.email},50,Bonus\n"
+    hr_client.post(URL, {"token": token_of(upload(hr_client, text)), "confirm": "1"})
+    variants = {
+        "crlf": text.replace("\n", "\r\n"),
+        "bom+crlf": "\ufeff" + text.replace("\n", "\r\n"),
+        "cr": text.replace("\n", "\r"),
+        "trailing blanks and header": "email,amount,reason\r\n"
+        + f"{a.email.upper()} ,100 , Award\r\n{b.email},50,Bonus  \r\n\r\n\r\n",
+    }
+    for name, variant in variants.items():
+        preview = upload(hr_client, variant)
+        assert "This exact file was already imported" in preview.content.decode(), name
+        refused = hr_client.post(URL, {"token": token_of(preview), "confirm": "1"}, follow=True)
+        assert "already imported" in refused.content.decode(), name
+    assert PointsAccount.objects.get(user=a).balance == 100
+    assert GrantBatch.objects.count() == 1
+    # Different rows are a different file.
+    other = upload(hr_client, f"{a.email},101,Award\n{b.email},50,Bonus\n")
+    assert "This exact file was already imported" not in other.content.decode()
+
+
+def test_a_file_imported_before_rows_were_hashed_is_still_flagged(hr_client, hr_user, make_user):
+    # Batches recorded earlier carry the hash of the file's bytes.
+    a = make_user()
+    text = f"{a.email},100,Award\n"
+    points_grant_bulk(
+        grants=[(a, 100, "Award")],
+        source="csv",
+        granted_by=hr_user,
+        filename="old.csv",
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    preview = upload(hr_client, text)
+    assert "This exact file was already imported" in preview.content.decode()
+    refused = hr_client.post(URL, {"token": token_of(preview), "confirm": "1"}, follow=True)
+    assert "already imported" in refused.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +121,17 @@ def test_logins_without_a_request_still_work_and_are_not_counted(db, hr_user, se
     from axes.models import AccessAttempt
 
     assert not AccessAttempt.objects.exists()
+
+
+def test_the_lockout_page_is_in_the_admins_look_with_its_duration_and_a_way_back(db, hr_user, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
+    _fail_until_locked(settings, REMOTE_ADDR=ALICE_IP)
+    response = _login(Client(), PASSWORD, REMOTE_ADDR=ALICE_IP)
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "AWSomeShop administration" in body  # the admin's header and stylesheet
+    assert "admin/css/base.css" in body
+    assert "locked for 30 minutes" in body
+    assert f"({settings.AXES_FAILURE_LIMIT})" in body
+    assert 'href="/admin/login/"' in body and "Back to the sign-in page" in body

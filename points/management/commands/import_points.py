@@ -56,8 +56,8 @@ class Command(BaseCommand):
             for error in plan.errors:
                 self.stderr.write(error)
             raise CommandError(f"{len(plan.errors)} problem(s) in {path}; nothing was imported.")
-        previous = grant_batch_previously_applied(plan.content_hash)
-        waiting = grant_request_pending_for_file(plan.content_hash)
+        previous = grant_batch_previously_applied(plan.content_hash, plan.bytes_hash)
+        waiting = grant_request_pending_for_file(plan.content_hash, plan.bytes_hash)
         if (previous is not None or waiting is not None) and not options["allow_duplicate"]:
             when = previous.created_at if previous is not None else waiting.requested_at  # type: ignore[union-attr]
             state = "imported" if previous is not None else "submitted for approval"

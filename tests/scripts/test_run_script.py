@@ -1,0 +1,68 @@
+"""scripts/run.sh (`make run`): it serves on the address it prints, and prints what the README promises."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _stub(path: Path, body: str) -> None:
+    path.write_text(body)
+    path.chmod(0o755)
+
+
+def _run(tmp_path: Path, **env: str) -> tuple[str, str]:
+    """Run the real script with setup, manage.py and gunicorn stubbed; return (output, gunicorn args)."""
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
+    _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    _stub(project / ".venv" / "bin" / "python", "#!/bin/sh\necho demo-token\n")
+    args = tmp_path / "gunicorn.args"
+    _stub(project / ".venv" / "bin" / "gunicorn", f'#!/bin/sh\necho "$*" > {args}\n')
+    result = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=project,
+        env={k: v for k, v in {**os.environ, **env}.items() if k not in ("HOST", "PORT") or k in env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout, args.read_text()
+
+
+@pytest.mark.parametrize(
+    ("env", "bind", "printed"),
+    [
+        ({}, "127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ({"PORT": "8123"}, "127.0.0.1:8123", "http://127.0.0.1:8123"),
+        ({"HOST": "0.0.0.0"}, "0.0.0.0:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_make_run_binds_the_address_it_prints(
+    tmp_path: Path, env: dict[str, str], bind: str, printed: str
+) -> None:
+    output, gunicorn = _run(tmp_path, **env)
+    assert f"--bind {bind} " in gunicorn
+    urls = set(re.findall(r"https?://[0-9.]+:\d+", output))
+    assert urls == {printed}, output
+
+
+def test_make_run_prints_the_readme_examples(tmp_path: Path) -> None:
+    output, _ = _run(tmp_path)
+    assert "/api/v1/points/transactions/" in output
+    assert "Idempotency-Key: order-" in output and "/api/v1/orders/" in output
+    assert "HR_USER_PASSWORD" in output
+    readme = (ROOT / "README.md").read_text()
+    first_mention = readme.index("create_hr_user")
+    assert "HR_USER_PASSWORD" in readme[first_mention : first_mention + 400]
+    assert "/api/v1/points/transactions/" in readme.split("## Registering employees")[0]
