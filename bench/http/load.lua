@@ -5,10 +5,15 @@
 --   BENCH_TOKENS a file of "<token> <user id>" lines; requests rotate through the employees
 --   BENCH_PRODUCTS a file of product ids; orders rotate through them
 --   BENCH_RUN    a prefix that makes this run's idempotency keys unique
+--   BENCH_HOST   the host name production serves (APP_DOMAIN)
+-- Every request, the reference views' too, carries that Host and "X-Forwarded-Proto: https", as
+-- the TLS-terminating load balancer sends them; without them production answers 400 or a
+-- redirect to HTTPS.
 -- done() prints one line "BENCH_JSON {...}" with the counts and latency percentiles (us).
 local mode = os.getenv("BENCH_MODE") or "plain"
 local path = os.getenv("BENCH_PATH") or "/"
 local run_id = os.getenv("BENCH_RUN") or tostring(os.time())
+local host = os.getenv("BENCH_HOST") or "localhost"
 local tokens, users, products = {}, {}, {}
 local i = 0
 tid = 0
@@ -38,13 +43,17 @@ function init(args)
   end
 end
 
+local function proxied_headers()
+  return {["Host"] = host, ["X-Forwarded-Proto"] = "https"}
+end
+
 function request()
   i = i + 1
+  local headers = proxied_headers()
   if mode == "plain" then
-    return wrk.format("GET", path)
+    return wrk.format("GET", path, headers)
   end
   local k = (i % #tokens) + 1
-  local headers = {}
   if mode == "get" then
     headers["Authorization"] = "Bearer " .. tokens[k]
     return wrk.format("GET", path, headers)

@@ -3,10 +3,15 @@
 Starts gunicorn exactly as the Dockerfile runs it (its CMD, with the address changed to
 127.0.0.1 and, when asked, another worker class, count or thread count), with production
 settings plus the benchmark's own URL configuration (`bench.http.settings`), on the database
-named by DATABASE_URL. Loads the data set (100 products in 10 categories, 200 employees with
-tokens from the local issuer), then runs each scenario with wrk: a warm-up, then a measured
-run. Prints req/s, p50, p99 and status counts per scenario, the ratios against the reference
-views, and checks the ledger after the writes. Nothing here asserts a speed.
+named by DATABASE_URL. Production only accepts Cognito tokens, serves one host name and sits
+behind a TLS-terminating load balancer, so the benchmark runs it as the fault drills do: a
+local JWKS endpoint (`tests.support.cognito.JwksServer`) publishes a key the benchmark signs
+Cognito-shaped ID tokens with, and every request, the reference views' included, carries the
+Host and `X-Forwarded-Proto: https` the load balancer sends. The product's endpoints thus pay
+production's real authentication path (JWKS-verified RS256 tokens; the local issuer stays
+off). Loads the data set (100 products in 10 categories, 200 employees with such tokens), then
+runs each scenario with wrk: a warm-up, then a measured run. Prints req/s, p50, p99 and status
+counts per scenario, the ratios against the reference views, and checks the ledger after the writes. Nothing here asserts a speed.
 
 Usage, from the repository root after `bash bench/http/setup.sh`:
 
@@ -44,10 +49,36 @@ os.chdir(ROOT)
 WORK = Path(tempfile.mkdtemp(prefix="awsomeshop-http-bench-"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.http.settings"
 os.environ.setdefault("DJANGO_SECRET_KEY", "http-benchmark-only")
-os.environ["LOCAL_ISSUER_KEY_PATH"] = str(WORK / "issuer-key.pem")
 os.environ["MEDIA_ROOT"] = str(WORK / "media")
 if "DATABASE_URL" not in os.environ:
     sys.exit("Set DATABASE_URL to a MariaDB/MySQL or PostgreSQL database the benchmark may empty.")
+
+from tests.support.cognito import (  # noqa: E402
+    CLIENT_ID,
+    POOL_ID,
+    JwksServer,
+    SigningKey,
+    cognito_claims,
+    issuer_for,
+    sign,
+)
+
+# The host name production serves and the Cognito pool it trusts. The JWKS server runs in this
+# process for the whole run; the settings below are inherited by gunicorn and `check_ledger`.
+HOST = "shop.bench.test"
+SIGNING_KEY = SigningKey(kid="http-bench-key")
+JWKS = JwksServer()
+JWKS.keys.append(SIGNING_KEY)
+os.environ.update(
+    {
+        "COGNITO_USER_POOL_ID": POOL_ID,
+        "COGNITO_CLIENT_ID": CLIENT_ID,
+        "COGNITO_JWKS_URL": JWKS.url,
+        "COGNITO_ISSUER": issuer_for(POOL_ID),
+        "APP_DOMAIN": HOST,
+    }
+)
+TOKEN_LIFETIME = 6 * 3600
 
 import django  # noqa: E402
 
@@ -55,12 +86,12 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
 from catalog.models import Category, Product, StockMovement  # noqa: E402
 from catalog.services import product_stock_adjust  # noqa: E402
 from orders.models import Order  # noqa: E402
 from points.services import points_grant  # noqa: E402
-from shop.auth.local_issuer import get_local_issuer  # noqa: E402
 from shop.services import user_create  # noqa: E402
 
 PRODUCTS = 100
@@ -138,14 +169,19 @@ def load_data() -> tuple[Path, Path, Path, str]:
     product_stock_adjust(
         product_id=flash.pk, delta=FLASH_STOCK, reason=StockMovement.Reason.RESTOCK, note="", changed_by=None
     )
-    issuer = get_local_issuer()
     lines = []
     for e in range(EMPLOYEES):
         sub = str(uuid.uuid4())
         email = f"employee{e:03d}@example.com"
         user = user_create(email=email, name=f"Employee {e}", cognito_sub=sub)
-        points_grant(user=user, amount=1_000_000, reason="benchmark")
-        lines.append(f"{issuer.issue(email=email, sub=sub, lifetime_seconds=6 * 3600)} {user.pk}")
+        # One grant big enough for every scenario; the four-eyes threshold guards HR's grants,
+        # not this loader (the server under test makes no grants).
+        with override_settings(GRANT_APPROVAL_THRESHOLD=1_000_000):
+            points_grant(user=user, amount=1_000_000, reason="benchmark")
+        claims = cognito_claims(
+            sub=sub, email=email, name=f"Employee {e}", exp=int(time.time()) + TOKEN_LIFETIME
+        )
+        lines.append(f"{sign(claims, SIGNING_KEY)} {user.pk}")
     tokens = WORK / "tokens.txt"
     tokens.write_text("\n".join(lines) + "\n")
     products_file = WORK / "products.txt"
@@ -223,7 +259,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int
         if proc.poll() is not None:
             raise SystemExit(f"The server exited; see {log}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as r:
+            ready = urllib.request.Request(f"http://127.0.0.1:{port}/health/live", headers={"Host": HOST})
+            with urllib.request.urlopen(ready, timeout=2) as r:
                 if r.status == 200:
                     return proc, port, log
         except OSError:
@@ -252,6 +289,7 @@ def wrk(
         BENCH_TOKENS=str(files["tokens"]),
         BENCH_PRODUCTS=str(files["flash" if scenario.flash else "products"]),
         BENCH_RUN=run_id,
+        BENCH_HOST=HOST,
     )
     command = [
         "wrk",
@@ -314,6 +352,7 @@ def main() -> None:
         raise SystemExit(f"unknown scenarios: {sorted(unknown)}")
 
     ensure_database()
+    JWKS.start()
     tokens, products, flash_file, flash_id = load_data()
     connections.close_all()
     files = {"tokens": tokens, "products": products, "flash": flash_file}
@@ -358,6 +397,7 @@ def main() -> None:
                 notes.append(f"after {scenario.name}: {check_ledger()}")
     finally:
         stop_server(proc)
+        JWKS.stop()
     load = os.getloadavg()
     print()
     print(
