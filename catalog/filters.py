@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
 from shop.filters import StrictBooleanFilter, StrictIntegerFilter
+from shop.models import User
 
 
 @extend_schema_field({"type": "string", "minLength": 1, "maxLength": 200})
@@ -53,7 +54,7 @@ class ProductFilter(django_filters.FilterSet):
     def filter_affordable(self, qs: QuerySet[Product], name: str, value: Any) -> QuerySet[Product]:
         if value is None:
             return qs
-        from points.models import PointsAccount
-
-        balance = PointsAccount.objects.filter(user_id=self.request.user.pk).values("balance")
+        # A subquery through the user's reverse relation: catalog reads the balance without
+        # importing the points app (the import graph runs one way).
+        balance = User.objects.filter(pk=self.request.user.pk).values("points_account__balance")
         return qs.filter(points_cost__lte=balance) if value else qs.filter(points_cost__gt=balance)

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Protocol
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-
-from points.selectors import WeekFlow
 
 GRANTED_COLOUR = "#417690"
 REDEEMED_COLOUR = "#e5a33d"
 # A bar for a non-zero figure is never shorter than this (px): one large grant would otherwise
 # scale a week's redemptions down to nothing. The exact figure is in each bar's tooltip.
 MIN_BAR_HEIGHT = 3.0
+
+
+class WeekFlow(Protocol):
+    """One week's bar pair; the points app's selector rows have this shape (shop imports none)."""
+
+    @property
+    def week_start(self) -> dt.date: ...
+    @property
+    def granted(self) -> int: ...
+    @property
+    def redeemed(self) -> int: ...
 
 
 def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int = 240) -> SafeString:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from shop.errors import ApplicationError
 from shop.identity_sync import Action, identity_sync_schedule
 from shop.models import User
+from shop.signals import users_created
 
 
 def normalize_email(email: str) -> str:
@@ -30,8 +31,6 @@ def user_create(
     cognito_sub: str | None = None,
     **extra: Any,
 ) -> User:
-    from points.services import account_create
-
     user = User(
         email=normalize_email(email),
         name=name,
@@ -45,7 +44,7 @@ def user_create(
         user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save(force_insert=True)
-    account_create(user=user)
+    users_created.send(sender=User, users=[user])  # the points app opens the account
     return user
 
 
@@ -175,8 +174,6 @@ def employees_register(*, employees: Sequence[EmployeeData]) -> list[User]:
     and the writes done in bulk, so a company-sized roster takes a few statements rather than
     a dozen per person. Raises EmployeeInvalid (fields keyed by email) and writes nothing.
     """
-    from points.services import accounts_create
-
     clean = [
         EmployeeData(
             email=normalize_email(e.email),
@@ -226,6 +223,6 @@ def employees_register(*, employees: Sequence[EmployeeData]) -> list[User]:
     except IntegrityError as exc:
         # A concurrent registration of one of these committed in between.
         raise EmployeeInvalid({"email": ["An email or employee id was registered a moment ago."]}) from exc
-    accounts_create(users=users)
+    users_created.send(sender=User, users=users)
     identity_sync_schedule(users=users, action=Action.INVITE)
     return users
