@@ -52,7 +52,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         if user is None:
             raise exceptions.AuthenticationFailed(
                 "This token does not identify an employee yet and carries no email address to "
-                "match: sign in once with an ID token."
+                "match: sign in once with an ID token.",
+                code="unregistered",  # the reason AuthFailure is counted under
             )
         return user, claims
 

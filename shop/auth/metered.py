@@ -34,7 +34,7 @@ def failure_reason(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, InvalidToken):
         return cause.reason
-    if isinstance(exc, AuthenticationFailed) and "does not identify an employee" in str(exc.detail):
+    if isinstance(exc, AuthenticationFailed) and exc.get_codes() == "unregistered":
         return "unregistered"
     if isinstance(exc, ServiceUnavailable):
         return "provider_unavailable"

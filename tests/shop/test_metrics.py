@@ -367,3 +367,12 @@ def test_a_database_outage_is_counted_once_per_failure(emitted, api):
     points = emitted.flush()
     assert points[("DatabaseErrors", frozenset())] == [2]
     assert points[("Requests", frozenset({("Route", "api/v1/me/"), ("StatusClass", "5xx")}))] == [1]
+
+
+def test_a_token_that_names_nobody_is_counted_as_unregistered(emitted, anon, db):
+    token = get_local_issuer().issue(email="nobody@example.com", sub="sub-of-nobody", token_use="access")
+    response = anon.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    # An access token carries no email, so nothing can be matched: 401, counted by its reason.
+    assert response.status_code == 401
+    points = emitted.flush()
+    assert points[("AuthFailure", frozenset({("Reason", "unregistered")}))] == [1]
