@@ -26,7 +26,7 @@ from tests.factories import ProductFactory, UserFactory
 from tests.support.cognito import CLIENT_ID, POOL_ID, JwksServer, SigningKey, cognito_claims, issuer_for, sign
 from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
 from tests.support.markers import requires_server_db
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, proxy_to_test_database
 
 pytestmark = [requires_server_db, pytest.mark.django_db(transaction=True)]
 
@@ -37,10 +37,7 @@ ANSWER_WITHIN = 10.0
 
 @pytest.fixture(scope="module")
 def proxy(django_db_setup: None, django_db_blocker: Any) -> Iterator[TcpProxy]:
-    settings = connection.settings_dict
-    default_port = 3306 if connection.vendor == "mysql" else 5432
-    proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or default_port))
-    proxy.start()
+    proxy = proxy_to_test_database()
     yield proxy
     proxy.stop()
 

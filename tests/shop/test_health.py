@@ -7,7 +7,7 @@ from django.db import connection
 
 from infra_cdktf.config import ENVIRONMENTS, LIVENESS_PATH
 from tests.support.markers import requires_server_db
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import database_behind_proxy
 
 
 def test_health_reports_each_check(anon, db):
@@ -54,15 +54,7 @@ def test_unready_health_says_when_to_retry(anon, db, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_database_outage_is_503_and_recovers_without_restart(anon, api, product):
     client = anon
-    settings_dict = connection.settings_dict
-    host = settings_dict["HOST"] or "127.0.0.1"
-    port = int(settings_dict["PORT"] or (3306 if connection.vendor == "mysql" else 5432))
-    proxy = TcpProxy(host, port)
-    proxy.start()
-    original = (settings_dict["HOST"], settings_dict["PORT"])
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", str(proxy.port)
-    try:
+    with database_behind_proxy() as proxy:
         assert api.get("/api/v1/me/").status_code == 200
 
         proxy.stop()
@@ -101,10 +93,6 @@ def test_database_outage_is_503_and_recovers_without_restart(anon, api, product)
         )
         assert response.status_code == 201
         assert "Idempotent-Replayed" not in response
-    finally:
-        proxy.stop()
-        connection.close()
-        settings_dict["HOST"], settings_dict["PORT"] = original
 
 
 def test_cache_outage_is_reported_but_keeps_the_task_ready(anon, db, monkeypatch):

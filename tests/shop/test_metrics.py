@@ -20,7 +20,7 @@ from shop import metrics
 from shop.auth.local_issuer import get_local_issuer
 from shop.metrics import MetricsRecorder, cache_active_counter
 from tests.support.markers import requires_server_db
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import database_behind_proxy
 
 ENV = "test-env"
 
@@ -346,24 +346,12 @@ def test_requests_succeed_when_emitting_fails(settings, api, make_recorder):
 @requires_server_db
 @pytest.mark.django_db(transaction=True)
 def test_a_database_outage_is_counted_once_per_failure(emitted, api):
-    settings_dict = connection.settings_dict
-    host = settings_dict["HOST"] or "127.0.0.1"
-    port = int(settings_dict["PORT"] or (3306 if connection.vendor == "mysql" else 5432))
-    proxy = TcpProxy(host, port)
-    proxy.start()
-    original = (settings_dict["HOST"], settings_dict["PORT"])
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", str(proxy.port)
-    try:
+    with database_behind_proxy() as proxy:
         assert api.get("/api/v1/me/").status_code == 200
         proxy.stop()
         connection.close()
         assert api.get("/api/v1/me/").status_code == 503
         assert api.get("/api/v1/categories/").status_code == 503
-    finally:
-        proxy.stop()
-        connection.close()
-        settings_dict["HOST"], settings_dict["PORT"] = original
     points = emitted.flush()
     assert points[("DatabaseErrors", frozenset())] == [2]
     assert points[("Requests", frozenset({("Route", "api/v1/me/"), ("StatusClass", "5xx")}))] == [1]

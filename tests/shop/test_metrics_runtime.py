@@ -1,6 +1,7 @@
 """Metrics from the real server: gunicorn as the image runs it writes EMF lines on stdout.
 
-What this adds to test_metrics.py: the flush thread starts in each forked worker, writes on its
+What this adds to test_metrics.py (gunicorn with the image's gunicorn.conf.py): the flush
+thread starts in each forked worker, writes on its
 own schedule to the worker's inherited stdout (what the awslogs driver ships), and a worker's
 last metrics are written when it is stopped. No database is needed: the requests below are
 answered before any query.
@@ -9,12 +10,6 @@ answered before any query.
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,25 +17,12 @@ import pytest
 import requests
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.gunicorn import start_gunicorn
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite",
     reason="engine-independent (no query is made); the SQLite pass runs it once",
 )
-
-
-def _command(port: int) -> list[str]:
-    joined = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    command: list[str] = json.loads(re.findall(r"^CMD (.+)$", joined, flags=re.MULTILINE)[-1])
-    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
-    return command
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _documents(path: Path) -> list[dict[str, object]]:
@@ -52,31 +34,17 @@ def _documents(path: Path) -> list[dict[str, object]]:
 
 
 def test_gunicorn_workers_write_emf_lines_on_stdout(tmp_path: Path) -> None:
-    port = _free_port()
     stdout = tmp_path / "stdout.log"
     env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DJANGO_SETTINGS_MODULE": "awsomeshop.settings.local",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
         "METRICS": "on",
         "METRICS_ENVIRONMENT": "runtime-test",
         "METRICS_FLUSH_SECONDS": "0.5",
-        "WEB_CONCURRENCY": "2",
     }
-    with stdout.open("w") as out:
-        process = subprocess.Popen(_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server = start_gunicorn(env, stdout, workers=2)
+    base = server.url
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/health/live", timeout=5)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("gunicorn did not start")
-                time.sleep(0.2)
         for _ in range(5):
             assert requests.get(f"{base}/health/live", timeout=5).status_code == 200
             listing = requests.get(
@@ -89,10 +57,9 @@ def test_gunicorn_workers_write_emf_lines_on_stdout(tmp_path: Path) -> None:
         deadline = time.monotonic() + 10
         while not any("AuthFailure" in d for d in _documents(stdout)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert process.poll() is None
+        assert server.process.poll() is None
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        server.stop()  # SIGTERM: each worker writes what it still holds as it exits
     docs = _documents(stdout)
     assert docs, "no EMF line on stdout"
     totals: dict[tuple[str, str], float] = {}

@@ -24,7 +24,7 @@ from infra_cdktf.config import ENVIRONMENTS
 from tests.conftest import token_for
 from tests.factories import ProductFactory, UserFactory
 from tests.support.markers import requires_server_db
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, proxy_to_test_database
 
 pytestmark = [requires_server_db, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,10 +38,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def proxy() -> Iterator[TcpProxy]:
-    settings = connection.settings_dict
-    default_port = 3306 if connection.vendor == "mysql" else 5432
-    proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or default_port))
-    proxy.start()
+    proxy = proxy_to_test_database()
     yield proxy
     proxy.stop()
 

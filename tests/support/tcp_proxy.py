@@ -20,6 +20,7 @@ import selectors
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 
 
 class TcpProxy:
@@ -145,3 +146,32 @@ class TcpProxy:
         self.cut_done.set()
         # SO_LINGER 0: close with a reset, as a dropped network path looks to the client.
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def proxy_to_test_database() -> TcpProxy:
+    """A started proxy in front of the test database's server (MariaDB or PostgreSQL)."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    default_port = 3306 if connection.vendor == "mysql" else 5432
+    proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or default_port))
+    proxy.start()
+    return proxy
+
+
+@contextlib.contextmanager
+def database_behind_proxy() -> Iterator[TcpProxy]:
+    """This process's default connection goes through a proxy the test can cut; restored after."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    proxy = proxy_to_test_database()
+    original = (settings["HOST"], settings["PORT"])
+    connection.close()
+    settings["HOST"], settings["PORT"] = "127.0.0.1", str(proxy.port)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        connection.close()
+        settings["HOST"], settings["PORT"] = original
