@@ -2,9 +2,10 @@
 
 At 1366 x 900 no page scrolls sideways and nothing inside the main content is wider than the
 content area unless it sits in a container that scrolls on its own (a wide table), and no box
-cuts its text off; the employee, ledger and order lists fit without scrolling at all. At 390 px the key facts of the employee, ledger and order lists (who, how
-many points, what state) are on the screen. One live server, one browser, one page, signed in
-once: the pages are visited in turn, and every problem found is reported at the end.
+cuts its text off; the employee, ledger and order lists fit without scrolling at all. At 390 px
+no page scrolls sideways either, and the key facts of the employee, ledger and order lists
+(who, how many points, what state) are on the screen. One live server, one browser, one page,
+signed in once: the pages are visited in turn, and every problem found is reported at the end.
 
 Screenshots of each page at both widths go to artifacts/screenshots/layout-*.png.
 """
@@ -151,6 +152,11 @@ class Layout:
         screenshot(page, f"layout-{name}-1366")
         page.set_viewport_size(NARROW)
         try:
+            scroll_width, inner_width = page.evaluate(PAGE_WIDTH_JS)
+            if scroll_width > inner_width:
+                self.problems.append(
+                    f"{name} at 390 px: the page is {scroll_width} px wide, it scrolls sideways"
+                )
             if name in KEY_FACTS:
                 self._key_facts(name, KEY_FACTS[name])
             screenshot(page, f"layout-{name}-390")
