@@ -308,6 +308,9 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
     for name, obj in changes:
         layout.visit(f"change-{name}", _change(obj))
     layout.visit("employee-history", reverse("admin:shop_user_history", args=[alex.pk]))
+    for app_label in ("shop", "points", "catalog", "orders", "notifications"):
+        layout.visit(f"section-{app_label}", reverse("admin:app_list", args=[app_label]))
+    layout.visit("password-change", reverse("admin:password_change"))
     layout.visit("reports", reverse("hr_reports"))
 
     # The bulk grant pages, the single grant and adjustment, and the other intermediate forms.
@@ -376,4 +379,4 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
     context.close()
 
     assert not layout.problems, "\n".join(layout.problems)
-    assert len(layout.visited) == 44, layout.visited  # every page above was looked at
+    assert len(layout.visited) == 50, layout.visited  # every page above was looked at
