@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from orders.selectors import products_top
 from orders.services import order_place, order_refund
-from points.models import PointsTransaction
+from points.expiry import ENTRY_FIELDS, lots_from_entries
+from points.models import PointsAccount, PointsTransaction
 from points.selectors import (
     points_expiring_windows,
     points_flows_by_department,
@@ -22,7 +23,7 @@ from points.selectors import (
     points_liability_now,
     points_liability_series,
 )
-from points.services import points_grant
+from points.services import points_adjust, points_expire, points_grant
 from tests.factories import ProductFactory
 from tests.points.test_expiry import clock
 
