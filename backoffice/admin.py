@@ -1,5 +1,8 @@
 """Admin for employees: register, grant and adjust points, deactivate; balances read-only.
 
+It spans the shop, points and orders apps, so it lives in the back office app above them; the
+model stays shop's User, so its URLs and templates keep their names (admin:shop_user_...).
+
 Points change only through the points services; this module validates forms, calls them and
 records each change in Django's admin log. Fields that confer access (staff, superuser,
 groups, permissions, password) are for superusers only, so HR cannot widen its own role.
@@ -37,7 +40,6 @@ from points.services import (
 )
 from shop.admin_tools import acting_user, admin_url, form_page, points_figure
 from shop.errors import ApplicationError, NegativeBalance
-from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync, User
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 from shop.selectors import department_members
@@ -707,56 +709,3 @@ class UserAdmin(BaseUserAdmin):
             context["own_account_message"] = OWN_ACCOUNT_MESSAGE
             context["can_receive"] = is_grant_recipient(original)
         return super().render_change_form(request, context, *args, **kwargs)
-
-
-@admin.register(IdentitySync)
-class IdentitySyncAdmin(admin.ModelAdmin):
-    """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
-
-    Read-only: rows are written by the services that change the roster, and by the retry.
-    """
-
-    list_display = ("created_at", "user", "action", "status", "attempts", "last_error", "completed_at")
-    list_filter = ("status", "action")
-    list_select_related = ("user",)
-    search_fields = ("user__email", "user__employee_id")
-    actions = ("retry_selected",)
-    readonly_fields = list_display
-
-    # Seeing and retrying syncs is part of managing employees: whoever may change employees
-    # (the HR role) may do it, without a permission of its own to grant.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    @admin.action(description="Retry the selected Cognito syncs", permissions=["retry"])
-    def retry_selected(self, request: HttpRequest, queryset: QuerySet[IdentitySync]) -> None:
-        # Runs outside any transaction (admin actions are not atomic), one Cognito call at a time.
-        ids = list(
-            queryset.exclude(status=IdentitySync.Status.DONE).order_by("id").values_list("pk", flat=True)
-        )
-        results = [identity_sync_run(sync_id=sync_id) for sync_id in ids]
-        failed = [r for r in results if r.status != IdentitySync.Status.DONE]
-        if failed:
-            self.message_user(
-                request,
-                f"{len(results) - len(failed)} of {len(results)} synced; still failing: "
-                + "; ".join(f"{r.user.email}: {r.last_error}" for r in failed[:5]),
-                messages.ERROR,
-            )
-        else:
-            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)
