@@ -59,7 +59,6 @@ def main() -> None:
 
 def run(*, employees: int, entries: int, rounds: int) -> None:
     from orders.audit import ledger_violations
-
     from orders.volume import volume_seed
     from shop.roles import HR_GROUP_NAME
     from shop.services import user_create

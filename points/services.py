@@ -7,9 +7,10 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -32,9 +33,6 @@ from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conf
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
-if TYPE_CHECKING:
-    from orders.models import Order
-
 MAX_GRANT = 1_000_000  # one grant larger than this is a typo, not a reward
 Type = PointsTransaction.Type
 
@@ -54,7 +52,7 @@ def ledger_apply(
     type: str,
     amount: int,
     description: str = "",
-    order: Order | None = None,
+    order_id: uuid.UUID | None = None,
     created_by: User | None = None,
     batch: GrantBatch | None = None,
 ) -> PointsTransaction:
@@ -85,7 +83,7 @@ def ledger_apply(
         type=type,
         amount=amount,
         balance_after=account.balance,
-        order=order,
+        order_id=order_id,
         description=description[:255],
         created_by=created_by,
         batch=batch,
