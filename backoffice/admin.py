@@ -400,8 +400,15 @@ class UserAdmin(BaseUserAdmin):
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_or_request(
-                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                    user=user,
+                    amount=amount,
+                    reason=reason,
+                    requested_by=acting_user(request),
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(admin_url(user))
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -458,6 +465,51 @@ class UserAdmin(BaseUserAdmin):
             obj=user,
         )
 
+    def _bulk_grant(
+        self,
+        request: HttpRequest,
+        form: BulkGrantForm,
+        *,
+        users: list[User],
+        source: str,
+        logged: str,
+        announced: str,
+        done: str,
+        duplicate: str,
+        **words: str,
+    ) -> HttpResponse | None:
+        """What the three bulk grant pages (everyone, a selection, a department) share: the
+        form's amount to each of `users` in one batch, or one request for approval above the
+        threshold, and a second submit of the same page refused.
+
+        `logged` (the admin log) and `announced` (HR's message) are formatted with amount,
+        reason, rows, total and `words`; HR is then sent to `done`, or to `duplicate` after a
+        refused second submit. None means the page is shown again: the form was not sent or is
+        invalid, nobody can receive the grant, or the service refused it (the reason is on the form).
+        """
+        if not (form.is_bound and form.is_valid() and users):
+            return None
+        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+        try:
+            result = points_grant_bulk_or_request(
+                grants=[(u, amount, reason) for u in users],
+                source=source,
+                requested_by=acting_user(request),
+                submission_key=form.cleaned_data["submission"],
+            )
+        except DuplicateSubmission as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return HttpResponseRedirect(duplicate)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+            return None
+        if isinstance(result, GrantRequest):
+            return self._pending_message(request, result)
+        figures = {"amount": amount, "reason": reason, "rows": result.rows, "total": result.total_points}
+        self.log_addition(request, result, logged.format(**figures, **words))
+        self.message_user(request, announced.format(**figures, **words), messages.SUCCESS)
+        return HttpResponseRedirect(done)
+
     def grant_all_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_grant_permission(request):
             raise PermissionDenied
@@ -465,35 +517,18 @@ class UserAdmin(BaseUserAdmin):
         users = grant_recipients_all(acting=acting)
         count = len(users)
         form = BulkGrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users],
-                    source="all_active",
-                    requested_by=acting,
-                    submission_key=form.cleaned_data["submission"],
-                )
-            except DuplicateSubmission as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return HttpResponseRedirect(reverse("admin:points_grantbatch_changelist"))
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request,
-                    result,
-                    f"Granted {amount} points to all {result.rows} active employees: {reason}",
-                )
-                self.message_user(
-                    request,
-                    f"Granted {points_figure(amount)} points to {result.rows:,} active employees "
-                    f"({points_figure(result.total_points)} points).",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="all_active",
+            logged="Granted {amount} points to all {rows} active employees: {reason}",
+            announced="Granted {amount:,} points to {rows:,} active employees ({total:,} points).",
+            done=reverse("admin:shop_user_changelist"),
+            duplicate=reverse("admin:points_grantbatch_changelist"),
+        )
+        if response is not None:
+            return response
         # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
         others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
         left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
@@ -521,32 +556,20 @@ class UserAdmin(BaseUserAdmin):
         department = form.data.get("department") or form.initial.get("department") or ""
         users, left = grant_recipients_split(users=department_members(department=department), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
-        if request.method == "POST" and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="department", requested_by=acting
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request,
-                    result,
-                    f"Granted {amount} points to {result.rows} employees of {department}: {reason}",
-                )
-                self.message_user(
-                    request,
-                    f"Granted {amount} points to {result.rows} employees of {department} "
-                    f"({result.total_points} points).",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:shop_user_changelist") + f"?department={department}"
-                )
-        elif request.method == "POST" and form.is_valid():
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="department",
+            logged="Granted {amount} points to {rows} employees of {department}: {reason}",
+            announced="Granted {amount} points to {rows} employees of {department} ({total} points).",
+            done=reverse("admin:shop_user_changelist") + f"?department={department}",
+            duplicate=reverse("admin:points_grantbatch_changelist"),
+            department=department,
+        )
+        if response is not None:
+            return response
+        if form.is_bound and form.is_valid() and not users:
             form.add_error("department", "Nobody in this department can receive points.")
         intro = "Every active employee of the chosen department gets the same amount, in one step."
         if department:
@@ -567,33 +590,24 @@ class UserAdmin(BaseUserAdmin):
         users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
         form = BulkGrantForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users],
-                    source="selection",
-                    requested_by=acting,
-                    submission_key=form.cleaned_data["submission"],
-                )
-            except DuplicateSubmission as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return None
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request, result, f"Granted {amount} points to {result.rows} selected employees: {reason}"
-                )
-                message = f"Granted {amount} points to {result.rows} employees."
-                if left_out:
-                    message += f" Left out: {'; '.join(left_out[:5])}" + (
-                        "; ..." if len(left_out) > 5 else "."
-                    )
-                self.message_user(request, message, messages.SUCCESS)
-                return None
+        left_out_note = ""
+        if left_out:
+            left_out_note = f" Left out: {'; '.join(left_out[:5])}" + ("; ..." if len(left_out) > 5 else ".")
+        # Both ways back lead to the list the action was run from (where an action returning
+        # None leads too), with its filters and page.
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="selection",
+            logged="Granted {amount} points to {rows} selected employees: {reason}",
+            announced="Granted {amount} points to {rows} employees.{left_out}",
+            done=request.get_full_path(),
+            duplicate=request.get_full_path(),
+            left_out=left_out_note,
+        )
+        if response is not None:
+            return response
         if not users:
             self.message_user(
                 request,
