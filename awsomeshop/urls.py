@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from awsomeshop import hr_reports
+from backoffice import reports as hr_reports
 from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
 from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi

@@ -58,8 +58,8 @@ def main() -> None:
 
 
 def run(*, employees: int, entries: int, rounds: int) -> None:
+    from orders.audit import ledger_violations
     from orders.volume import volume_seed
-    from points.checks import ledger_violations
     from shop.roles import HR_GROUP_NAME
     from shop.services import user_create
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -12,9 +11,6 @@ from catalog.models import CatalogVersion, Product, StockMovement
 from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import User
-
-if TYPE_CHECKING:
-    from orders.models import Order
 
 
 class InvalidStockChange(ApplicationError):
@@ -29,7 +25,7 @@ def stock_apply(
     delta: int,
     reason: str,
     note: str = "",
-    order: Order | None = None,
+    order_id: uuid.UUID | None = None,
     created_by: User | None = None,
 ) -> StockMovement:
     """Change a locked product's stock by `delta`; the caller holds the row lock."""
@@ -50,7 +46,7 @@ def stock_apply(
         stock_after=product.stock,
         reason=reason,
         note=note[:255],
-        order=order,
+        order_id=order_id,
         created_by=created_by,
     )
 

@@ -79,14 +79,14 @@ def order_place(
             type=PointsTransaction.Type.REDEEMED,
             amount=-cost,
             description=f"Order: {quantity} x {product.name}"[:255],
-            order=order,
+            order_id=order.pk,
             created_by=user,
         )
         stock_apply(
             product=product,
             delta=-quantity,
             reason=StockMovement.Reason.ORDER,
-            order=order,
+            order_id=order.pk,
             created_by=user,
         )
         order_placed.send(sender=Order, order=order, product=product, balance_after=account.balance)
@@ -114,7 +114,7 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
             type=PointsTransaction.Type.REFUNDED,
             amount=order.points_used,
             description=(f"Refund of order {order.pk}" + (f": {reason}" if reason else ""))[:255],
-            order=order,
+            order_id=order.pk,
             created_by=refunded_by,
         )
         stock_apply(
@@ -122,7 +122,7 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
             delta=order.quantity,
             reason=StockMovement.Reason.REFUND,
             note=reason,
-            order=order,
+            order_id=order.pk,
             created_by=refunded_by,
         )
         order.status = Order.Status.REFUNDED

@@ -94,10 +94,14 @@ def lots_from_entries(entries: Iterable[dict[str, Any]], *, months: int) -> Lots
     """Replay ledger entries (oldest first: ``type``, ``amount``, ``created_at``, ``order_id``)."""
     lots = Lots()
     taken_by_order: dict[Any, list[tuple[dt.date, int]]] = {}
+    # The reports replay many thousands of entries: the time zone is looked up once, not per entry.
+    zone = timezone.get_current_timezone()
     for entry in entries:
         kind, amount = entry["type"], entry["amount"]
         if kind == EARNED or (kind == ADJUSTED and amount > 0):
-            lots.add(add_months(local_date(entry["created_at"]), months), amount)
+            moment = entry["created_at"]
+            day = moment.astimezone(zone).date() if timezone.is_aware(moment) else moment.date()
+            lots.add(add_months(day, months), amount)
         elif kind == REDEEMED:
             taken_by_order[entry["order_id"]] = lots.take(-amount)
         elif kind == REFUNDED:

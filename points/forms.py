@@ -14,23 +14,20 @@ MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that i
 
 
 class GrantForm(forms.Form):
+    """A grant to one employee. Each render carries a fresh one-time key, spent in the
+    transaction that writes the grant (or queues it for approval), so submitting the same page
+    twice (a double click, a resend, two tabs) grants once."""
+
     amount = forms.IntegerField(
         min_value=1, max_value=MAX_GRANT, help_text="Whole points to give this employee."
     )
     reason = forms.CharField(
         max_length=255, help_text="Shown to the employee in their history, e.g. 'Q3 peer award'."
     )
-
-
-class BulkGrantForm(GrantForm):
-    """A grant to many employees. Each render carries a fresh one-time key, spent in the
-    transaction that writes the grant, so submitting the same page twice grants once."""
-
     submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].help_text = "Whole points to give each employee."
         # A bound form that is shown again (a typo in the amount) keeps the key it was rendered with.
         self.fields["submission"].initial = secrets.token_urlsafe(32)
 
@@ -40,6 +37,14 @@ class BulkGrantForm(GrantForm):
         if len(str(data.get("submission") or "")) < 32:
             raise forms.ValidationError("This page is out of date: reload it and submit the form again.")
         return data
+
+
+class BulkGrantForm(GrantForm):
+    """The same amount to many employees (everyone, a selection, a department)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].help_text = "Whole points to give each employee."
 
 
 class AdjustForm(forms.Form):
@@ -79,7 +84,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class DepartmentGrantForm(GrantForm):
+class DepartmentGrantForm(BulkGrantForm):
     """A grant to everyone in one department (the choices are the departments on the roster)."""
 
     field_order = ("department", "amount", "reason")

@@ -12,7 +12,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Val
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
+from points.expiry import ENTRY_FIELDS, add_months, expiry_months, lots_from_entries
 from points.models import GrantRequest, PointsAccount, PointsTransaction
 from shop.models import User
 
@@ -340,13 +340,42 @@ def points_expiring_windows(
 ) -> dict[int, int] | None:
     """Points expiring within each of ``windows`` days after ``after``; None when expiry is off.
 
-    Replays the ledger once, in account order, streamed (one query; memory for one account).
+    Two queries, whatever the volume. Spending takes the soonest-expiring points first, and a
+    credit's expiry date only grows with the day it was written, so without refunds every
+    account's spending has consumed a prefix of its credits in the order they were written: of
+    the credits expiring on or before a day X, max(0, credits(<= X) - spent) points are left.
+    One grouped query gives each account's credits up to each boundary and its spending. A
+    refund gives back the very lots its order took, which breaks that prefix, so accounts with a
+    refund are replayed entry by entry (``lots_from_entries``), streamed, one account at a time.
+    The replay of the whole ledger was the only path before: 3-10 s at 200,000 entries.
     """
     months = expiry_months()
     if months <= 0:
         return None
     ends = {days: after + dt.timedelta(days=days) for days in windows}
     totals = dict.fromkeys(ends, 0)
+    entries = _ledger_window(start=None, end=None, department=department)
+    refunded = PointsTransaction.objects.filter(type=PointsTransaction.Type.REFUNDED).values("account_id")
+
+    # Credits written before the local midnight that starts this day expire on or before X.
+    def credited_before(day: dt.date) -> Q:
+        return (
+            Q(type=PointsTransaction.Type.EARNED) | Q(type=PointsTransaction.Type.ADJUSTED, amount__gt=0)
+        ) & Q(created_at__lt=day_start(_last_credit_day(day, months) + timedelta(days=1)))
+
+    sums: dict[str, Any] = {
+        "spent": Sum("amount", filter=Q(amount__lt=0)),
+        "upto_after": Sum("amount", filter=credited_before(after)),
+    }
+    sums.update(
+        {f"upto_{days}": Sum("amount", filter=credited_before(until)) for days, until in ends.items()}
+    )
+    for row in entries.exclude(account_id__in=refunded).values("account_id").annotate(**sums).order_by():
+        spent = -(row["spent"] or 0)
+        already = max(0, (row["upto_after"] or 0) - spent)
+        for days in ends:
+            totals[days] += max(0, (row[f"upto_{days}"] or 0) - spent) - already
+
     current: Any = None
     batch: list[dict[str, Any]] = []
 
@@ -356,9 +385,9 @@ def points_expiring_windows(
             for days, until in ends.items():
                 totals[days] += lots.upcoming(after, until)[0]
 
-    entries = _ledger_window(start=None, end=None, department=department)
     for entry in (
-        entries.order_by("account_id", "created_at", "id")
+        entries.filter(account_id__in=refunded)
+        .order_by("account_id", "created_at", "id")
         .values("account_id", *ENTRY_FIELDS)
         .iterator(chunk_size=5000)
     ):
@@ -368,3 +397,14 @@ def points_expiring_windows(
         batch.append(entry)
     flush()
     return totals
+
+
+def _last_credit_day(until: dt.date, months: int) -> dt.date:
+    """The last local day whose credits expire on or before ``until``. ``add_months`` never
+    decreases, so the days whose credits expire by then are exactly those up to this one."""
+    day = add_months(until, -months)
+    while add_months(day + timedelta(days=1), months) <= until:
+        day += timedelta(days=1)
+    while add_months(day, months) > until:
+        day -= timedelta(days=1)
+    return day

@@ -7,9 +7,10 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -32,9 +33,6 @@ from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conf
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
-if TYPE_CHECKING:
-    from orders.models import Order
-
 MAX_GRANT = 1_000_000  # one grant larger than this is a typo, not a reward
 Type = PointsTransaction.Type
 
@@ -54,7 +52,7 @@ def ledger_apply(
     type: str,
     amount: int,
     description: str = "",
-    order: Order | None = None,
+    order_id: uuid.UUID | None = None,
     created_by: User | None = None,
     batch: GrantBatch | None = None,
 ) -> PointsTransaction:
@@ -85,7 +83,7 @@ def ledger_apply(
         type=type,
         amount=amount,
         balance_after=account.balance,
-        order=order,
+        order_id=order_id,
         description=description[:255],
         created_by=created_by,
         batch=batch,
@@ -208,13 +206,17 @@ def points_grant(
     granted_by: User | None = None,
     approval: GrantRequest | None = None,
     batch: GrantBatch | None = None,
+    submission_key: str = "",
 ) -> PointsTransaction:
+    """Grant points to one employee. `submission_key` (the grant form's one-time key) makes a
+    second submit of the same form refused with DuplicateSubmission."""
     _check_amount(amount)
     reason = _check_reason(reason)
     check_not_own_account(actor=granted_by, user_ids=[user.pk])
     check_recipients([user])
     _check_approval(approval, amount)
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
+        grant_submission_record(key=submission_key, submitted_by=granted_by)
         account = account_for_update(user.pk)
         entry = ledger_apply(
             account=account,
@@ -699,17 +701,21 @@ def grant_request_create(
 
 
 def points_grant_or_request(
-    *, user: User, amount: int, reason: str, requested_by: User | None
+    *, user: User, amount: int, reason: str, requested_by: User | None, submission_key: str = ""
 ) -> PointsTransaction | GrantRequest:
-    """What HR's grant form and `grant_points` call: applied now, or queued above the threshold."""
+    """What HR's grant form and `grant_points` call: applied now, or queued above the threshold.
+    `submission_key` (the form's one-time key) refuses a second submit with DuplicateSubmission."""
     if needs_approval(amount) and requested_by is not None:
         return grant_request_create(
             kind=GrantRequest.Kind.GRANT,
             grants=[(user, amount, reason)],
             reason=reason,
             requested_by=requested_by,
+            submission_key=submission_key,
         )
-    return points_grant(user=user, amount=amount, reason=reason, granted_by=requested_by)
+    return points_grant(
+        user=user, amount=amount, reason=reason, granted_by=requested_by, submission_key=submission_key
+    )
 
 
 def points_adjust_or_request(
@@ -848,16 +854,24 @@ def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "")
             batch = GrantBatch.objects.create(
                 source=f"approved_{request.kind}", rows=1, total_points=amount, created_by=requester
             )
-            apply = points_grant if request.kind == GrantRequest.Kind.GRANT else points_adjust
-            actor_kw = "granted_by" if request.kind == GrantRequest.Kind.GRANT else "adjusted_by"
-            apply(
-                user=user,
-                amount=amount,
-                reason=reason,
-                approval=request,
-                batch=batch,
-                **{actor_kw: requester},
-            )
+            if request.kind == GrantRequest.Kind.GRANT:
+                points_grant(
+                    user=user,
+                    amount=amount,
+                    reason=reason,
+                    granted_by=requester,
+                    approval=request,
+                    batch=batch,
+                )
+            else:
+                points_adjust(
+                    user=user,
+                    amount=amount,
+                    reason=reason,
+                    adjusted_by=requester,
+                    approval=request,
+                    batch=batch,
+                )
         request.batch = batch
         request.save(update_fields=["status", "decided_by", "decided_at", "note", "batch"])
         return request

@@ -23,6 +23,9 @@ fi
 echo "== types (mypy)"
 if .venv/bin/mypy . ; then summary+=("types: ok"); else summary+=("types: FAILED"); status=1; fi
 
+echo "== import layers (import-linter)"
+if .venv/bin/lint-imports --no-cache ; then summary+=("layers: ok"); else summary+=("layers: FAILED"); status=1; fi
+
 echo "== migrations are up to date"
 if DATABASE_URL="sqlite:///:memory:" $py manage.py makemigrations --check --dry-run >/dev/null; then
   summary+=("migrations: ok")

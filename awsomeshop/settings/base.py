@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "notifications",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from secrets import token_urlsafe
+
 from django.urls import reverse
 
 from points.models import GrantBatch, GrantRequest, PointsAccount
@@ -61,7 +63,8 @@ def test_grant_to_a_department_reaches_its_active_employees_only(hr_client, hr_u
     assert "2 active employees of Sales" in page
     assert f"{leaver.email}: deactivated" in page and f"{hr_user.email}: your own account" in page
     response = hr_client.post(
-        GRANT_DEPARTMENT, {"department": "Sales", "amount": "30", "reason": "Q3 target"}
+        GRANT_DEPARTMENT,
+        {"department": "Sales", "amount": "30", "reason": "Q3 target", "submission": token_urlsafe(32)},
     )
     assert response.status_code == 302
     assert [balance(u) for u in members] == [30, 30]
@@ -73,7 +76,10 @@ def test_grant_to_a_department_reaches_its_active_employees_only(hr_client, hr_u
 def test_grant_to_a_department_above_the_threshold_waits_for_approval(hr_client, make_user, settings):
     settings.GRANT_APPROVAL_THRESHOLD = 100
     members = [make_user(department="Sales") for _ in range(3)]
-    response = hr_client.post(GRANT_DEPARTMENT, {"department": "Sales", "amount": "50", "reason": "Bonus"})
+    response = hr_client.post(
+        GRANT_DEPARTMENT,
+        {"department": "Sales", "amount": "50", "reason": "Bonus", "submission": token_urlsafe(32)},
+    )
     assert response.status_code == 302
     request = GrantRequest.objects.get()
     assert (request.status, request.total_points) == (GrantRequest.Status.PENDING, 150)
@@ -83,7 +89,10 @@ def test_grant_to_a_department_above_the_threshold_waits_for_approval(hr_client,
 
 def test_grant_to_an_unknown_department_grants_nothing(hr_client, make_user):
     make_user(department="Sales")
-    response = hr_client.post(GRANT_DEPARTMENT, {"department": "Nowhere", "amount": "5", "reason": "x"})
+    response = hr_client.post(
+        GRANT_DEPARTMENT,
+        {"department": "Nowhere", "amount": "5", "reason": "x", "submission": token_urlsafe(32)},
+    )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not GrantBatch.objects.exists()

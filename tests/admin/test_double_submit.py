@@ -1,4 +1,5 @@
-"""Bulk grant forms submitted twice (a double click, a resend, two tabs) grant once."""
+"""Grant forms submitted twice (a double click, a resend, two tabs) grant once: to everyone, a
+selection, a department, and one employee."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from points.models import GrantBatch, GrantRequest, GrantSubmission, PointsAccou
 from points.services import (
     DuplicateSubmission,
     grant_submission_record,
+    points_grant,
     points_grant_bulk,
     points_grant_bulk_or_request,
+    points_grant_or_request,
 )
 from tests.support.hr import make_hr
 from tests.support.markers import requires_server_db
 from tests.support.threads import run_at_once
 
 GRANT_ALL = reverse("admin:shop_user_grant_all")
+GRANT_DEPARTMENT = reverse("admin:shop_user_grant_department")
 USERS = reverse("admin:shop_user_changelist")
 
 
@@ -137,4 +141,97 @@ def test_the_same_form_sent_at_once_from_several_threads_grants_once(make_user, 
     assert kinds == {"GrantBatch": 1, "DuplicateSubmission": senders - 1}, results
     assert GrantBatch.objects.count() == 1 and PointsTransaction.objects.count() == 10
     assert all(PointsAccount.objects.get(user=u).balance == 10 for u in employees)
+    call_command("check_ledger")
+
+
+# --- one employee -------------------------------------------------------------------------
+
+
+def test_grant_to_one_employee_posted_twice_grants_once_and_refuses_the_second(hr_client, make_user):
+    a = make_user()
+    url = reverse("admin:shop_user_grant", args=[a.pk])
+    form = {"amount": "25", "reason": "Spot award", "submission": submission_of(hr_client.get(url))}
+    first = hr_client.post(url, form)
+    assert first.status_code == 302
+    second = hr_client.post(url, form, follow=True)
+    assert "This form was already submitted; nothing more was granted" in second.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 25
+    assert PointsTransaction.objects.filter(account__user=a).count() == 1
+    assert GrantSubmission.objects.count() == 1
+
+
+def test_grant_to_one_employee_without_its_key_grants_nothing(hr_client, make_user):
+    a = make_user()
+    response = hr_client.post(reverse("admin:shop_user_grant", args=[a.pk]), {"amount": "25", "reason": "x"})
+    assert response.status_code == 200
+    assert "This page is out of date" in response.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 0
+
+
+def test_grant_to_one_employee_above_the_threshold_posted_twice_is_queued_once(
+    settings, hr_client, make_user
+):
+    settings.GRANT_APPROVAL_THRESHOLD = 100
+    a = make_user()
+    url = reverse("admin:shop_user_grant", args=[a.pk])
+    form = {"amount": "500", "reason": "Patent award", "submission": submission_of(hr_client.get(url))}
+    hr_client.post(url, form)
+    again = hr_client.post(url, form, follow=True)
+    assert "already submitted" in again.content.decode()
+    assert GrantRequest.objects.count() == 1
+    assert PointsAccount.objects.get(user=a).balance == 0
+
+
+def test_the_single_grant_key_is_spent_with_its_grant(hr_user, make_user):
+    a = make_user()
+    key = token_urlsafe(32)
+    points_grant(user=a, amount=10, reason="Gift", granted_by=hr_user, submission_key=key)
+    with pytest.raises(DuplicateSubmission):
+        points_grant(user=a, amount=10, reason="Gift", granted_by=hr_user, submission_key=key)
+    assert PointsAccount.objects.get(user=a).balance == 10
+
+
+# --- a department -------------------------------------------------------------------------
+
+
+def test_grant_to_a_department_posted_twice_creates_one_batch_and_refuses_the_second(hr_client, make_user):
+    members = [make_user(department="Sales"), make_user(department="Sales")]
+    page = hr_client.get(GRANT_DEPARTMENT, {"department": "Sales"})
+    form = {"department": "Sales", "amount": "15", "reason": "Q3 target", "submission": submission_of(page)}
+    first = hr_client.post(GRANT_DEPARTMENT, form)
+    assert first.status_code == 302
+    second = hr_client.post(GRANT_DEPARTMENT, form, follow=True)
+    assert "This form was already submitted; nothing more was granted" in second.content.decode()
+    assert GrantBatch.objects.count() == 1
+    assert [PointsAccount.objects.get(user=u).balance for u in members] == [15, 15]
+
+
+def test_a_department_request_above_the_threshold_posted_twice_is_queued_once(settings, hr_client, make_user):
+    settings.GRANT_APPROVAL_THRESHOLD = 100
+    make_user(department="Sales"), make_user(department="Sales")
+    page = hr_client.get(GRANT_DEPARTMENT, {"department": "Sales"})
+    form = {"department": "Sales", "amount": "80", "reason": "Year end", "submission": submission_of(page)}
+    hr_client.post(GRANT_DEPARTMENT, form)
+    again = hr_client.post(GRANT_DEPARTMENT, form, follow=True)
+    assert "already submitted" in again.content.decode()
+    assert GrantRequest.objects.count() == 1
+    assert GrantBatch.objects.count() == 0
+
+
+@requires_server_db
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_same_single_grant_sent_at_once_from_several_threads_grants_once(make_user):
+    hr = make_hr("single.sender.hr@example.com")
+    a = make_user()
+    key = token_urlsafe(32)
+    results = run_at_once(
+        4,
+        lambda i: points_grant_or_request(
+            user=a, amount=10, reason="Thanks", requested_by=hr, submission_key=key
+        ),
+    )
+    kinds = Counter(type(r).__name__ for r in results)
+    assert kinds == {"PointsTransaction": 1, "DuplicateSubmission": 3}, results
+    assert PointsAccount.objects.get(user=a).balance == 10
     call_command("check_ledger")

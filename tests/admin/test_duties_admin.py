@@ -162,7 +162,7 @@ def test_large_grant_in_the_admin_becomes_a_request_another_hr_user_approves(
     a = make_user()
     response = hr_client.post(
         reverse("admin:shop_user_grant", args=[a.pk]),
-        {"amount": "5000", "reason": "Patent award"},
+        {"amount": "5000", "reason": "Patent award", "submission": token_urlsafe(32)},
         follow=True,
     )
     assert "the request waits for another HR user" in response.content.decode()
@@ -195,7 +195,10 @@ def test_large_grant_in_the_admin_becomes_a_request_another_hr_user_approves(
 
 def test_rejecting_in_the_admin_needs_a_note(threshold, hr_client, other_client, make_user):
     a = make_user()
-    hr_client.post(reverse("admin:shop_user_grant", args=[a.pk]), {"amount": "5000", "reason": "x"})
+    hr_client.post(
+        reverse("admin:shop_user_grant", args=[a.pk]),
+        {"amount": "5000", "reason": "x", "submission": token_urlsafe(32)},
+    )
     request = GrantRequest.objects.get()
     url = reverse("admin:points_grantrequest_reject", args=[request.pk])
     empty = other_client.post(url, {"note": ""}, follow=True)

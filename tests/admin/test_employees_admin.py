@@ -110,7 +110,7 @@ def test_grant_to_one_employee(hr_client, hr_user, make_user):
     user = make_user(points=100)
     url = reverse("admin:shop_user_grant", args=[user.pk])
     assert hr_client.get(url).status_code == 200
-    response = hr_client.post(url, {"amount": "250", "reason": "Spot award"})
+    response = hr_client.post(url, {"amount": "250", "reason": "Spot award", "submission": token_urlsafe(32)})
     assert response.status_code == 302
     assert balance(user) == 350
     entry = PointsTransaction.objects.filter(account_id=user.pk).first()
@@ -136,7 +136,9 @@ def test_grant_to_one_employee(hr_client, hr_user, make_user):
 )
 def test_grant_requires_amount_and_reason(hr_client, make_user, data, message):
     user = make_user()
-    response = hr_client.post(reverse("admin:shop_user_grant", args=[user.pk]), data)
+    response = hr_client.post(
+        reverse("admin:shop_user_grant", args=[user.pk]), {**data, "submission": token_urlsafe(32)}
+    )
     assert response.status_code == 200
     assert message in response.content.decode()
     assert balance(user) == 0
@@ -285,7 +287,8 @@ def test_superuser_sees_access_fields(super_client, make_user):
 def test_staff_without_hr_role_cannot_grant(staff_without_group, make_user):
     user = make_user()
     response = staff_without_group.post(
-        reverse("admin:shop_user_grant", args=[user.pk]), {"amount": "5", "reason": "x"}
+        reverse("admin:shop_user_grant", args=[user.pk]),
+        {"amount": "5", "reason": "x", "submission": token_urlsafe(32)},
     )
     assert response.status_code == 403
     assert balance(user) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from secrets import token_urlsafe
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def test_hr_sees_may_or_may_not_instead_of_success(super_client, make_user):
     user = make_user(points=0)
     url = reverse("admin:shop_user_grant", args=[user.pk])
     with next_commit_lost():
-        response = super_client.post(url, {"amount": 70, "reason": "bonus"})
+        response = super_client.post(url, {"amount": 70, "reason": "bonus", "submission": token_urlsafe(32)})
     assert response.status_code == 200  # the form again, with the message; not a redirect
     body = response.content.decode()
     assert "may or may not have taken effect" in body

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import random
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from django.urls import reverse
 
 from orders.selectors import products_top
 from orders.services import order_place, order_refund
+from points.expiry import ENTRY_FIELDS, lots_from_entries
+from points.models import PointsAccount, PointsTransaction
 from points.selectors import (
     points_expiring_windows,
     points_flows_by_department,
@@ -20,7 +23,7 @@ from points.selectors import (
     points_liability_now,
     points_liability_series,
 )
-from points.services import points_grant
+from points.services import points_adjust, points_expire, points_grant
 from tests.factories import ProductFactory
 from tests.points.test_expiry import clock
 
@@ -173,8 +176,9 @@ def test_dashboard_filters_by_period_and_department(hr_client, ledger):
 
 
 # Query counts: the session, the user and its permissions, the departments of the filter, then
-# one query per selector (three for liability: now, the opening sum, the periods; the expiry
-# replay only when expiry is on); the same with more data.
+# one query per selector (three for liability: now, the opening sum, the periods; two for
+# expiring points, only when expiry is on: the grouped sums and the replay of accounts with a
+# refund); the same with more data.
 
 
 @pytest.mark.parametrize("expiry_months", [0, 12])
@@ -182,7 +186,7 @@ def test_reports_page_query_count_is_fixed(
     hr_client, ledger, make_user, settings, django_assert_num_queries, expiry_months
 ):
     settings.POINTS_EXPIRY_MONTHS = expiry_months
-    expected = 13 if expiry_months else 12
+    expected = 14 if expiry_months else 12
     with django_assert_num_queries(expected):
         hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
     for _ in range(10):
@@ -199,7 +203,7 @@ def test_reports_page_query_count_is_fixed(
         ("departments", 6),
         ("products", 6),
         ("products-points", 6),
-        ("expiring", 6),
+        ("expiring", 7),
     ],
 )
 def test_report_csv_query_counts(hr_client, ledger, settings, django_assert_num_queries, name, queries):
@@ -232,3 +236,66 @@ def test_top_products_rank_by_units_or_by_points(db, make_user, category):
         (1, 1, 900),
         (1, 3, 30),
     ]
+
+
+def _replayed_windows(after: dt.date, windows: tuple[int, ...], months: int) -> dict[int, int]:
+    """The reference: every account's ledger replayed entry by entry."""
+    totals = dict.fromkeys(windows, 0)
+    for account in PointsAccount.objects.all():
+        entries = (
+            PointsTransaction.objects.filter(account=account)
+            .order_by("created_at", "id")
+            .values(*ENTRY_FIELDS)
+        )
+        lots = lots_from_entries(entries, months=months)
+        for days in windows:
+            totals[days] += lots.upcoming(after, after + dt.timedelta(days=days))[0]
+    return totals
+
+
+def test_expiring_windows_match_a_full_replay_on_a_random_ledger(make_user, category, settings):
+    """The grouped query (accounts without refunds) and the replay (accounts with one) together
+    give what replaying every account gives, on a seeded random year of grants, HR adjustments
+    both ways, orders, refunds and expiry runs, month-end dates included."""
+    settings.POINTS_EXPIRY_MONTHS = 2
+    rng = random.Random(20261201)
+    users = [make_user() for _ in range(8)]
+    products = [ProductFactory(points_cost=cost, stock=1000, category=category) for cost in (7, 30, 55)]
+    orders: list[Any] = []
+    day = D(2026, 1, 1)
+    for _ in range(160):
+        day += dt.timedelta(days=rng.choice((0, 1, 2, 3)))
+        user = rng.choice(users)
+        user.points_account.refresh_from_db()
+        balance = user.points_account.balance
+        action = rng.random()
+        with clock(day):
+            if action < 0.35 or balance < 7:
+                points_grant(user=user, amount=rng.randint(5, 120), reason="Random")
+            elif action < 0.45:
+                points_adjust(user=user, amount=-rng.randint(1, balance), reason="Correction")
+            elif action < 0.5:
+                points_adjust(user=user, amount=rng.randint(1, 40), reason="Bonus")
+            elif action < 0.85:
+                affordable = [p for p in products if p.points_cost <= balance]
+                orders.append(order_place(user=user, product_id=rng.choice(affordable).pk))
+            elif action < 0.92 and orders:
+                order = orders.pop(rng.randrange(len(orders)))
+                order_refund(order_id=order.pk, refunded_by=None, reason="Returned")
+            else:
+                points_expire(user_id=user.pk, as_of=day)
+    refunded_accounts = (
+        PointsTransaction.objects.filter(type="refunded").values("account_id").distinct().count()
+    )
+    assert 0 < refunded_accounts < len(users), "the data must exercise both paths"
+    windows = (1, 30, 45, 60, 90)
+    for after in (
+        D(2026, 1, 31),
+        D(2026, 2, 28),
+        day - dt.timedelta(days=40),
+        day,
+        day + dt.timedelta(days=20),
+    ):
+        assert points_expiring_windows(after=after, windows=windows) == _replayed_windows(
+            after, windows, 2
+        ), after

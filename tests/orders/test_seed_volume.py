@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
+from orders.audit import ledger_violations
 from orders.models import Order
-from points.checks import ledger_violations
 from points.models import PointsAccount, PointsTransaction
 from shop.models import User
 from tests.factories import CategoryFactory

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from points.checks import ledger_violations
+from orders.audit import ledger_violations
 from points.models import PointsAccount
 
 

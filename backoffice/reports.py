@@ -1,7 +1,7 @@
 """HR reports in the admin: points liability, flows by period and department, top products,
 expiring points; each shown as a table on one page and downloadable as CSV.
 
-A screen that spans the domain apps, so it lives above them (in the project package). Every
+A screen that spans the domain apps, so it lives above them (in the back office app). Every
 figure comes from a grouped selector: the number of queries is fixed, whatever the volume.
 """
 

@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from awsomeshop.hr_reports import report_params
+from backoffice.reports import report_params
 from catalog.selectors import LOW_STOCK_THRESHOLD, products_low_stock
 from orders.selectors import products_top
 from points.selectors import (

@@ -1,5 +1,8 @@
 """Admin for employees: register, grant and adjust points, deactivate; balances read-only.
 
+It spans the shop, points and orders apps, so it lives in the back office app above them; the
+model stays shop's User, so its URLs and templates keep their names (admin:shop_user_...).
+
 Points change only through the points services; this module validates forms, calls them and
 records each change in Django's admin log. Fields that confer access (staff, superuser,
 groups, permissions, password) are for superusers only, so HR cannot widen its own role.
@@ -37,7 +40,6 @@ from points.services import (
 )
 from shop.admin_tools import acting_user, admin_url, form_page, points_figure
 from shop.errors import ApplicationError, NegativeBalance
-from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync, User
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 from shop.selectors import department_members
@@ -398,8 +400,15 @@ class UserAdmin(BaseUserAdmin):
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
                 result = points_grant_or_request(
-                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                    user=user,
+                    amount=amount,
+                    reason=reason,
+                    requested_by=acting_user(request),
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(admin_url(user))
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -456,6 +465,51 @@ class UserAdmin(BaseUserAdmin):
             obj=user,
         )
 
+    def _bulk_grant(
+        self,
+        request: HttpRequest,
+        form: BulkGrantForm,
+        *,
+        users: list[User],
+        source: str,
+        logged: str,
+        announced: str,
+        done: str,
+        duplicate: str,
+        **words: str,
+    ) -> HttpResponse | None:
+        """What the three bulk grant pages (everyone, a selection, a department) share: the
+        form's amount to each of `users` in one batch, or one request for approval above the
+        threshold, and a second submit of the same page refused.
+
+        `logged` (the admin log) and `announced` (HR's message) are formatted with amount,
+        reason, rows, total and `words`; HR is then sent to `done`, or to `duplicate` after a
+        refused second submit. None means the page is shown again: the form was not sent or is
+        invalid, nobody can receive the grant, or the service refused it (the reason is on the form).
+        """
+        if not (form.is_bound and form.is_valid() and users):
+            return None
+        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+        try:
+            result = points_grant_bulk_or_request(
+                grants=[(u, amount, reason) for u in users],
+                source=source,
+                requested_by=acting_user(request),
+                submission_key=form.cleaned_data["submission"],
+            )
+        except DuplicateSubmission as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return HttpResponseRedirect(duplicate)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+            return None
+        if isinstance(result, GrantRequest):
+            return self._pending_message(request, result)
+        figures = {"amount": amount, "reason": reason, "rows": result.rows, "total": result.total_points}
+        self.log_addition(request, result, logged.format(**figures, **words))
+        self.message_user(request, announced.format(**figures, **words), messages.SUCCESS)
+        return HttpResponseRedirect(done)
+
     def grant_all_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_grant_permission(request):
             raise PermissionDenied
@@ -463,35 +517,18 @@ class UserAdmin(BaseUserAdmin):
         users = grant_recipients_all(acting=acting)
         count = len(users)
         form = BulkGrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users],
-                    source="all_active",
-                    requested_by=acting,
-                    submission_key=form.cleaned_data["submission"],
-                )
-            except DuplicateSubmission as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return HttpResponseRedirect(reverse("admin:points_grantbatch_changelist"))
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request,
-                    result,
-                    f"Granted {amount} points to all {result.rows} active employees: {reason}",
-                )
-                self.message_user(
-                    request,
-                    f"Granted {points_figure(amount)} points to {result.rows:,} active employees "
-                    f"({points_figure(result.total_points)} points).",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:shop_user_changelist"))
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="all_active",
+            logged="Granted {amount} points to all {rows} active employees: {reason}",
+            announced="Granted {amount:,} points to {rows:,} active employees ({total:,} points).",
+            done=reverse("admin:shop_user_changelist"),
+            duplicate=reverse("admin:points_grantbatch_changelist"),
+        )
+        if response is not None:
+            return response
         # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
         others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
         left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
@@ -519,32 +556,20 @@ class UserAdmin(BaseUserAdmin):
         department = form.data.get("department") or form.initial.get("department") or ""
         users, left = grant_recipients_split(users=department_members(department=department), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
-        if request.method == "POST" and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="department", requested_by=acting
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request,
-                    result,
-                    f"Granted {amount} points to {result.rows} employees of {department}: {reason}",
-                )
-                self.message_user(
-                    request,
-                    f"Granted {amount} points to {result.rows} employees of {department} "
-                    f"({result.total_points} points).",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:shop_user_changelist") + f"?department={department}"
-                )
-        elif request.method == "POST" and form.is_valid():
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="department",
+            logged="Granted {amount} points to {rows} employees of {department}: {reason}",
+            announced="Granted {amount} points to {rows} employees of {department} ({total} points).",
+            done=reverse("admin:shop_user_changelist") + f"?department={department}",
+            duplicate=reverse("admin:points_grantbatch_changelist"),
+            department=department,
+        )
+        if response is not None:
+            return response
+        if form.is_bound and form.is_valid() and not users:
             form.add_error("department", "Nobody in this department can receive points.")
         intro = "Every active employee of the chosen department gets the same amount, in one step."
         if department:
@@ -565,33 +590,24 @@ class UserAdmin(BaseUserAdmin):
         users, left = grant_recipients_split(users=queryset.order_by("pk"), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
         form = BulkGrantForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid() and users:
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users],
-                    source="selection",
-                    requested_by=acting,
-                    submission_key=form.cleaned_data["submission"],
-                )
-            except DuplicateSubmission as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return None
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_addition(
-                    request, result, f"Granted {amount} points to {result.rows} selected employees: {reason}"
-                )
-                message = f"Granted {amount} points to {result.rows} employees."
-                if left_out:
-                    message += f" Left out: {'; '.join(left_out[:5])}" + (
-                        "; ..." if len(left_out) > 5 else "."
-                    )
-                self.message_user(request, message, messages.SUCCESS)
-                return None
+        left_out_note = ""
+        if left_out:
+            left_out_note = f" Left out: {'; '.join(left_out[:5])}" + ("; ..." if len(left_out) > 5 else ".")
+        # Both ways back lead to the list the action was run from (where an action returning
+        # None leads too), with its filters and page.
+        response = self._bulk_grant(
+            request,
+            form,
+            users=users,
+            source="selection",
+            logged="Granted {amount} points to {rows} selected employees: {reason}",
+            announced="Granted {amount} points to {rows} employees.{left_out}",
+            done=request.get_full_path(),
+            duplicate=request.get_full_path(),
+            left_out=left_out_note,
+        )
+        if response is not None:
+            return response
         if not users:
             self.message_user(
                 request,
@@ -707,56 +723,3 @@ class UserAdmin(BaseUserAdmin):
             context["own_account_message"] = OWN_ACCOUNT_MESSAGE
             context["can_receive"] = is_grant_recipient(original)
         return super().render_change_form(request, context, *args, **kwargs)
-
-
-@admin.register(IdentitySync)
-class IdentitySyncAdmin(admin.ModelAdmin):
-    """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
-
-    Read-only: rows are written by the services that change the roster, and by the retry.
-    """
-
-    list_display = ("created_at", "user", "action", "status", "attempts", "last_error", "completed_at")
-    list_filter = ("status", "action")
-    list_select_related = ("user",)
-    search_fields = ("user__email", "user__employee_id")
-    actions = ("retry_selected",)
-    readonly_fields = list_display
-
-    # Seeing and retrying syncs is part of managing employees: whoever may change employees
-    # (the HR role) may do it, without a permission of its own to grant.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("shop.change_user")
-
-    @admin.action(description="Retry the selected Cognito syncs", permissions=["retry"])
-    def retry_selected(self, request: HttpRequest, queryset: QuerySet[IdentitySync]) -> None:
-        # Runs outside any transaction (admin actions are not atomic), one Cognito call at a time.
-        ids = list(
-            queryset.exclude(status=IdentitySync.Status.DONE).order_by("id").values_list("pk", flat=True)
-        )
-        results = [identity_sync_run(sync_id=sync_id) for sync_id in ids]
-        failed = [r for r in results if r.status != IdentitySync.Status.DONE]
-        if failed:
-            self.message_user(
-                request,
-                f"{len(results) - len(failed)} of {len(results)} synced; still failing: "
-                + "; ".join(f"{r.user.email}: {r.last_error}" for r in failed[:5]),
-                messages.ERROR,
-            )
-        else:
-            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)

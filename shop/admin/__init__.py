@@ -1,0 +1,71 @@
+"""Admin for what the shop app owns on its own: the Cognito syncs of the roster.
+
+The employee admin (registering, grants, adjustments) spans the points and orders apps, so it
+lives in the back office app above them (backoffice/admin.py). This is a package rather than
+a shop/admin.py module so that version control records that file's move to the back office
+(a file left at the old path would hide the rename from merges of older edits).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from shop.identity_sync import identity_sync_run
+from shop.models import IdentitySync
+
+
+@admin.register(IdentitySync)
+class IdentitySyncAdmin(admin.ModelAdmin):
+    """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
+
+    Read-only: rows are written by the services that change the roster, and by the retry.
+    """
+
+    list_display = ("created_at", "user", "action", "status", "attempts", "last_error", "completed_at")
+    list_filter = ("status", "action")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__employee_id")
+    actions = ("retry_selected",)
+    readonly_fields = list_display
+
+    # Seeing and retrying syncs is part of managing employees: whoever may change employees
+    # (the HR role) may do it, without a permission of its own to grant.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_user")
+
+    @admin.action(description="Retry the selected Cognito syncs", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[IdentitySync]) -> None:
+        # Runs outside any transaction (admin actions are not atomic), one Cognito call at a time.
+        ids = list(
+            queryset.exclude(status=IdentitySync.Status.DONE).order_by("id").values_list("pk", flat=True)
+        )
+        results = [identity_sync_run(sync_id=sync_id) for sync_id in ids]
+        failed = [r for r in results if r.status != IdentitySync.Status.DONE]
+        if failed:
+            self.message_user(
+                request,
+                f"{len(results) - len(failed)} of {len(results)} synced; still failing: "
+                + "; ".join(f"{r.user.email}: {r.last_error}" for r in failed[:5]),
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)
