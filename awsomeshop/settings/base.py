@@ -399,5 +399,5 @@ LOGGING = {
 }
 
 # The back office's theme (django-unfold): AWSomeShop's name, colours and an HR navigation whose
-# entries each follow the permission of the page they open (awsomeshop/admin_theme.py).
+# entries each follow the permission of the page they open (settings/admin_theme.py).
 UNFOLD = admin_theme_settings()
