@@ -58,11 +58,13 @@ MIDDLEWARE = [
     "shop.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's user and messages serve the admin and HR's sign-in; the employee API
+    # (bearer tokens) skips these three (shop.middleware.is_api_request).
+    "shop.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "shop.middleware.BrowserAuthenticationMiddleware",
+    "shop.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout raised during login into a 429 page.
     "axes.middleware.AxesMiddleware",
