@@ -20,7 +20,6 @@ from typing import Any, Generic, TypeVar
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
-from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
 
@@ -34,7 +33,7 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     at: int  # where the looked-up value goes in params
-    compiler: SQLCompiler
+    # Column position -> (converters, expression), as SQLCompiler.get_converters gives them.
     converters: dict[int, tuple[list[Any], Any]]
     init_list: list[str]
     start: int
@@ -66,7 +65,13 @@ class PreparedLookup(Generic[M]):
         if row is None:
             return None
         if c.converters:
-            row = next(iter(c.compiler.apply_converters([row], c.converters)))
+            # As SQLCompiler.apply_converters does, with this thread's connection.
+            row = list(row)
+            for position, (converters, expression) in c.converters.items():
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
         obj = c.model.from_db(connection.alias, c.init_list, row[c.start : c.end])
         for populator in c.populators:
             populator.populate(row, obj)
@@ -100,7 +105,6 @@ class PreparedLookup(Generic[M]):
             sql=sql,
             params=tuple(params),
             at=list(params).index(_PLACEHOLDER),
-            compiler=compiler,
             converters=compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]),
             init_list=[s[0].target.attname for s in select[start:end]],
             start=start,

@@ -14,6 +14,8 @@ from points.models import PointsAccount
 from shop.models import User
 from shop.prepared import PreparedLookup
 from shop.selectors import user_get_by_cognito_sub
+from tests.support.markers import requires_server_db
+from tests.support.threads import run_at_once
 
 
 def _orm(sub: str) -> User | None:
@@ -109,3 +111,21 @@ def test_a_changed_setting_compiles_anew(make_user, settings, django_assert_num_
 def test_querysets_it_cannot_reproduce_are_refused(db, build):
     with pytest.raises(ValueError):
         PreparedLookup(build).first(connection, "x")
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_threads_share_the_compiled_statement_on_their_own_connections(make_user):
+    # gthread-style: compiled on this thread's connection, executed on each thread's own.
+    users = [make_user(points=10 * (i + 1), cognito_sub=f"sub-thread-{i}") for i in range(4)]
+    user_get_by_cognito_sub(sub="sub-thread-0")
+
+    def look_up(i: int) -> tuple[Any, Any, int]:
+        found = user_get_by_cognito_sub(sub=f"sub-thread-{i}")
+        assert found is not None
+        return found.pk, found.date_joined, found.points_account.balance
+
+    results = run_at_once(4, look_up)
+    assert [r[0] for r in results] == [u.pk for u in users]
+    assert [r[1] for r in results] == [User.objects.get(pk=u.pk).date_joined for u in users]
+    assert [r[2] for r in results] == [10, 20, 30, 40]
