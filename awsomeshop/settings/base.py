@@ -180,6 +180,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
     "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.JsonFirstNegotiation",
     "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
