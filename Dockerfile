@@ -38,11 +38,11 @@ EXPOSE 8000
 # ECS runs its own health check (GET /healthz, liveness); this one serves plain `docker run`.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)" || exit 1
-# Workers: WEB_CONCURRENCY (2 for a 0.5 vCPU Fargate task), each with 4 threads, so a worker
-# waiting on the database serves other requests meanwhile (bench/RESULTS.md, "Worker model").
+# Workers: WEB_CONCURRENCY (2 for a 0.5 vCPU Fargate task) synchronous workers; the worker model
+# is set in gunicorn.conf.py (bench/RESULTS.md, "Read endpoints and the worker model").
 # The one-off tasks override this command: `python manage.py migrate --noinput`,
 # `python manage.py create_hr_user ...`.
 # gunicorn.conf.py: timeouts and request limits (aligned with ECS and the ALB), JSON errors
 # before Django, the JSON access log on stdout and worker heartbeats in /dev/shm (ECS runs this
 # image with a read-only root filesystem; /tmp is a writable task volume).
-CMD ["gunicorn", "awsomeshop.wsgi:application", "--config", "gunicorn.conf.py", "--worker-class", "gthread", "--threads", "4", "--bind", "0.0.0.0:8000", "--log-level", "info"]
+CMD ["gunicorn", "awsomeshop.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--log-level", "info"]

@@ -17,6 +17,17 @@ from awsomeshop.gunicorn_config import JsonAccessLogger, accesslog, worker_tmp_d
 
 logger_class = JsonAccessLogger
 
+# --- Worker model -----------------------------------------------------------------------------
+# Synchronous workers, WEB_CONCURRENCY of them (2 in the image, for a 0.5 vCPU task): one request
+# at a time per worker, one database connection each. Measured against gthread (4 threads) and
+# uvicorn, sync served the catalog and /me faster and with a lower p99 on a quiet machine, and
+# spends no CPU on thread hand-offs, which a half-vCPU task is short of (bench/RESULTS.md, "Read
+# endpoints and the worker model"). Set here rather than in the image's command so every
+# gunicorn started with this file (the image, `make run`, the fault drills) runs the same model.
+# A request waiting on a stalled dependency holds its worker; the database (DB_CONNECT_TIMEOUT +
+# DB_READ_TIMEOUT) and Cognito (AUTH_NETWORK_BUDGET_SECONDS) bound that wait.
+worker_class = "sync"
+
 # --- Timeouts -------------------------------------------------------------------------------
 # A worker silent for this long is killed. No request should get near it: the database answers
 # or fails within DB_CONNECT_TIMEOUT + DB_READ_TIMEOUT (8 s), Cognito within
@@ -26,7 +37,7 @@ timeout = 30
 # ECS sends SIGTERM only after the ALB has drained the task (deregistration delay) and kills it
 # STOP_TIMEOUT_SECONDS later, so this stays below that.
 graceful_timeout = 25
-# Idle keep-alive (threaded and async workers): longer than the ALB's 60 s idle timeout, so the
+# Idle keep-alive (threaded and async workers only, should the model change): longer than the ALB's 60 s idle timeout, so the
 # ALB closes idle connections first and never sends a request on one gunicorn just closed.
 keepalive = 75
 

@@ -1,11 +1,11 @@
 """ASGI entry point, for ASGI servers such as uvicorn; production does not run it.
 
-The image runs the WSGI application (awsomeshop.wsgi) under gunicorn's gthread workers, two
-per 0.5 vCPU task with four threads each. Every view is synchronous, so the ASGI path runs each
-request in a thread anyway (its concurrency is what gthread gives) and, as Django requires
-under ASGI, gives up persistent database connections (DB_CONN_MAX_AGE=0: a new connection,
-and behind RDS Proxy a TLS handshake, per request).
-bench/RESULTS.md ("Worker model") has the figures behind that choice.
+The image runs the WSGI application (awsomeshop.wsgi) under gunicorn's synchronous workers
+(gunicorn.conf.py), two per 0.5 vCPU task. Every view is synchronous, so the ASGI path runs each
+request in a thread anyway and, as Django requires under ASGI, gives up persistent database
+connections (DB_CONN_MAX_AGE=0: a new connection, and behind RDS Proxy a TLS handshake, per
+request). bench/RESULTS.md ("Worker model", "Read endpoints and the worker model") has the
+figures behind that choice.
 """
 
 import os

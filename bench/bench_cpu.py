@@ -9,10 +9,19 @@ reference views) N times through Django's test client, one request at a time, an
 the process CPU time (time.process_time) and wall time per request. Waiting for the database
 is not CPU time, so on a shared machine the CPU column is the stable one; it leaves out the
 HTTP server's own parsing and writing, which is the same for every endpoint.
+
+Production is run as bench/http/run.py runs it: Cognito-shaped ID tokens verified against a
+local JWKS endpoint (the local issuer is off in production), and the load balancer's Host and
+`X-Forwarded-Proto: https` on every request, so host validation and the HTTPS redirect pass.
+
+Options through the environment: BENCH_N (requests per endpoint, 300), BENCH_CASES (a comma-
+separated subset of the endpoints), BENCH_PROFILE=FILE (cProfile the measured loop of each
+case into FILE.<case>.prof, for `python -m pstats`; the CPU figures then include the profiler).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import sys
@@ -28,6 +37,30 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "cpu-benchmark-only")
 os.environ.setdefault("ORDER_RATE_LIMIT", "100000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from tests.support.cognito import (  # noqa: E402
+    CLIENT_ID,
+    POOL_ID,
+    JwksServer,
+    SigningKey,
+    cognito_claims,
+    issuer_for,
+    sign,
+)
+
+HOST = "shop.bench.test"
+SIGNING_KEY = SigningKey(kid="cpu-bench-key")
+JWKS = JwksServer()
+JWKS.keys.append(SIGNING_KEY)
+os.environ.update(
+    {
+        "COGNITO_USER_POOL_ID": POOL_ID,
+        "COGNITO_CLIENT_ID": CLIENT_ID,
+        "COGNITO_JWKS_URL": JWKS.url,
+        "COGNITO_ISSUER": issuer_for(POOL_ID),
+        "APP_DOMAIN": HOST,
+    }
+)
+
 import django  # noqa: E402
 
 django.setup()
@@ -35,14 +68,16 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
 from catalog.models import Category, Product, StockMovement  # noqa: E402
 from catalog.services import product_stock_adjust  # noqa: E402
 from points.services import points_grant  # noqa: E402
-from shop.auth.local_issuer import get_local_issuer  # noqa: E402
 from shop.services import user_create  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
+# What the load balancer adds to every request (bench/http/load.lua does the same).
+PROXIED = {"HTTP_HOST": HOST, "HTTP_X_FORWARDED_PROTO": "https"}
 
 
 def prepare() -> tuple[Client, Client, list[str]]:
@@ -76,13 +111,19 @@ def prepare() -> tuple[Client, Client, list[str]]:
         )
         ids.append(str(product.pk))
     sub = str(uuid.uuid4())
-    user = user_create(email="cpu@example.com", name="CPU", cognito_sub=sub)
-    points_grant(user=user, amount=1_000_000, reason="benchmark")
-    token = get_local_issuer().issue(email="cpu@example.com", sub=sub, lifetime_seconds=3600)
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}"), Client(HTTP_X_BENCH_USER=str(user.pk)), ids
+    email = "cpu@example.com"
+    user = user_create(email=email, name="CPU", cognito_sub=sub)
+    # The four-eyes threshold guards HR's grants, not this loader.
+    with override_settings(GRANT_APPROVAL_THRESHOLD=1_000_000):
+        points_grant(user=user, amount=1_000_000, reason="benchmark")
+    token = sign(cognito_claims(sub=sub, email=email, name="CPU"), SIGNING_KEY)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}", **PROXIED)
+    plain = Client(HTTP_X_BENCH_USER=str(user.pk), **PROXIED)
+    return api, plain, ids
 
 
 def main() -> None:
+    JWKS.start()
     api, plain, ids = prepare()
 
     def body(i: int) -> str:
@@ -104,18 +145,32 @@ def main() -> None:
             ),
         ),
     ]
+    wanted = os.environ.get("BENCH_CASES", "")
+    if wanted:
+        cases = [case for case in cases if case[0] in wanted.split(",")]
+    profile_to = os.environ.get("BENCH_PROFILE", "")
     print(f"database: {connection.vendor}, {N} requests each, one at a time")
     print(f"| {'endpoint':<14} | {'CPU/request':>11} | {'wall/request':>12} |")
     print(f"| {'-' * 14} | {'-' * 10}: | {'-' * 11}: |")
-    for name, op in cases:
-        for i in range(20):
-            response = op(i)
-            assert response.status_code < 300, (name, response.status_code)  # type: ignore[attr-defined]
-        cpu, wall = time.process_time(), time.perf_counter()
-        for i in range(N):
-            op(i)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        print(f"| {name:<14} | {cpu / N * 1000:8.2f} ms | {wall / N * 1000:9.2f} ms |")
+    try:
+        for name, op in cases:
+            for i in range(20):
+                response = op(i)
+                assert response.status_code < 300, (name, response.status_code)  # type: ignore[attr-defined]
+            profiler = cProfile.Profile() if profile_to else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            for i in range(N):
+                op(i)
+            if profiler is not None:
+                profiler.disable()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            print(f"| {name:<14} | {cpu / N * 1000:8.2f} ms | {wall / N * 1000:9.2f} ms |")
+            if profiler is not None:
+                profiler.dump_stats(f"{profile_to}.{name}.prof")
+    finally:
+        JWKS.stop()
 
 
 if __name__ == "__main__":

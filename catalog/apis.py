@@ -22,7 +22,7 @@ from catalog.images import image_url
 from catalog.models import Category, Product
 from catalog.page_cache import cacheable, product_page
 from catalog.selectors import category_list, product_list_visible
-from shop.conditional import json_with_etag
+from shop.conditional import json_with_etag, rendered_response
 
 
 @extend_schema_serializer(component_name="CategoryRef")
@@ -101,7 +101,7 @@ class ProductListApi(ListAPIView):
             request.get_host(),
             tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists())),
         )
-        return json_with_etag(request, product_page(key=key, build=build))
+        return rendered_response(request, product_page(key=key, build=build))
 
 
 class ProductDetailApi(RetrieveAPIView):

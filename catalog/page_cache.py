@@ -9,6 +9,10 @@ and in_stock fields are replaced by the live values. So what an employee sees is
 a fresh build would show at that moment, except signed image URLs, which are at most
 CATALOG_CACHE_SECONDS older (they stay valid far longer than that).
 
+A page also keeps its last rendering (the JSON bytes and their ETag) with the stock levels it
+shows: while the live levels are the same, those bytes are served as they are, which is the
+same body a new rendering would give, without building, rendering and hashing it again.
+
 Pages filtered by ?affordable= depend on the caller's balance and are never cached, so a page
 can never carry another employee's data: nothing else in it depends on who asks.
 """
@@ -19,22 +23,31 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from catalog.selectors import catalog_version_token, product_stock_with_version
+from shop.conditional import RenderedJson, json_render
 
 MAX_PAGES = 256  # per process; a page of 20 products is about 10 KB
 
 
 @dataclass(frozen=True)
+class _Rendering:
+    stock: tuple[int, ...]  # the page's stock levels, in the order of its ids
+    rendered: RenderedJson
+
+
+@dataclass
 class _Page:
     token: str
     expires: float
     ids: tuple[str, ...]
     data: Mapping[str, Any]
+    # Replaced whole by whichever thread renders last; any of them is a correct rendering.
+    last: _Rendering | None = field(default=None, compare=False)
 
 
 class _PageStore:
@@ -75,21 +88,31 @@ def cacheable(query: Mapping[str, Any]) -> bool:
     return settings.CATALOG_CACHE_SECONDS > 0 and "affordable" not in query
 
 
-def product_page(*, key: tuple[Any, ...], build: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The page for `key`: the cached one with live stock if still current, else `build()`."""
+def product_page(*, key: tuple[Any, ...], build: Callable[[], Mapping[str, Any]]) -> RenderedJson:
+    """The page for `key`, rendered: the cached one with live stock if still current, else
+    `build()`'s."""
     page = _store.get(key)
     if page is not None and page.expires > time.monotonic():
         stock, token = product_stock_with_version(product_ids=page.ids)
         if token == page.token and len(stock) == len(page.ids):
-            return _with_stock(page.data, stock)
+            levels = tuple(stock[i] for i in page.ids)
+            last = page.last
+            if last is not None and last.stock == levels:
+                return last.rendered
+            rendered = json_render(_with_stock(page.data, stock))
+            page.last = _Rendering(levels, rendered)
+            return rendered
     # Read before building: a change committed meanwhile leaves a newer page under an older
     # token, which the next request sees as outdated; never the other way round.
     token = catalog_version_token()
     data = build()
+    rendered = json_render(data)
     if token is not None:
         ids = tuple(str(item["id"]) for item in data["results"])
-        _store.put(key, _Page(token, time.monotonic() + settings.CATALOG_CACHE_SECONDS, ids, data))
-    return data
+        levels = tuple(item["stock"] for item in data["results"])
+        expires = time.monotonic() + settings.CATALOG_CACHE_SECONDS
+        _store.put(key, _Page(token, expires, ids, data, _Rendering(levels, rendered)))
+    return rendered
 
 
 def _with_stock(data: Mapping[str, Any], stock: Mapping[str, int]) -> dict[str, Any]:

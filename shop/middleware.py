@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -158,3 +161,40 @@ class ChunkedBodyMiddleware:
             meta["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
+
+
+# The employee API: token-authenticated DRF views only. They read no session, no Django user
+# and no messages, so the middleware that provides those (for the admin and HR's sign-in)
+# is skipped there: a session store, a messages store with its cookie signer and a lazy user
+# built and thrown away on every API request were a measurable part of a cheap request
+# (bench/RESULTS.md, "Read endpoints and the worker model"). CSRF protection, security headers,
+# host validation, request ids, metrics and the access log apply to API requests unchanged.
+API_PATH_PREFIX = "/api/v1/"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PATH_PREFIX)
+
+
+class _NotForApi:
+    """Runs the middleware it is mixed into for every request except the employee API's."""
+
+    get_response: Callable[[HttpRequest], Any]
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if is_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class BrowserSessionMiddleware(_NotForApi, SessionMiddleware):
+    """Django's session middleware, for everything but the employee API."""
+
+
+class BrowserAuthenticationMiddleware(_NotForApi, AuthenticationMiddleware):
+    """Django's request.user (from the session), for everything but the employee API, whose
+    user comes from the bearer token (shop.authentication)."""
+
+
+class BrowserMessageMiddleware(_NotForApi, MessageMiddleware):
+    """Django's messages (the admin's notices), for everything but the employee API."""

@@ -63,11 +63,13 @@ MIDDLEWARE = [
     "shop.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's user and messages serve the admin and HR's sign-in; the employee API
+    # (bearer tokens) skips these three (shop.middleware.is_api_request).
+    "shop.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "shop.middleware.BrowserAuthenticationMiddleware",
+    "shop.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout raised during login into a 429 page.
     "axes.middleware.AxesMiddleware",
@@ -183,6 +185,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
     "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.JsonFirstNegotiation",
     "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

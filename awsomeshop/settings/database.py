@@ -97,7 +97,7 @@ MAX_CONN_MAX_AGE = 1800
 def connection_persistence(environ: Mapping[str, str]) -> dict[str, Any]:
     """``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` from ``DB_CONN_MAX_AGE`` and ``DB_CONN_HEALTH_CHECKS``.
 
-    Each worker (each thread, with gthread) keeps one connection for up to DB_CONN_MAX_AGE
+    Each worker (each thread, were threaded workers used) keeps one connection for up to DB_CONN_MAX_AGE
     seconds instead of connecting per request: behind RDS Proxy that saves a TLS handshake,
     the login and Django's session set-up on every request, and the proxy lends the database
     connection behind it to other clients between transactions. DB_CONN_HEALTH_CHECKS (on by

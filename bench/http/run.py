@@ -10,8 +10,9 @@ Cognito-shaped ID tokens with, and every request, the reference views' included,
 Host and `X-Forwarded-Proto: https` the load balancer sends. The product's endpoints thus pay
 production's real authentication path (JWKS-verified RS256 tokens; the local issuer stays
 off). Loads the data set (100 products in 10 categories, 200 employees with such tokens), then
-runs each scenario with wrk: a warm-up, then a measured run. Prints req/s, p50, p99 and status
-counts per scenario, the ratios against the reference views, and checks the ledger after the writes. Nothing here asserts a speed.
+runs each scenario with wrk: a warm-up, then a measured run. Prints req/s, p50, p99, status
+counts and the server's own CPU time per request (master and workers; steadier than req/s on a
+shared machine) per scenario, the ratios against the reference views, and checks the ledger after the writes. Nothing here asserts a speed.
 
 Usage, from the repository root after `bash bench/http/setup.sh`:
 
@@ -28,6 +29,7 @@ Options: --worker-class sync|gthread|uvicorn, --workers N (WEB_CONCURRENCY), --t
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -228,8 +230,20 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
     return command
 
 
+def configured_worker_class() -> str:
+    """gunicorn.conf.py's worker_class (gunicorn's default, sync, when it sets none)."""
+    for node in ast.parse((ROOT / "gunicorn.conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "worker_class" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    return "sync"
+
+
 def describe(command: list[str]) -> str:
-    worker_class = command[command.index("--worker-class") + 1] if "--worker-class" in command else "sync"
+    worker_class = (
+        command[command.index("--worker-class") + 1]
+        if "--worker-class" in command
+        else configured_worker_class()
+    )
     threads = f" x {command[command.index('--threads') + 1]} threads" if "--threads" in command else ""
     return f"{worker_class.rsplit('.', 1)[-1]}{threads}"
 
@@ -277,6 +291,24 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of the server's live processes (master and workers, one session).
+
+    A steadier figure than req/s on a shared machine: what the server itself spent, whatever
+    else ran beside it. Workers that exited meanwhile are not counted (none do in a run).
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == proc.pid:  # the session id (start_new_session: the master's pid)
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def wrk(
@@ -384,6 +416,7 @@ def main() -> None:
                         files=files,
                         run_id=run_id + "w",
                     )
+                cpu_before = server_cpu_seconds(proc)
                 data = wrk(
                     port,
                     scenario,
@@ -392,6 +425,7 @@ def main() -> None:
                     files=files,
                     run_id=run_id,
                 )
+                data["server_cpu_us"] = (server_cpu_seconds(proc) - cpu_before) / data["requests"] * 1e6
             results[scenario.name] = data
             if scenario.writes:
                 notes.append(f"after {scenario.name}: {check_ledger()}")
@@ -407,16 +441,19 @@ def main() -> None:
     )
     print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print()
-    print(f"| {'scenario':<52} | {'req/s':>8} | {'p50':>8} | {'p99':>8} | {'non-2xx':>7} |")
-    print(f"| {'-' * 52} | {'-' * 8}:| {'-' * 8}:| {'-' * 8}:| {'-' * 7}:|")
+    print(
+        f"| {'scenario':<52} | {'req/s':>8} | {'p50':>8} | {'p99':>8} | {'non-2xx':>7} | {'server CPU':>10} |"
+    )
+    print(f"| {'-' * 52} | {'-' * 8}:| {'-' * 8}:| {'-' * 8}:| {'-' * 7}:| {'-' * 10}:|")
     for scenario in SCENARIOS:
         if scenario.name not in results:
             continue
         r = results[scenario.name]
         non2xx = r["requests"] - r["s2xx"]
+        cpu = f"{r['server_cpu_us'] / 1000:>7.2f} ms" if "server_cpu_us" in r else f"{'-':>10}"
         print(
             f"| {scenario.label:<52} | {r['rps']:>8,.0f} | {r['p50_us'] / 1000:>5.1f} ms | "
-            f"{r['p99_us'] / 1000:>5.1f} ms | {int(non2xx):>7} |"
+            f"{r['p99_us'] / 1000:>5.1f} ms | {int(non2xx):>7} | {cpu} |"
         )
     print()
     for a, b in RATIOS:

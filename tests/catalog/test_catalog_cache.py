@@ -3,6 +3,9 @@ change (services, admin, orders, refunds), no caller-specific data, ETag and 304
 
 from __future__ import annotations
 
+import json
+from unittest import mock
+
 import pytest
 from django.db import transaction
 
@@ -10,6 +13,7 @@ from catalog.models import CatalogVersion, StockMovement
 from catalog.services import product_stock_adjust
 from orders.services import order_place, order_refund
 from points.services import points_grant
+from shop import conditional
 from tests.factories import CategoryFactory, ProductFactory
 
 URL = "/api/v1/products/"
@@ -177,3 +181,46 @@ def test_next_links_follow_the_host_asked_for(api, shelf):
     a = api.get(URL + "?page_size=1", HTTP_HOST="a.example.com").json()
     b = api.get(URL + "?page_size=1", HTTP_HOST="b.example.com").json()
     assert a["next"].startswith("http://a.example.com/") and b["next"].startswith("http://b.example.com/")
+
+
+def _fresh_body(api, settings, query=""):
+    cache = settings.CATALOG_CACHE_SECONDS
+    settings.CATALOG_CACHE_SECONDS = 0
+    try:
+        return api.get(URL + query).content
+    finally:
+        settings.CATALOG_CACHE_SECONDS = cache
+
+
+def test_unchanged_stock_serves_the_kept_bytes_without_rendering(
+    api, shelf, settings, django_assert_num_queries
+):
+    first = api.get(URL)
+    with (
+        mock.patch("shop.conditional._renderer.render", side_effect=AssertionError("rendered again")),
+        django_assert_num_queries(2),
+    ):
+        again = api.get(URL)
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert again.content == _fresh_body(api, settings)
+
+
+def test_a_stock_change_renders_once_then_keeps_the_new_bytes(api, shelf, settings):
+    first = api.get(URL)
+    product_stock_adjust(
+        product_id=shelf["mug"].pk, delta=2, reason=StockMovement.Reason.RESTOCK, note="", changed_by=None
+    )
+    real_render = conditional._renderer.render
+    with mock.patch("shop.conditional._renderer.render", side_effect=real_render) as render:
+        changed = api.get(URL)
+        assert render.call_count == 1
+        assert api.get(URL).content == changed.content
+        assert render.call_count == 1
+    assert changed["ETag"] != first["ETag"]
+    assert changed.content == _fresh_body(api, settings)
+    assert json.loads(changed.content)["results"][1]["stock"] == 5  # Mug, after Lamp by name
+    product_stock_adjust(
+        product_id=shelf["mug"].pk, delta=-2, reason=StockMovement.Reason.CORRECTION, note="", changed_by=None
+    )
+    back = api.get(URL)
+    assert back.content == first.content and back["ETag"] == first["ETag"]

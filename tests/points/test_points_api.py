@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from unittest import mock
 
 import pytest
 from django.utils import timezone
 
+from points.models import PointsAccount
 from points.services import points_adjust, points_grant
+from tests.points.test_expiry import clock
 
 
 def test_me_returns_profile_and_balance(api, employee):
@@ -25,6 +28,43 @@ def test_me_returns_profile_and_balance(api, employee):
         "total_expired": 0,
         "expiring_soon": None,
     }
+
+
+@pytest.mark.parametrize("expiry", [False, True])
+def test_me_writes_what_its_documented_serializer_would(client_for, make_user, settings, expiry):
+    # The view builds its JSON without running the serializer per request; both must agree,
+    # for a null employee id and for points expiring soon too.
+    from points.apis import MeApi
+
+    settings.POINTS_EXPIRY_MONTHS = 12 if expiry else 0
+    user = make_user(cognito_sub="sub-doc", employee_id=None)
+    # Granted 360 days ago: with expiry on, all 80 points expire within the next 30 days.
+    with clock(timezone.localdate() - dt.timedelta(days=360)):
+        points_grant(user=user, amount=80, reason="x")
+    api = client_for(user)
+    with mock.patch.object(
+        MeApi.OutputSerializer, "to_representation", side_effect=AssertionError("serialized per request")
+    ):
+        body = api.get("/api/v1/me/").json()
+    account = PointsAccount.objects.get(pk=user.pk)
+    documented = dict(
+        MeApi.OutputSerializer(
+            {
+                "id": user.pk,
+                "email": user.email,
+                "name": user.name,
+                "employee_id": None,
+                "balance": account.balance,
+                "total_earned": account.total_earned,
+                "total_redeemed": account.total_redeemed,
+                "total_expired": account.total_expired,
+                "expiring_soon": {"points": 80, "date": body["expiring_soon"]["date"]} if expiry else None,
+            }
+        ).data
+    )
+    assert body == json.loads(json.dumps(documented))
+    if expiry:
+        assert body["expiring_soon"]["points"] == 80
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "post"])

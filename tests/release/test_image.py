@@ -50,6 +50,8 @@ def test_gunicorn_config_of_the_image() -> None:
     assert config["worker_tmp_dir"] == "/dev/shm"
     assert config["accesslog"] == "-"
     assert "JsonAccessLogger" in config["logger_class"]
+    # The worker model is the config file's, so every gunicorn started with it runs the same.
+    assert config["worker_class"] == "sync"
 
 
 @pytest.fixture
