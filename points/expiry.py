@@ -106,14 +106,19 @@ def lots_from_entries(entries: Iterable[dict[str, Any]], *, months: int) -> Lots
     """Replay ledger entries (oldest first: ``type``, ``amount``, ``created_at``, ``order_id``)."""
     lots = Lots()
     taken_by_order: dict[Any, list[tuple[dt.date, int]]] = {}
-    # The reports replay many thousands of entries: the time zone is looked up once, not per entry.
+    # The reports replay many thousands of entries: the time zone is looked up once, not per
+    # entry, and each day's expiry date is computed once.
     zone = timezone.get_current_timezone()
+    expiry_of: dict[dt.date, dt.date] = {}
     for entry in entries:
         kind, amount = entry["type"], entry["amount"]
         if kind == EARNED or (kind == ADJUSTED and amount > 0):
             moment = entry["created_at"]
             day = moment.astimezone(zone).date() if timezone.is_aware(moment) else moment.date()
-            lots.add(add_months(day, months), amount)
+            expires_on = expiry_of.get(day)
+            if expires_on is None:
+                expires_on = expiry_of[day] = add_months(day, months)
+            lots.add(expires_on, amount)
         elif kind == REDEEMED:
             taken_by_order[entry["order_id"]] = lots.take(-amount)
         elif kind == REFUNDED:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -377,41 +378,57 @@ def _current_lots(*, months: int, department: str) -> list[list[list[Any]]]:
     whole ledger gives them, in at most four queries whatever the volume (SQLite writes the
     cache in batches of ~160 rows).
 
-    Replaying 200,000 entries takes seconds, mostly Django turning each row into Python values,
-    so the result is kept per account in ``ExpiryLots``: the entry counts of the accounts (one
-    grouped query) and the cached rows for this policy (one query) tell which accounts are
-    unchanged; only the others' entries are read (one streamed query) and replayed, and their
-    rows written (one upsert). Reading the ledger after counting it can only see more entries
-    (it is append-only); a row stores the number of entries actually replayed, so it is never
-    labelled with a set it was not computed from.
+    Replaying 200,000 entries takes seconds, so the result is kept per account in
+    ``ExpiryLots``: the entry counts of the accounts (one grouped query) and the cached rows for
+    this policy (one query) tell which accounts are unchanged; only the others' entries are read
+    (one streamed query) and replayed, and their rows written (one upsert). Reading the ledger
+    after counting it can only see more entries (it is append-only); a row stores the number of
+    entries actually replayed, so it is never labelled with a set it was not computed from.
+
+    The rows are read as the database driver returns them (``_raw_rows``): Django's per-row
+    converters (UUIDs, datetimes, JSON) cost more than the queries and the replay together.
+    Account and order ids stay the driver's values, compared only with each other.
     """
     zone = timezone.get_current_timezone_name()
     entries = _ledger_window(start=None, end=None, department=department)
-    counts: dict[Any, int] = dict(entries.values_list("account_id").annotate(n=Count("id")).order_by())
+    # COUNT(*), not COUNT(id): the (account, created_at) index answers it without reading rows
+    # (ten times faster on SQLite at 200,000 entries).
+    counts: dict[Any, int] = dict(
+        _raw_rows(entries.values_list("account_id").annotate(n=Count("*")).order_by())
+    )
     cached = ExpiryLots.objects.filter(months=months, time_zone=zone)
     if department:
         cached = cached.filter(account__user__department=department)
     result: list[list[list[Any]]] = []
-    for account_id, entry_count, lots in cached.values_list("account_id", "entry_count", "lots"):
+    for account_id, entry_count, lots in _raw_rows(cached.values_list("account_id", "entry_count", "lots")):
         if counts.get(account_id) == entry_count:
             del counts[account_id]
-            result.append(lots)
+            # PostgreSQL's driver may hand jsonb over decoded; the others give the JSON text.
+            result.append(json.loads(lots) if isinstance(lots, str | bytes) else lots)
     accounts, stale = len(counts) + len(result), counts  # what is left: no matching row
     if not stale:
         return result
     by_id_max = min(REPLAY_BY_ID_MAX, connection.features.max_query_params or REPLAY_BY_ID_MAX) - 10
     if len(stale) <= by_id_max and 2 * len(stale) < accounts:
         entries = entries.filter(account_id__in=list(stale))
-    rows: list[ExpiryLots] = []
-    stream = (
-        entries.order_by("account_id", "created_at", "id")
-        .values("account_id", *ENTRY_FIELDS)
-        .iterator(chunk_size=5000)
+    stream = _raw_rows(
+        entries.order_by("account_id", "created_at", "id").values_list("account_id", *ENTRY_FIELDS)
     )
-    for account_id, account_entries in groupby(stream, key=itemgetter("account_id")):
+    stored_as = connection.timezone  # of the naive datetimes MariaDB and SQLite return
+    rows: list[ExpiryLots] = []
+    for account_id, account_rows in groupby(stream, key=itemgetter(0)):
         if account_id not in stale:
             continue
-        batch = list(account_entries)
+        batch = [
+            {
+                "account_id": account_id,
+                "type": kind,
+                "amount": amount,
+                "created_at": _aware(created_at, stored_as),
+                "order_id": order_id,
+            }
+            for _, kind, amount, created_at, order_id in account_rows
+        ]
         lots = lots_from_entries(batch, months=months).as_json()
         result.append(lots)
         rows.append(
@@ -421,6 +438,23 @@ def _current_lots(*, months: int, department: str) -> list[list[list[Any]]]:
         )
     _expiry_lots_store(rows)
     return result
+
+
+def _raw_rows(queryset: QuerySet[Any], *, chunk_size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """A ``values_list`` queryset's rows as the driver returns them, without Django's converters."""
+    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
+
+
+def _aware(moment: datetime | str, stored_as: dt.tzinfo) -> datetime:
+    """A ledger time as the driver returns it (SQLite: ISO text; MariaDB: naive; PostgreSQL:
+    aware) as an aware datetime, as Django's converter would give it."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=stored_as)
 
 
 def _expiry_lots_store(rows: list[ExpiryLots]) -> None:

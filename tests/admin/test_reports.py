@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import random
+import uuid
 from typing import Any
 
 import pytest
@@ -340,7 +341,8 @@ def replays(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     replayed: list[Any] = []
 
     def spy(entries: list[dict[str, Any]], *, months: int) -> Any:
-        replayed.append(entries[0]["account_id"])
+        # The replay reads the ids as the database driver gives them (hex text or a UUID).
+        replayed.append(uuid.UUID(str(entries[0]["account_id"])))
         return lots_from_entries(entries, months=months)
 
     monkeypatch.setattr("points.selectors.lots_from_entries", spy)
