@@ -449,12 +449,12 @@ def _raw_rows(queryset: QuerySet[Any], *, chunk_size: int = 5000) -> Iterator[tu
             yield from rows
 
 
-def _aware(moment: datetime | str, stored_as: dt.tzinfo) -> datetime:
+def _aware(moment: datetime | str, stored_as: dt.tzinfo | None) -> datetime:
     """A ledger time as the driver returns it (SQLite: ISO text; MariaDB: naive; PostgreSQL:
-    aware) as an aware datetime, as Django's converter would give it."""
+    aware) as Django's converter would give it: aware, unless USE_TZ is off (``stored_as`` None)."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=stored_as)
+    return moment if moment.tzinfo is not None or stored_as is None else moment.replace(tzinfo=stored_as)
 
 
 def _expiry_lots_store(rows: list[ExpiryLots]) -> None:
