@@ -24,6 +24,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm
 
 from orders.selectors import order_list
 from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm
@@ -133,7 +135,11 @@ ROSTER_PREVIEW_ROWS = 200
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    # The theme's forms for what Django's user admin shows (the change form, the superuser's
+    # password page); registering stays EmployeeAddForm, whose checks are the service's own.
+    form = UserChangeForm
+    change_password_form = AdminPasswordChangeForm
     add_form = EmployeeAddForm
     add_form_template = "admin/shop/user/add_form.html"
     change_form_template = "admin/shop/user/change_form.html"

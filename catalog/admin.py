@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 
 from catalog.forms import ProductAddForm, ProductForm, StockChangeForm
 from catalog.images import product_image_set
@@ -22,7 +23,7 @@ from shop.errors import OutOfStock
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ("name", "slug", "product_count")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
@@ -63,7 +64,7 @@ def _thumbnail(product: Product, size: int) -> str:
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ModelAdmin):
     form = ProductForm
     change_form_template = "admin/catalog/product/change_form.html"
     list_display = ("thumbnail_small", "name", "category", "points_cost", "stock", "is_active")
@@ -130,7 +131,7 @@ class ProductAdmin(admin.ModelAdmin):
             ),
         )
         return format_html(
-            "<table><thead><tr><th>When</th><th>Change</th><th>Stock after</th><th>Reason</th>"
+            '<table class="hr-section"><thead><tr><th>When</th><th>Change</th><th>Stock after</th><th>Reason</th>'
             "<th>Note</th><th>By</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
@@ -215,7 +216,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ModelAdmin):
     list_display = ("created_at", "product", "delta", "stock_after", "reason", "note", "created_by")
     list_filter = ("reason", ("product", admin.RelatedOnlyFieldListFilter))
     search_fields = ("product__name", "note")

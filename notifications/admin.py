@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from notifications.models import Notification
 from notifications.services import notification_resend
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ("created_at", "user", "kind", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "kind")
     search_fields = ("user__email", "dedupe_key")

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path
+from unfold.admin import ModelAdmin
 
 from orders.forms import RefundForm
 from orders.models import Order
@@ -30,7 +31,7 @@ OWN_ORDER_MESSAGE = "This is your own order: another HR user must refund it."
 
 
 @admin.register(Order)
-class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
+class OrderAdmin(CsvExportMixin, ModelAdmin):
     change_list_template = "admin/orders/order/change_list.html"
     change_form_template = "admin/orders/order/change_form.html"
     list_display = (

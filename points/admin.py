@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 
 from points.forms import DecisionForm, GrantCsvUploadForm
 from points.models import GrantBatch, GrantRequest, PointsTransaction
@@ -42,7 +43,7 @@ class LedgerEmployeeFilter(EmployeeFilter):
     user_path = "account__user"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 
 from .admin_sign_in import admin_oidc_settings
+from .admin_theme import admin_theme_settings
 from .database import (
     connection_persistence,
     database_timeouts,
@@ -31,6 +32,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 
 INSTALLED_APPS = [
+    # The back office's theme (docs/admin.md, "The theme"): before django.contrib.admin so its
+    # templates win, and its app config installs its admin site as django.contrib.admin.site.
+    "unfold",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -393,3 +397,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# The back office's theme (django-unfold): AWSomeShop's name, colours and an HR navigation whose
+# entries each follow the permission of the page they open (settings/admin_theme.py).
+UNFOLD = admin_theme_settings()

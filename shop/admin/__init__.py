@@ -1,4 +1,5 @@
-"""Admin for what the shop app owns on its own: the Cognito syncs of the roster.
+"""Admin for what the shop app owns on its own: the Cognito syncs of the roster; and Django's
+groups and django-axes' sign-in records, re-registered on the back office's theme.
 
 The employee admin (registering, grants, adjustments) spans the points and orders apps, so it
 lives in the back office app above them (backoffice/admin.py). This is a package rather than
@@ -10,16 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from shop.identity_sync import identity_sync_run
 from shop.models import IdentitySync
 
 
 @admin.register(IdentitySync)
-class IdentitySyncAdmin(admin.ModelAdmin):
+class IdentitySyncAdmin(ModelAdmin):
     """What was pushed to Cognito for each employee, and what failed; failed ones can be retried.
 
     Read-only: rows are written by the services that change the roster, and by the retry.
@@ -69,3 +75,33 @@ class IdentitySyncAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)
+
+
+# Groups (the HR role) are Django's, edited by superusers only; re-registered so that their
+# pages are in the back office's theme like every other admin page.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+# django-axes' sign-in records (where a superuser unlocks an account), in the theme as well.
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
+    pass
+
+
+class AccessLogAdmin(axes_admin.AccessLogAdmin, ModelAdmin):
+    pass
+
+
+class AccessFailureLogAdmin(axes_admin.AccessFailureLogAdmin, ModelAdmin):
+    pass
+
+
+if admin.site.is_registered(AccessAttempt):  # AXES_ENABLE_ADMIN, on by default
+    admin.site.unregister([AccessAttempt, AccessLog, AccessFailureLog])
+    admin.site.register(AccessAttempt, AccessAttemptAdmin)
+    admin.site.register(AccessLog, AccessLogAdmin)
+    admin.site.register(AccessFailureLog, AccessFailureLogAdmin)

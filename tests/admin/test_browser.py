@@ -51,7 +51,7 @@ def sign_in(page: Any, live_server: Any, user: User) -> None:
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.wait_for_selector("#hr-dashboard")
 
 
@@ -59,12 +59,12 @@ def test_hr_signs_in_registers_an_employee_and_grants_points(page, live_server, 
     sign_in(page, live_server, hr)
     page.get_by_role("link", name="Employees", exact=True).first.click()
     page.wait_for_url("**/admin/shop/user/")
-    page.click(".object-tools a.addlink")
+    page.click("a.addlink")
     page.fill("input[name=email]", "ana.silva@example.com")
     page.fill("input[name=name]", "Ana Silva")
     page.fill("input[name=employee_id]", "E-1001")
     screenshot(page, "01-register-employee")
-    page.click("input[name=_save]")
+    page.click("[name=_save]")
     page.wait_for_selector("ul.messagelist")
     ana = User.objects.get(email="ana.silva@example.com")
     assert PointsAccount.objects.get(user=ana).balance == 0
@@ -101,7 +101,7 @@ def test_hr_uploads_a_product_image_and_sees_the_thumbnail(page, live_server, hr
     page.fill("input[name=points_cost]", "300")
     page.fill("input[name=initial_stock]", "7")
     page.set_input_files("input[name=image_upload]", str(photo))
-    page.click("input[name=_save]")
+    page.click("[name=_save]")
     page.wait_for_selector("img.product-thumbnail")
     loaded = page.eval_on_selector("img.product-thumbnail", "img => img.complete && img.naturalWidth")
     assert loaded and loaded > 0

@@ -32,7 +32,7 @@ def test_demo_products_show_thumbnails_and_a_lost_page_keeps_the_admin(page, liv
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("input[name=username]", hr.email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.wait_for_selector("#hr-dashboard")
 
     page.goto(f"{live_server.url}/admin/catalog/product/")
@@ -45,7 +45,7 @@ def test_demo_products_show_thumbnails_and_a_lost_page_keeps_the_admin(page, liv
 
     response = page.goto(f"{live_server.url}/admin/nonexistent/")
     assert response is not None and response.status == 404
-    assert "AWSomeShop administration" in page.inner_text("#header")
+    assert "AWSomeShop administration" in page.inner_text("#site-name")
     assert "Page not found" in page.inner_text("#content")
     page.click("text=Back to the administration home page")
     page.wait_for_selector("#hr-dashboard")

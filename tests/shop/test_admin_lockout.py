@@ -131,7 +131,7 @@ def test_the_lockout_page_is_in_the_admins_look_with_its_duration_and_a_way_back
     assert response["Content-Type"].startswith("text/html")
     body = response.content.decode()
     assert "AWSomeShop administration" in body  # the admin's header and stylesheet
-    assert "admin/css/base.css" in body
+    assert "unfold/css/styles.css" in body and "hr/back-office.css" in body
     assert "locked for 30 minutes" in body
     assert f"({settings.AXES_FAILURE_LIMIT})" in body
     assert 'href="/admin/login/"' in body and "Back to the sign-in page" in body
