@@ -386,7 +386,7 @@ def _current_lots(*, months: int, department: str) -> list[list[list[Any]]]:
     entries actually replayed, so it is never labelled with a set it was not computed from.
 
     The rows are read as the database driver returns them (``_raw_rows``): Django's per-row
-    converters (UUIDs, datetimes, JSON) cost more than the queries and the replay together.
+    converters (UUIDs, datetimes, JSON) were half the time of a cold call (profiled, SQLite).
     Account and order ids stay the driver's values, compared only with each other.
     """
     zone = timezone.get_current_timezone_name()
