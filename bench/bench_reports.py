@@ -3,9 +3,8 @@
 Seeds --employees employees and --entries ledger entries with `seed_volume`'s code (one
 year of history, twelve departments), checks the ledger, then requests through the admin, as
 HR would: the reports page, each report's CSV, and the dashboard, for every department and
-for one, with points expiry off and on (expiry replays the whole ledger). Runs against a
-throwaway test database (`test_` + the name in DATABASE_URL, dropped at the end): give it a
-name of its own.
+for one, with points expiry off and on. Runs against a throwaway test database (`test_` + the
+name in DATABASE_URL, dropped at the end): give it a name of its own.
 
     DATABASE_URL=sqlite:///:memory: .venv/bin/python bench/bench_reports.py
     DATABASE_URL=mysql://root@127.0.0.1:3306/awsomeshop_bench_reports .venv/bin/python bench/bench_reports.py
@@ -16,7 +15,10 @@ Seeding is one long transaction: like any one-off task with long statements it r
 database timeouts off (README, `DB_READ_TIMEOUT`); PostgreSQL's commit of it can take longer
 than the default 5 s.
 
-Prints the seeding time and, per request, the median and worst of --rounds runs and its query count.
+Prints the seeding time and, per request, the first run, the median and worst of the later
+--rounds runs, and the query counts (first/later when they differ). With expiry on, the cache
+of replayed lots (``ExpiryLots``) is emptied before each request's first run: "first" is the
+cold figure (every account replayed), the median the warm one (lots read from the cache).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
 def run(*, employees: int, entries: int, rounds: int) -> None:
     from orders.audit import ledger_violations
     from orders.volume import volume_seed
+    from points.models import ExpiryLots
     from shop.roles import HR_GROUP_NAME
     from shop.services import user_create
 
@@ -90,13 +93,17 @@ def run(*, employees: int, entries: int, rounds: int) -> None:
     requests.append(("dashboard (admin index), 12 weeks", reverse("admin:index"), {}))
     requests.append(("dashboard, one department", reverse("admin:index"), {"department": "Sales"}))
 
-    print(f"{'request':40} {'expiry':>7} {'median':>9} {'worst':>9} {'queries':>8}")
+    # With expiry on, the first request after the cache of replayed lots is emptied is the cold
+    # one (every account replayed); the later rounds read the cached lots.
+    print(f"{'request':40} {'expiry':>7} {'first':>9} {'median':>9} {'worst':>9} {'queries':>8}")
     for months in (0, 12):
         settings.POINTS_EXPIRY_MONTHS = months
         for label, url, params in requests:
             if months and "expiring" not in label and "page" not in label and "dashboard" not in label:
                 continue  # only these read expiry
-            times, queries = [], 0
+            if months:
+                ExpiryLots.objects.all().delete()
+            times, queries = [], []
             for _ in range(rounds):
                 reset_queries()
                 with CaptureQueriesContext(connection) as captured:
@@ -107,11 +114,13 @@ def run(*, employees: int, entries: int, rounds: int) -> None:
                     times.append(time.perf_counter() - began)
                 if response.status_code != 200:
                     raise SystemExit(f"{label}: HTTP {response.status_code}")
-                queries = len(captured)
+                queries.append(len(captured))
+            later = times[1:] or times
             expiry = f"{months} mo" if months else "off"
+            counts = "/".join(str(n) for n in dict.fromkeys(queries))  # first, then any other count
             print(
-                f"{label:40} {expiry:>7} {statistics.median(times) * 1000:7.0f} ms "
-                f"{max(times) * 1000:6.0f} ms {queries:8}"
+                f"{label:40} {expiry:>7} {times[0] * 1000:6.0f} ms {statistics.median(later) * 1000:6.0f} ms "
+                f"{max(later) * 1000:6.0f} ms {counts:>8}"
             )
 
 

@@ -13,10 +13,11 @@ The policy (``POINTS_EXPIRY_MONTHS``; 0, the default, means points never expire)
 - Points expire when ``expire_points`` runs for a date on or after their expiry date: it
   writes one ``expired`` entry per account with the total. Until then they can be spent.
 
-Nothing is stored besides the ledger: the lots are rebuilt from an account's entries in
-order, so a point can neither expire twice (an ``expired`` entry consumes the lots it expired,
-and a second run for the same date finds nothing due) nor never (every credit is a lot with a
-date, and the lots always add up to the balance).
+Nothing but the ledger is the truth: the lots are rebuilt from an account's entries in order
+(the reports keep the result per account, ``ExpiryLots``, only while its entries are the same),
+so a point can neither expire twice (an ``expired`` entry consumes the lots it expired, and a
+second run for the same date finds nothing due) nor never (every credit is a lot with a date,
+and the lots always add up to the balance).
 """
 
 from __future__ import annotations
@@ -89,19 +90,35 @@ class Lots:
     def total(self) -> int:
         return sum(lot.points for lot in self.lots)
 
+    def as_json(self) -> list[list[Any]]:
+        """``[[ISO date, points], ...]``, soonest first, one item per date (``ExpiryLots.lots``)."""
+        merged: list[list[Any]] = []
+        for lot in self.lots:
+            day = lot.expires_on.isoformat()
+            if merged and merged[-1][0] == day:
+                merged[-1][1] += lot.points
+            else:
+                merged.append([day, lot.points])
+        return merged
+
 
 def lots_from_entries(entries: Iterable[dict[str, Any]], *, months: int) -> Lots:
     """Replay ledger entries (oldest first: ``type``, ``amount``, ``created_at``, ``order_id``)."""
     lots = Lots()
     taken_by_order: dict[Any, list[tuple[dt.date, int]]] = {}
-    # The reports replay many thousands of entries: the time zone is looked up once, not per entry.
+    # The reports replay many thousands of entries: the time zone is looked up once, not per
+    # entry, and each day's expiry date is computed once.
     zone = timezone.get_current_timezone()
+    expiry_of: dict[dt.date, dt.date] = {}
     for entry in entries:
         kind, amount = entry["type"], entry["amount"]
         if kind == EARNED or (kind == ADJUSTED and amount > 0):
             moment = entry["created_at"]
             day = moment.astimezone(zone).date() if timezone.is_aware(moment) else moment.date()
-            lots.add(add_months(day, months), amount)
+            expires_on = expiry_of.get(day)
+            if expires_on is None:
+                expires_on = expiry_of[day] = add_months(day, months)
+            lots.add(expires_on, amount)
         elif kind == REDEEMED:
             taken_by_order[entry["order_id"]] = lots.take(-amount)
         elif kind == REFUNDED:

@@ -287,3 +287,31 @@ class GrantRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.total_points} points ({self.get_status_display().lower()})"
+
+
+class ExpiryLots(models.Model):
+    """One account's unspent points by expiry date, as the replay of its ledger left them
+    (``points/expiry.py``), so the expiring-points reports replay only the accounts whose ledger
+    changed since.
+
+    Derived data, never a source of truth: a row is used only while the account still has
+    ``entry_count`` ledger entries and the policy (``months``, ``time_zone``) is the same. The
+    ledger is append-only, so an account's entry count identifies its entry set: any new entry
+    changes the count and the account is replayed whole. Rows can be deleted at any time.
+    """
+
+    account = models.OneToOneField(
+        PointsAccount, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    entry_count = models.BigIntegerField()
+    months = models.PositiveSmallIntegerField()
+    time_zone = models.CharField(max_length=64)
+    lots = models.JSONField(help_text="[[ISO date, points], ...], soonest first, one item per date.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "expiry lots (cache)"
+        verbose_name_plural = "expiry lots (cache)"
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {len(self.lots)} lots"

@@ -7,15 +7,17 @@ import csv
 import datetime as dt
 import io
 import random
+import uuid
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.selectors import products_top
 from orders.services import order_place, order_refund
 from points.expiry import ENTRY_FIELDS, lots_from_entries
-from points.models import PointsAccount, PointsTransaction
+from points.models import ExpiryLots, PointsAccount, PointsTransaction
 from points.selectors import (
     points_expiring_windows,
     points_flows_by_department,
@@ -176,9 +178,11 @@ def test_dashboard_filters_by_period_and_department(hr_client, ledger):
 
 
 # Query counts: the session, the user and its permissions, the departments of the filter, then
-# one query per selector (three for liability: now, the opening sum, the periods; two for
-# expiring points, only when expiry is on: the grouped sums and the replay of accounts with a
-# refund); the same with more data.
+# one query per selector (three for liability: now, the opening sum, the periods). Expiring
+# points, only when expiry is on: two queries (the accounts' entry counts, the cached lots) when
+# every account's lots are cached, two more when some must be replayed (their entries, the
+# upsert of their rows), plus a savepoint around the upsert here, where each test runs inside a
+# transaction (four queries more in all). The same with more data.
 
 
 @pytest.mark.parametrize("expiry_months", [0, 12])
@@ -186,13 +190,18 @@ def test_reports_page_query_count_is_fixed(
     hr_client, ledger, make_user, settings, django_assert_num_queries, expiry_months
 ):
     settings.POINTS_EXPIRY_MONTHS = expiry_months
-    expected = 14 if expiry_months else 12
-    with django_assert_num_queries(expected):
-        hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
+    replaying, cached = (18, 14) if expiry_months else (12, 12)
+    params = {**PERIOD, "department": "Sales"}
+    with django_assert_num_queries(replaying):
+        hr_client.get(REPORTS, params)
+    with django_assert_num_queries(cached):
+        hr_client.get(REPORTS, params)
     for _ in range(10):
         points_grant(user=make_user(department="Sales"), amount=5, reason="more")
-    with django_assert_num_queries(expected):
-        hr_client.get(REPORTS, {**PERIOD, "department": "Sales"})
+    with django_assert_num_queries(replaying):
+        hr_client.get(REPORTS, params)
+    with django_assert_num_queries(cached):
+        hr_client.get(REPORTS, params)
 
 
 @pytest.mark.parametrize(
@@ -203,13 +212,16 @@ def test_reports_page_query_count_is_fixed(
         ("departments", 6),
         ("products", 6),
         ("products-points", 6),
-        ("expiring", 7),
+        ("expiring", 11),
     ],
 )
 def test_report_csv_query_counts(hr_client, ledger, settings, django_assert_num_queries, name, queries):
     settings.POINTS_EXPIRY_MONTHS = 12
     with django_assert_num_queries(queries):
         hr_client.get(reverse("hr_report_csv", args=[name]), PERIOD)
+    if name == "expiring":  # the lots are cached now: two queries instead of six
+        with django_assert_num_queries(queries - 4):
+            hr_client.get(reverse("hr_report_csv", args=[name]), PERIOD)
 
 
 def test_filtered_dashboard_query_count_is_fixed(hr_client, ledger, make_user, django_assert_num_queries):
@@ -220,6 +232,25 @@ def test_filtered_dashboard_query_count_is_fixed(hr_client, ledger, make_user, d
         points_grant(user=make_user(department="Sales"), amount=5, reason="more")
     with django_assert_num_queries(13):
         hr_client.get(reverse("admin:index"), params)
+
+
+def test_dashboard_query_count_with_expiry_on_is_fixed(
+    hr_client, ledger, make_user, settings, monkeypatch, django_assert_num_queries
+):
+    settings.POINTS_EXPIRY_MONTHS = 12
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: D(2026, 12, 20))
+    params = {**PERIOD, "department": "Sales"}
+    with django_assert_num_queries(19):
+        hr_client.get(reverse("admin:index"), params)
+    with django_assert_num_queries(15):
+        page = hr_client.get(reverse("admin:index"), params).content.decode()
+    for _ in range(10):
+        points_grant(user=make_user(department="Sales"), amount=5, reason="more")
+    with django_assert_num_queries(19):
+        hr_client.get(reverse("admin:index"), params)
+    with django_assert_num_queries(15):
+        hr_client.get(reverse("admin:index"), params)
+    assert "260 points expire within 30 days" in page
 
 
 def test_top_products_rank_by_units_or_by_points(db, make_user, category):
@@ -299,3 +330,111 @@ def test_expiring_windows_match_a_full_replay_on_a_random_ledger(make_user, cate
         assert points_expiring_windows(after=after, windows=windows) == _replayed_windows(
             after, windows, 2
         ), after
+
+
+# --- the cache of replayed lots (ExpiryLots) ---------------------------------------------------
+
+
+@pytest.fixture
+def replays(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The accounts the reports replay, one item per replay, in order."""
+    replayed: list[Any] = []
+
+    def spy(entries: list[dict[str, Any]], *, months: int) -> Any:
+        # The replay reads the ids as the database driver gives them (hex text or a UUID).
+        replayed.append(uuid.UUID(str(entries[0]["account_id"])))
+        return lots_from_entries(entries, months=months)
+
+    monkeypatch.setattr("points.selectors.lots_from_entries", spy)
+    return replayed
+
+
+def _cache_matches_a_full_replay() -> None:
+    """Every cached row for the current policy is what replaying its account's whole ledger gives."""
+    for row in ExpiryLots.objects.all():
+        entries = PointsTransaction.objects.filter(account_id=row.account_id).order_by("created_at", "id")
+        assert row.entry_count == entries.count()
+        assert row.lots == lots_from_entries(entries.values(*ENTRY_FIELDS), months=row.months).as_json()
+
+
+def test_expiring_windows_come_from_the_cache_and_replay_only_changed_accounts(
+    ledger, settings, replays, django_assert_num_queries
+):
+    settings.POINTS_EXPIRY_MONTHS = 12
+    after, accounts = D(2026, 12, 20), PointsAccount.objects.count()
+    expected = {30: 560, 60: 560, 90: 610}
+    assert points_expiring_windows(after=after) == expected
+    assert len(replays) == len(set(replays)) == accounts
+    assert ExpiryLots.objects.filter(months=12).count() == accounts
+    _cache_matches_a_full_replay()
+
+    replays.clear()
+    with django_assert_num_queries(2):  # the entry counts and the cached rows; no entry is read
+        assert points_expiring_windows(after=after) == expected
+    assert points_expiring_windows(after=after, department="Sales") == {30: 260, 60: 260, 90: 260}
+    assert replays == []
+
+    # One new entry: exactly that account is replayed, and the figure has it (expires 2027-03-01).
+    with clock(D(2026, 3, 1)):
+        points_grant(user=ledger["s1"], amount=25, reason="Late bonus")
+    assert (
+        points_expiring_windows(after=after)
+        == {30: 560, 60: 560, 90: 635}
+        == _replayed_windows(after, (30, 60, 90), 12)
+    )
+    assert replays == [ledger["s1"].pk]
+    _cache_matches_a_full_replay()
+
+    # A refund and an expiry run change two accounts: those two, and only them, again.
+    replays.clear()
+    with clock(D(2027, 1, 6)):
+        points_expire(user_id=ledger["e1"].pk, as_of=D(2027, 1, 6))
+    with clock(D(2026, 3, 3)):
+        points_adjust(user=ledger["s1"], amount=-10, reason="Correction")
+    assert points_expiring_windows(after=after) == _replayed_windows(after, (30, 60, 90), 12)
+    assert sorted(replays, key=str) == sorted([ledger["s1"].pk, ledger["e1"].pk], key=str)
+    _cache_matches_a_full_replay()
+
+
+def test_a_policy_or_time_zone_change_is_not_served_from_stale_rows(ledger, settings, replays):
+    settings.POINTS_EXPIRY_MONTHS = 12
+    accounts = PointsAccount.objects.count()
+    after = D(2026, 12, 20)
+    assert points_expiring_windows(after=after) == {30: 560, 60: 560, 90: 610}
+    # Two months: January's points expired in March, n1's 50 of 2 March expire on 2 May.
+    settings.POINTS_EXPIRY_MONTHS = 2
+    for day in (D(2026, 2, 1), D(2026, 4, 20)):
+        assert points_expiring_windows(after=day) == _replayed_windows(day, (30, 60, 90), 2)
+    assert points_expiring_windows(after=D(2026, 4, 20)) == {30: 50, 60: 50, 90: 50}
+    assert len(replays) == 2 * accounts  # each account once per policy, not once per call
+    assert set(ExpiryLots.objects.values_list("months", flat=True)) == {2}
+    _cache_matches_a_full_replay()
+    # Back to twelve months: the rows are rewritten again, never read under the wrong policy.
+    settings.POINTS_EXPIRY_MONTHS = 12
+    assert points_expiring_windows(after=after) == {30: 560, 60: 560, 90: 610}
+    assert len(replays) == 3 * accounts
+    # Another time zone moves entries written near midnight to another local day: replayed too.
+    with timezone.override("Pacific/Kiritimati"):
+        assert points_expiring_windows(after=after) == _replayed_windows(after, (30, 60, 90), 12)
+        assert set(ExpiryLots.objects.values_list("time_zone", flat=True)) == {"Pacific/Kiritimati"}
+    assert len(replays) == 4 * accounts
+
+
+def test_the_random_ledger_stays_right_as_it_grows_with_the_cache(make_user, settings, replays):
+    """Cached lots plus replays of changed accounts equal a full replay after every new entry."""
+    settings.POINTS_EXPIRY_MONTHS = 1
+    rng = random.Random(7)
+    users = [make_user() for _ in range(5)]
+    day = D(2026, 1, 30)
+    for step in range(30):
+        day += dt.timedelta(days=rng.choice((0, 1, 3)))
+        user = rng.choice(users)
+        user.points_account.refresh_from_db()
+        with clock(day):
+            if user.points_account.balance > 10 and rng.random() < 0.4:
+                points_adjust(user=user, amount=-rng.randint(1, 10), reason="Correction")
+            else:
+                points_grant(user=user, amount=rng.randint(5, 50), reason="Random")
+        replays.clear()
+        assert points_expiring_windows(after=day, windows=(5, 31)) == _replayed_windows(day, (5, 31), 1), step
+        assert replays == [user.pk], step
