@@ -443,8 +443,15 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             amount, reason = form.signed_amount(), form.cleaned_data["reason"]
             try:
                 result = points_adjust_or_request(
-                    user=user, amount=amount, reason=reason, requested_by=acting_user(request)
+                    user=user,
+                    amount=amount,
+                    reason=reason,
+                    requested_by=acting_user(request),
+                    submission_key=form.cleaned_data["submission"],
                 )
+            except DuplicateSubmission as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(admin_url(user))
             except NegativeBalance:
                 balance = PointsAccount.objects.get(user=user).balance
                 form.add_error(

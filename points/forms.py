@@ -13,17 +13,11 @@ from shop.selectors import departments_list
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 
 
-class GrantForm(forms.Form):
-    """A grant to one employee. Each render carries a fresh one-time key, spent in the
-    transaction that writes the grant (or queues it for approval), so submitting the same page
-    twice (a double click, a resend, two tabs) grants once."""
+class OneTimeSubmissionForm(forms.Form):
+    """A form that moves points. Each render carries a fresh one-time key, spent in the
+    transaction that writes the change (or queues it for approval), so submitting the same page
+    twice (a double click, a resend, two tabs) changes the points once."""
 
-    amount = forms.IntegerField(
-        min_value=1, max_value=MAX_GRANT, help_text="Whole points to give this employee."
-    )
-    reason = forms.CharField(
-        max_length=255, help_text="Shown to the employee in their history, e.g. 'Q3 peer award'."
-    )
     submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -39,6 +33,17 @@ class GrantForm(forms.Form):
         return data
 
 
+class GrantForm(OneTimeSubmissionForm):
+    """A grant to one employee, submitted once (see OneTimeSubmissionForm)."""
+
+    amount = forms.IntegerField(
+        min_value=1, max_value=MAX_GRANT, help_text="Whole points to give this employee."
+    )
+    reason = forms.CharField(
+        max_length=255, help_text="Shown to the employee in their history, e.g. 'Q3 peer award'."
+    )
+
+
 class BulkGrantForm(GrantForm):
     """The same amount to many employees (everyone, a selection, a department)."""
 
@@ -47,7 +52,10 @@ class BulkGrantForm(GrantForm):
         self.fields["amount"].help_text = "Whole points to give each employee."
 
 
-class AdjustForm(forms.Form):
+class AdjustForm(OneTimeSubmissionForm):
+    """A correction to one employee's points, submitted once: a deduction posted twice would
+    otherwise take the points twice."""
+
     DEDUCT = "deduct"
     ADD = "add"
     direction = forms.ChoiceField(

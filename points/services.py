@@ -239,12 +239,14 @@ def points_adjust(
     adjusted_by: User | None = None,
     approval: GrantRequest | None = None,
     batch: GrantBatch | None = None,
+    submission_key: str = "",
 ) -> PointsTransaction:
     """An HR correction: usually a deduction (negative). Refused if the balance would go below 0.
 
     Deductions may be made from anyone's account (a leaver's, say) but never one's own; adding
     points is a grant, so only employees on the roster receive them. Its size counts towards
-    the approval threshold either way.
+    the approval threshold either way. `submission_key` (the adjust form's one-time key) makes a
+    second submit of the same form refused with DuplicateSubmission.
     """
     _check_amount(amount, allow_negative=True)
     reason = _check_reason(reason)
@@ -253,6 +255,7 @@ def points_adjust(
         check_recipients([user])
     _check_approval(approval, abs(amount))
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
+        grant_submission_record(key=submission_key, submitted_by=adjusted_by)
         account = account_for_update(user.pk)
         return ledger_apply(
             account=account,
@@ -405,8 +408,8 @@ class DuplicateSubmission(ApplicationError):
     status_code = 409
     code = "duplicate_submission"
     default_detail = (
-        "This form was already submitted; nothing more was granted. Check the grant batches "
-        "(or the approval requests) before granting again."
+        "This form was already submitted; no more points were moved. Check the grant batches "
+        "(or the approval requests) before trying again."
     )
 
 
@@ -719,16 +722,21 @@ def points_grant_or_request(
 
 
 def points_adjust_or_request(
-    *, user: User, amount: int, reason: str, requested_by: User | None
+    *, user: User, amount: int, reason: str, requested_by: User | None, submission_key: str = ""
 ) -> PointsTransaction | GrantRequest:
+    """What HR's adjust form calls: applied now, or queued above the threshold, once per
+    `submission_key` (the form's one-time key)."""
     if needs_approval(abs(amount)) and requested_by is not None:
         return grant_request_create(
             kind=GrantRequest.Kind.ADJUST,
             grants=[(user, amount, reason)],
             reason=reason,
             requested_by=requested_by,
+            submission_key=submission_key,
         )
-    return points_adjust(user=user, amount=amount, reason=reason, adjusted_by=requested_by)
+    return points_adjust(
+        user=user, amount=amount, reason=reason, adjusted_by=requested_by, submission_key=submission_key
+    )
 
 
 def points_grant_bulk_or_request(

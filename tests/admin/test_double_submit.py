@@ -1,5 +1,5 @@
-"""Grant forms submitted twice (a double click, a resend, two tabs) grant once: to everyone, a
-selection, a department, and one employee."""
+"""Forms that move points, submitted twice (a double click, a resend, two tabs), move them once:
+grants to everyone, a selection, a department and one employee, and one employee's adjustment."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from points.models import GrantBatch, GrantRequest, GrantSubmission, PointsAccou
 from points.services import (
     DuplicateSubmission,
     grant_submission_record,
+    points_adjust,
     points_grant,
     points_grant_bulk,
     points_grant_bulk_or_request,
@@ -42,7 +43,7 @@ def test_grant_to_all_posted_twice_creates_one_batch_and_refuses_the_second(hr_c
     first = hr_client.post(GRANT_ALL, form)
     assert first.status_code == 302
     second = hr_client.post(GRANT_ALL, form, follow=True)
-    assert "This form was already submitted; nothing more was granted" in second.content.decode()
+    assert "This form was already submitted; no more points were moved" in second.content.decode()
     assert GrantBatch.objects.count() == 1
     assert PointsTransaction.objects.count() == 2
     assert PointsAccount.objects.get(user=a).balance == PointsAccount.objects.get(user=b).balance == 20
@@ -154,7 +155,7 @@ def test_grant_to_one_employee_posted_twice_grants_once_and_refuses_the_second(h
     first = hr_client.post(url, form)
     assert first.status_code == 302
     second = hr_client.post(url, form, follow=True)
-    assert "This form was already submitted; nothing more was granted" in second.content.decode()
+    assert "This form was already submitted; no more points were moved" in second.content.decode()
     assert PointsAccount.objects.get(user=a).balance == 25
     assert PointsTransaction.objects.filter(account__user=a).count() == 1
     assert GrantSubmission.objects.count() == 1
@@ -201,7 +202,7 @@ def test_grant_to_a_department_posted_twice_creates_one_batch_and_refuses_the_se
     first = hr_client.post(GRANT_DEPARTMENT, form)
     assert first.status_code == 302
     second = hr_client.post(GRANT_DEPARTMENT, form, follow=True)
-    assert "This form was already submitted; nothing more was granted" in second.content.decode()
+    assert "This form was already submitted; no more points were moved" in second.content.decode()
     assert GrantBatch.objects.count() == 1
     assert [PointsAccount.objects.get(user=u).balance for u in members] == [15, 15]
 
@@ -235,3 +236,58 @@ def test_the_same_single_grant_sent_at_once_from_several_threads_grants_once(mak
     assert kinds == {"PointsTransaction": 1, "DuplicateSubmission": 3}, results
     assert PointsAccount.objects.get(user=a).balance == 10
     call_command("check_ledger")
+
+
+# --- one employee's adjustment ----------------------------------------------------------------
+
+
+def test_a_deduction_posted_twice_deducts_once_and_refuses_the_second(hr_client, make_user):
+    a = make_user(points=100)
+    url = reverse("admin:shop_user_adjust", args=[a.pk])
+    form = {
+        "direction": "deduct",
+        "amount": "30",
+        "reason": "Duplicate award",
+        "submission": submission_of(hr_client.get(url)),
+    }
+    assert hr_client.post(url, form).status_code == 302
+    second = hr_client.post(url, form, follow=True)
+    assert "This form was already submitted; no more points were moved" in second.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 70
+    assert PointsTransaction.objects.filter(account__user=a, type="adjusted").count() == 1
+
+
+def test_an_adjustment_without_its_key_changes_nothing(hr_client, make_user):
+    a = make_user(points=100)
+    response = hr_client.post(
+        reverse("admin:shop_user_adjust", args=[a.pk]), {"direction": "deduct", "amount": "30", "reason": "x"}
+    )
+    assert response.status_code == 200
+    assert "This page is out of date" in response.content.decode()
+    assert PointsAccount.objects.get(user=a).balance == 100
+
+
+def test_an_adjustment_above_the_threshold_posted_twice_is_queued_once(settings, hr_client, make_user):
+    settings.GRANT_APPROVAL_THRESHOLD = 100
+    a = make_user(points=1000)
+    url = reverse("admin:shop_user_adjust", args=[a.pk])
+    form = {
+        "direction": "deduct",
+        "amount": "500",
+        "reason": "Reversal",
+        "submission": submission_of(hr_client.get(url)),
+    }
+    hr_client.post(url, form)
+    again = hr_client.post(url, form, follow=True)
+    assert "already submitted" in again.content.decode()
+    assert GrantRequest.objects.count() == 1
+    assert PointsAccount.objects.get(user=a).balance == 1000
+
+
+def test_the_adjust_key_is_spent_with_its_adjustment(hr_user, make_user):
+    a = make_user(points=100)
+    key = token_urlsafe(32)
+    points_adjust(user=a, amount=-10, reason="Fix", adjusted_by=hr_user, submission_key=key)
+    with pytest.raises(DuplicateSubmission):
+        points_adjust(user=a, amount=-10, reason="Fix", adjusted_by=hr_user, submission_key=key)
+    assert PointsAccount.objects.get(user=a).balance == 90

@@ -63,7 +63,10 @@ def test_own_employee_page_explains_instead_of_offering_grant_buttons(hr_client,
 def test_granting_or_adjusting_oneself_by_url_is_refused(hr_client, hr_user):
     for name, data in (
         ("admin:shop_user_grant", {"amount": "1000000", "reason": "me"}),
-        ("admin:shop_user_adjust", {"direction": "add", "amount": "500", "reason": "me"}),
+        (
+            "admin:shop_user_adjust",
+            {"direction": "add", "amount": "500", "reason": "me", "submission": token_urlsafe(32)},
+        ),
     ):
         response = hr_client.post(reverse(name, args=[hr_user.pk]), data, follow=True)
         assert "nobody grants or adjusts their own points" in response.content.decode()

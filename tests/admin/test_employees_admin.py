@@ -148,7 +148,7 @@ def test_adjust_deducts_with_a_reason(hr_client, hr_user, make_user):
     user = make_user(points=100)
     response = hr_client.post(
         reverse("admin:shop_user_adjust", args=[user.pk]),
-        {"direction": "deduct", "amount": "40", "reason": "Duplicate award"},
+        {"direction": "deduct", "amount": "40", "reason": "Duplicate award", "submission": token_urlsafe(32)},
     )
     assert response.status_code == 302
     assert balance(user) == 60
@@ -160,7 +160,7 @@ def test_adjust_that_would_go_negative_is_refused_clearly(hr_client, make_user):
     user = make_user(points=30)
     response = hr_client.post(
         reverse("admin:shop_user_adjust", args=[user.pk]),
-        {"direction": "deduct", "amount": "31", "reason": "Oops"},
+        {"direction": "deduct", "amount": "31", "reason": "Oops", "submission": token_urlsafe(32)},
     )
     assert response.status_code == 200
     body = response.content.decode()
