@@ -28,18 +28,44 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "cpu-benchmark-only")
 os.environ.setdefault("ORDER_RATE_LIMIT", "100000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from tests.support.cognito import (  # noqa: E402
+    CLIENT_ID,
+    POOL_ID,
+    JwksServer,
+    SigningKey,
+    cognito_claims,
+    issuer_for,
+    sign,
+)
+
+# Production accepts only Cognito tokens for one host behind a TLS-terminating load balancer:
+# as in bench/http/run.py, a local JWKS publishes the key the benchmark signs tokens with, and
+# every request carries the balancer's Host and X-Forwarded-Proto.
+HOST = "shop.bench.test"
+SIGNING_KEY = SigningKey(kid="cpu-bench-key")
+JWKS = JwksServer()
+JWKS.keys.append(SIGNING_KEY)
+os.environ.update(
+    {
+        "COGNITO_USER_POOL_ID": POOL_ID,
+        "COGNITO_CLIENT_ID": CLIENT_ID,
+        "COGNITO_JWKS_URL": JWKS.url,
+        "COGNITO_ISSUER": issuer_for(POOL_ID),
+        "APP_DOMAIN": HOST,
+    }
+)
+
 import django  # noqa: E402
 
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 
 from catalog.models import Category, Product, StockMovement  # noqa: E402
 from catalog.services import product_stock_adjust  # noqa: E402
 from points.services import points_grant  # noqa: E402
-from shop.auth.local_issuer import get_local_issuer  # noqa: E402
 from shop.services import user_create  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
@@ -77,12 +103,21 @@ def prepare() -> tuple[Client, Client, list[str]]:
         ids.append(str(product.pk))
     sub = str(uuid.uuid4())
     user = user_create(email="cpu@example.com", name="CPU", cognito_sub=sub)
-    points_grant(user=user, amount=1_000_000, reason="benchmark")
-    token = get_local_issuer().issue(email="cpu@example.com", sub=sub, lifetime_seconds=3600)
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}"), Client(HTTP_X_BENCH_USER=str(user.pk)), ids
+    # One grant big enough for every case; the four-eyes threshold guards HR's grants, not
+    # this loader (as in bench/http/run.py).
+    with override_settings(GRANT_APPROVAL_THRESHOLD=1_000_000):
+        points_grant(user=user, amount=1_000_000, reason="benchmark")
+    token = sign(cognito_claims(sub=sub, email="cpu@example.com", name="CPU"), SIGNING_KEY)
+    balancer = {"HTTP_HOST": HOST, "HTTP_X_FORWARDED_PROTO": "https"}
+    return (
+        Client(HTTP_AUTHORIZATION=f"Bearer {token}", **balancer),
+        Client(HTTP_X_BENCH_USER=str(user.pk), **balancer),
+        ids,
+    )
 
 
 def main() -> None:
+    JWKS.start()
     api, plain, ids = prepare()
 
     def body(i: int) -> str:
@@ -116,6 +151,7 @@ def main() -> None:
             op(i)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         print(f"| {name:<14} | {cpu / N * 1000:8.2f} ms | {wall / N * 1000:9.2f} ms |")
+    JWKS.stop()
 
 
 if __name__ == "__main__":
