@@ -2,7 +2,8 @@
 
 THE LOCK ORDER, for every writer in the project: a grant approval request first (approving
 one locks it, then applies its grant), then points account(s), ordered by pk, then product(s),
-ordered by pk, then the order row, and last the catalog version row (updated when stock
+ordered by pk, then the order row, then the order's idempotency record (inserted there with
+its response; orders.idempotency), and last the catalog version row (updated when stock
 reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two
 transactions that follow one order cannot
 deadlock each other. Locks are plain `select_for_update()` on single-table querysets: MariaDB
