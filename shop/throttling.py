@@ -5,11 +5,14 @@ case that costs employees points and stock. Counts live in the default cache (Re
 database table), not in process memory, so 2 or 10 containers enforce one limit together.
 
 How it counts: a fixed window per employee. Each window of the rate's period (a clock minute
-for "30/min") has one counter, raised with ``incr`` and created with ``add`` on a window's first
-request. Both are atomic in the shared caches (Redis ``SET NX`` and ``INCR``; the database
-cache's unique key and its row-locking ``incr`` in ``shop.cache``), so simultaneous requests on
-any number of containers each get their own number and exactly the first N of a window pass. The cost of the fixed
-window: a client can place N orders at the end of one window and N more at the start of the
+for "30/min") has one counter. On Redis (REDIS_URL, production's cache) one round trip per
+order does it: ``INCR`` (atomic, and it creates a missing counter at 1) with an ``EXPIRE`` in the
+same MULTI/EXEC, so the counter never outlives its window for long. In the database cache the
+counter is raised with ``incr`` and created with ``add`` on a window's first request, both
+atomic there too (the table's unique key and the row-locking ``incr`` in ``shop.cache``), at the
+price of a transaction and a commit of its own per order. Either way simultaneous requests on
+any number of containers each get their own number and exactly the first N of a window pass.
+The cost of the fixed window: a client can place N orders at the end of one window and N more at the start of the
 next. DRF's own throttle keeps a sliding log instead, but reads and rewrites it without a lock,
 so a burst of simultaneous requests could all pass; a limit that holds was the requirement.
 """
@@ -22,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -75,6 +79,8 @@ class OrderPlacementThrottle(SimpleRateThrottle):
 
     def _count(self, window_key: str, *, timeout: int) -> int:
         """This request's number in its window: increment, creating the counter on a miss."""
+        if isinstance(self.cache, RedisCache):
+            return _count_in_redis(self.cache, window_key, timeout=timeout)
         try:
             # Every request but a window's first finds its counter: one atomic increment.
             return int(self.cache.incr(window_key))
@@ -91,3 +97,20 @@ class OrderPlacementThrottle(SimpleRateThrottle):
         if self.retry_after is None:
             return None
         return float(max(1, math.ceil(self.retry_after)))
+
+
+def _count_in_redis(cache: RedisCache, window_key: str, *, timeout: int) -> int:
+    """INCR and EXPIRE in one MULTI/EXEC: one round trip, applied together or not at all.
+
+    The key is the cache's own (prefix and version) and Django's Redis serializer stores
+    integers as plain numbers, so ``cache.get`` reads the same counter. Each request pushes its
+    window counter's expiry out to `timeout` again; the window is in the key, so a counter kept
+    a little longer never counts into another window.
+    """
+    key = cache.make_and_validate_key(window_key)
+    client = cache._cache.get_client(key, write=True)
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, timeout)
+    count, _ = pipe.execute()
+    return int(count)
