@@ -32,7 +32,8 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from orders.models import IdempotencyRecord
+from orders.models import IdempotencyRecord, Order
+from shop.db import insert_new
 from shop.errors import IdempotencyInProgress, IdempotencyKeyReused
 from shop.models import User
 
@@ -71,30 +72,29 @@ class KeyTaken(Exception):
     """The key already has a committed row: replay it, or take it over, outside the transaction."""
 
 
-def idempotency_insert(
-    new_key: NewKey, *, status: int, body: Any, order: models.Model | None = None
-) -> IdempotencyRecord:
+def idempotency_insert(new_key: NewKey, *, status: int, body: Any, order: Order) -> IdempotencyRecord:
     """In the order transaction, after the order row: claim the key and store its response,
     in one INSERT.
 
     Raises KeyTaken if the key has a row already; the caller's transaction is then rolled back
     as the exception leaves it (on PostgreSQL the failed insert has aborted it anyway).
     """
-    now = timezone.now()
+    record = IdempotencyRecord(
+        user=new_key.user,
+        key=new_key.key,
+        request_hash=new_key.request_hash,
+        claim_token=uuid.uuid4().hex,
+        state=IdempotencyRecord.State.COMPLETED,
+        response_status=status,
+        response_body=body,
+        order=order,
+        created_at=timezone.now(),
+    )
     try:
-        return IdempotencyRecord.objects.create(
-            user=new_key.user,
-            key=new_key.key,
-            request_hash=new_key.request_hash,
-            claim_token=uuid.uuid4().hex,
-            state=IdempotencyRecord.State.COMPLETED,
-            response_status=status,
-            response_body=body,
-            order=order,
-            created_at=now,
-        )
+        insert_new(record)
     except IntegrityError as exc:
         raise KeyTaken() from exc
+    return record
 
 
 def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> bool:

@@ -22,7 +22,7 @@ from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, lock_one, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -55,7 +55,7 @@ def order_place(
         # one key (keys are per employee), before any of them touches the key's row.
         account = account_for_update(user.pk)
         record = idempotency_lock(claim) if claim is not None else None
-        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        product = lock_one(Product, "id", product_id)
         if product is None or not product.is_active:
             raise ProductUnavailable()
         if product.stock < quantity:
@@ -65,7 +65,7 @@ def order_place(
         cost = product.points_cost * quantity
         if account.balance < cost:
             raise InsufficientPoints(f"This order costs {cost} points and your balance is {account.balance}.")
-        order = Order.objects.create(
+        order = Order(
             user=user,
             product=product,
             quantity=quantity,
@@ -73,6 +73,7 @@ def order_place(
             points_used=cost,
             balance_after=account.balance - cost,
         )
+        insert_new(order)
         if new_key is not None and response_for is not None:
             # The key's row is inserted with the response in one statement, after the order it
             # references. A retry with the key waited for this request's account lock above;

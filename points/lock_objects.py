@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from points.models import GrantRequest, PointsAccount
+from shop.db import lock_one
 
 
 def grant_request_for_update(request_id: Any) -> GrantRequest:
@@ -31,4 +32,8 @@ def accounts_for_update(user_ids: Iterable[Any]) -> QuerySet[PointsAccount]:
 
 
 def account_for_update(user_id: Any) -> PointsAccount:
-    return PointsAccount.objects.select_for_update().get(user_id=user_id)
+    # Every order locks one account: a statement made once (shop.db.lock_one), not per call.
+    account = lock_one(PointsAccount, "user", user_id)
+    if account is None:
+        raise PointsAccount.DoesNotExist(f"No points account for user {user_id}.")
+    return account
