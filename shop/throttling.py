@@ -108,7 +108,8 @@ def _count_in_redis(cache: RedisCache, window_key: str, *, timeout: int) -> int:
     a little longer never counts into another window.
     """
     key = cache.make_and_validate_key(window_key)
-    client = cache._cache.get_client(key, write=True)
+    # Django's RedisCache keeps its redis-py client factory here; it has no public accessor.
+    client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
     pipe = client.pipeline(transaction=True)
     pipe.incr(key)
     pipe.expire(key, timeout)
