@@ -6,8 +6,8 @@ database table), not in process memory, so 2 or 10 containers enforce one limit 
 
 How it counts: a fixed window per employee. Each window of the rate's period (a clock minute
 for "30/min") has one counter. On Redis (REDIS_URL, production's cache) one round trip per
-order does it: ``INCR`` (atomic, and it creates a missing counter at 1) with an ``EXPIRE`` in the
-same MULTI/EXEC, so the counter never outlives its window for long. In the database cache the
+order does it: ``INCR`` (atomic, and it creates a missing counter at 1) with an ``EXPIRE`` in one
+server-side script, so the counter never outlives its window for long. In the database cache the
 counter is raised with ``incr`` and created with ``add`` on a window's first request, both
 atomic there too (the table's unique key and the row-locking ``incr`` in ``shop.cache``), at the
 price of a transaction and a commit of its own per order. Either way simultaneous requests on
@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import caches
@@ -99,8 +100,19 @@ class OrderPlacementThrottle(SimpleRateThrottle):
         return float(max(1, math.ceil(self.retry_after)))
 
 
+# INCR (a missing counter starts at 1) and EXPIRE as one script: atomic on the server, one
+# command from here. A MULTI/EXEC pipeline does the same in one round trip too, but costs
+# redis-py several times the Python work per order.
+_INCR_EXPIRE = "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n"
+
+# One redis-py client per cache client (so per thread: Django keeps caches per thread). Django's
+# RedisCache builds a new client object for every call, and building one copies redis-py's
+# table of response callbacks, which costs more than the command.
+_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
 def _count_in_redis(cache: RedisCache, window_key: str, *, timeout: int) -> int:
-    """INCR and EXPIRE in one MULTI/EXEC: one round trip, applied together or not at all.
+    """This request's number in its window, in one round trip.
 
     The key is the cache's own (prefix and version) and Django's Redis serializer stores
     integers as plain numbers, so ``cache.get`` reads the same counter. Each request pushes its
@@ -109,9 +121,8 @@ def _count_in_redis(cache: RedisCache, window_key: str, *, timeout: int) -> int:
     """
     key = cache.make_and_validate_key(window_key)
     # Django's RedisCache keeps its redis-py client factory here; it has no public accessor.
-    client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
-    pipe = client.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, timeout)
-    count, _ = pipe.execute()
-    return int(count)
+    factory = cache._cache  # type: ignore[attr-defined]
+    client = _clients.get(factory)
+    if client is None:
+        client = _clients[factory] = factory.get_client(key, write=True)
+    return int(client.eval(_INCR_EXPIRE, 1, key, timeout))
