@@ -70,6 +70,8 @@ from cdktf_cdktf_provider_aws.ecs_service import (
 )
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
+from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -189,6 +191,8 @@ __all__ = [
     "EcsServiceLoadBalancer",
     "EcsTaskDefinition",
     "Eip",
+    "ElasticacheReplicationGroup",
+    "ElasticacheSubnetGroup",
     "FlowLog",
     "IamRole",
     "IamRolePolicy",

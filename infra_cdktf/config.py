@@ -115,6 +115,12 @@ class EnvironmentConfig:
     db_max_connections: int = 60
     # Statements slower than this land in the exported slow-query log.
     db_slow_query_seconds: float = 1.0
+    # The order rate limit's cache (infra_cdktf/cache.py): Valkey, one node plus this many
+    # replicas in the other AZ (automatic failover when there is one).
+    cache_engine_version: str = "7.2"
+    cache_node_type: str = "cache.t4g.micro"
+    cache_replicas: int = 0
+    cache_maintenance_window: str = "sun:05:00-sun:06:00"
     # Storage.
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Long-lived environment: deletion protection on the database, ALB and user pool, a final
@@ -204,6 +210,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         name="prod",
         nat_gateway_per_az=True,
         db_multi_az=True,
+        cache_replicas=1,
         protect_from_deletion=True,
         secret_recovery_window_days=30,
         # A placeholder from the design: operators set domain_name in environments/prod.json.

@@ -27,6 +27,8 @@ from infra_cdktf.config import EnvironmentConfig
 
 ANYWHERE = "0.0.0.0/0"
 MYSQL_PORT = 3306
+# Valkey/Redis, for the cache (infra_cdktf/cache.py).
+CACHE_PORT = 6379
 # AWS-managed list of the addresses CloudFront uses to reach origins.
 CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 
@@ -50,6 +52,7 @@ class Network(Construct):
     app_security_group: SecurityGroup
     proxy_security_group: SecurityGroup
     db_security_group: SecurityGroup
+    cache_security_group: SecurityGroup
     s3_endpoint: VpcEndpoint
     ingress_rules: dict[str, VpcSecurityGroupIngressRule]
     egress_rules: dict[str, VpcSecurityGroupEgressRule]
@@ -204,6 +207,8 @@ class Network(Construct):
             cfg, "proxy", f"AWSomeShop RDS Proxy: {sql} from the app only"
         )
         self.db_security_group = self._group(cfg, "db", f"AWSomeShop database: {sql} from app and proxy only")
+        self.cache_security_group = self._group(cfg, "cache", "AWSomeShop cache: Valkey from the app only")
+        cache = self.cache_security_group
         alb, app, proxy, db = (
             self.alb_security_group,
             self.app_security_group,
@@ -284,3 +289,6 @@ class Network(Construct):
         ingress("db_from_app", db, db_port, f"{sql} from the containers", source=app)
         ingress("db_from_proxy", db, db_port, f"{sql} from RDS Proxy", source=proxy)
         # The database group has no egress rule at all: the database initiates nothing.
+        egress("app_to_cache", app, CACHE_PORT, "Valkey (TLS): the order rate-limit counters", target=cache)
+        ingress("cache_from_app", cache, CACHE_PORT, "Valkey (TLS) from the containers", source=app)
+        # Nor does the cache group: the cache initiates nothing.

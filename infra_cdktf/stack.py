@@ -8,6 +8,7 @@ from constructs import Construct
 from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
 from infra_cdktf.app_secrets import CognitoClientSecret, CognitoClientSecretProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
+from infra_cdktf.cache import Cache, CacheProps
 from infra_cdktf.compute import AppService, AppServiceProps, ContainerRegistry, ContainerRegistryProps
 from infra_cdktf.config import EnvironmentConfig
 from infra_cdktf.data import APP_DB_USER, Data, DataProps
@@ -58,6 +59,15 @@ class AwsomeShopStack(TerraformStack):
                 private_subnet_ids=private_subnet_ids,
                 db_security_group_id=self.network.db_security_group.id,
                 proxy_security_group_id=self.network.proxy_security_group.id,
+            ),
+        )
+        self.cache = Cache(
+            self,
+            "cache",
+            props=CacheProps(
+                config=cfg,
+                private_subnet_ids=private_subnet_ids,
+                security_group_id=self.network.cache_security_group.id,
             ),
         )
         self.users = UserDirectory(self, "identity", props=UserDirectoryProps(config=cfg))
@@ -141,6 +151,8 @@ class AwsomeShopStack(TerraformStack):
                     # after a rotation; DB_USER/DB_PASSWORD are the start-up values.
                     "DB_SECRET_ARN": app_secret,
                     "TRUSTED_PROXY_COUNT": str(cfg.trusted_proxy_count),
+                    # The order rate limit counts here (one round trip) instead of in a table.
+                    "REDIS_URL": self.cache.url,
                     **self._host_settings(cfg),
                     **self.users.app_environment,
                     **lifecycle_environment(cfg, self.mail),
@@ -275,6 +287,10 @@ class AwsomeShopStack(TerraformStack):
             "user_pool_client_id": (self.users.client.id, "Cognito app client"),
             "images_bucket_name": (self.storage.images_bucket_name, "Product images"),
             "db_proxy_endpoint": (self.data.proxy_endpoint, "Database endpoint the containers use"),
+            "cache_endpoint": (
+                self.cache.replication_group.primary_endpoint_address,
+                "Valkey primary endpoint (TLS) for the order rate limit",
+            ),
             "cognito_client_secret_arn": (self.cognito_secret.secret.arn, "Cognito app client secret"),
             "alerts_topic_arn": (self.monitoring.topic.arn, "Subscribe to receive alarms"),
         }

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
 from shop import metrics
+from shop.db import insert_new
 from shop.models import User
 
 logger = logging.getLogger(__name__)
@@ -58,9 +59,11 @@ def notification_enqueue(
     """
     user_id: Any = getattr(user, "pk", user)  # a user or its id: no query to load one
     if new_event:
-        return Notification.objects.create(
+        notification = Notification(
             user_id=user_id, kind=kind, dedupe_key=dedupe_key, context=context, next_attempt_at=timezone.now()
         )
+        insert_new(notification)
+        return notification
     try:
         # A savepoint: a duplicate must not break the caller's transaction.
         with transaction.atomic():

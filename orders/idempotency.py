@@ -1,18 +1,22 @@
 """Idempotency-Key handling for order placement.
 
 A key is scoped to the caller and remembered for IDEMPOTENCY_TTL_SECONDS (24 h). The first
-request claims it by inserting a row as the first statement of the order transaction
-(`idempotency_insert`) and stores its response in that row before the same transaction
-commits, so an order and its stored response exist together or not at all, in one round trip
-more than an order without a key. The unique constraint arbitrates between concurrent
-retries: a second request with the key waits on the first's uncommitted row and then finds
-it committed (and replays it) or rolled back (and goes ahead itself). A refusal is stored
-afterwards, in its own transaction, so that a retry replays it.
+request claims it inside the order transaction: once the order row is written, the key's row
+is inserted already completed, with the response to replay (`idempotency_insert`), so an order
+and its stored response exist together or not at all, for one statement more than an order
+without a key. The unique constraint arbitrates between retries, and the order's lock order
+makes them wait for each other first: keys are per caller, and every order transaction locks
+the caller's points account before anything else, so a retry waits there until the first
+request ends. If the first committed, the retry's insert fails (KeyTaken), its transaction
+rolls back, and it replays the stored response; if the first rolled back, the retry orders. A
+retry that is refused before it gets to the insert (the first took the last item, or the
+points) finds the key taken when it stores its refusal, and replays the first answer too. A
+refusal is stored in its own transaction, so that a retry replays it.
 
 Rows that a request committed as `in_progress` (the older two-step claim, still used to take
 over a key whose row is found in that state) are handled by `idempotency_claim`: the order
-transaction then locks that row and re-checks the claim, and a claim whose request died
-without finishing is taken over after IDEMPOTENCY_STALE_SECONDS.
+transaction then locks that row, after the account, and re-checks the claim, and a claim whose
+request died without finishing is taken over after IDEMPOTENCY_STALE_SECONDS.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from orders.models import IdempotencyRecord
+from orders.models import IdempotencyRecord, Order
+from shop.db import insert_new
 from shop.errors import IdempotencyInProgress, IdempotencyKeyReused
 from shop.models import User
 
@@ -67,26 +72,38 @@ class KeyTaken(Exception):
     """The key already has a committed row: replay it, or take it over, outside the transaction."""
 
 
-def idempotency_insert(new_key: NewKey) -> IdempotencyRecord:
-    """The order transaction's first statement: claim the key by inserting its row.
+def idempotency_insert(new_key: NewKey, *, status: int, body: Any, order: Order) -> IdempotencyRecord:
+    """In the order transaction, after the order row: claim the key and store its response,
+    in one INSERT.
 
-    Raises KeyTaken if another request's row exists; the caller's transaction is then rolled
-    back as the exception leaves it (nothing else has been written yet).
+    Raises KeyTaken if the key has a row already; the caller's transaction is then rolled back
+    as the exception leaves it (on PostgreSQL the failed insert has aborted it anyway).
     """
+    record = IdempotencyRecord(
+        user=new_key.user,
+        key=new_key.key,
+        request_hash=new_key.request_hash,
+        claim_token=uuid.uuid4().hex,
+        state=IdempotencyRecord.State.COMPLETED,
+        response_status=status,
+        response_body=body,
+        order=order,
+        created_at=timezone.now(),
+    )
     try:
-        return IdempotencyRecord.objects.create(
-            user=new_key.user,
-            key=new_key.key,
-            request_hash=new_key.request_hash,
-            claim_token=uuid.uuid4().hex,
-            created_at=timezone.now(),
-        )
+        insert_new(record)
     except IntegrityError as exc:
         raise KeyTaken() from exc
+    return record
 
 
-def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> None:
-    """Remember a refusal (e.g. 409 insufficient_points) so that a retry replays it."""
+def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> bool:
+    """Remember a refusal (e.g. 409 insufficient_points) so that a retry replays it.
+
+    False if the key has a row already: an earlier request with it (this one's first attempt,
+    whose order took the last item or the points this one wanted) answered first, and that
+    answer is the one to replay.
+    """
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.create(
@@ -100,8 +117,8 @@ def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> Non
                 created_at=timezone.now(),
             )
     except IntegrityError:
-        # A concurrent retry with this key got its answer stored first; that one is replayed.
-        pass
+        return False
+    return True
 
 
 def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Replay:

@@ -1,10 +1,10 @@
 """Placing and refunding orders: the money path.
 
-Lock order (the project's one order; see points.lock_objects): idempotency record, points
-account, product, order, and the catalog version row when stock reaches or leaves zero. Rows are re-read under their locks and every check is made on the
-locked values; the debit, the stock decrement, the order, its ledger entry and its stored
-idempotent response are written in one transaction or not at all. Nothing here calls the
-network while a lock is held.
+Lock order (the project's one order; see points.lock_objects): points account, product, order,
+the order's idempotency record, and the catalog version row when stock reaches or leaves zero.
+Rows are read under their locks and every check is made on the locked values; the debit, the
+stock decrement, the order, its ledger entry and its stored idempotent response are written in
+one transaction or not at all. Nothing here calls the network while a lock is held.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, lock_one, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -47,16 +47,15 @@ def order_place(
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError("quantity out of range")
+    if (new_key is not None or claim is not None) and response_for is None:
+        raise ValueError("an idempotency key needs the response to store")
     # A connection lost during COMMIT is OutcomeUnknown, never "nothing was changed".
     with atomic_with_known_outcome():
-        if claim is not None:
-            record = idempotency_lock(claim)
-        elif new_key is not None:
-            record = idempotency_insert(new_key)
-        else:
-            record = None
+        # The account first: every order of one employee queues here, and so do retries with
+        # one key (keys are per employee), before any of them touches the key's row.
         account = account_for_update(user.pk)
-        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        record = idempotency_lock(claim) if claim is not None else None
+        product = lock_one(Product, "id", product_id)
         if product is None or not product.is_active:
             raise ProductUnavailable()
         if product.stock < quantity:
@@ -66,7 +65,7 @@ def order_place(
         cost = product.points_cost * quantity
         if account.balance < cost:
             raise InsufficientPoints(f"This order costs {cost} points and your balance is {account.balance}.")
-        order = Order.objects.create(
+        order = Order(
             user=user,
             product=product,
             quantity=quantity,
@@ -74,6 +73,13 @@ def order_place(
             points_used=cost,
             balance_after=account.balance - cost,
         )
+        insert_new(order)
+        if new_key is not None and response_for is not None:
+            # The key's row is inserted with the response in one statement, after the order it
+            # references. A retry with the key waited for this request's account lock above;
+            # if this request committed, the retry's insert fails here (KeyTaken) and it
+            # rolls back and replays; if it rolled back, the retry orders.
+            idempotency_insert(new_key, status=201, body=response_for(order), order=order)
         ledger_apply(
             account=account,
             type=PointsTransaction.Type.REDEEMED,

@@ -2,7 +2,8 @@
 
 THE LOCK ORDER, for every writer in the project: a grant approval request first (approving
 one locks it, then applies its grant), then points account(s), ordered by pk, then product(s),
-ordered by pk, then the order row, and last the catalog version row (updated when stock
+ordered by pk, then the order row, then the order's idempotency record (inserted there with
+its response; orders.idempotency), and last the catalog version row (updated when stock
 reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two
 transactions that follow one order cannot
 deadlock each other. Locks are plain `select_for_update()` on single-table querysets: MariaDB
@@ -17,6 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from points.models import GrantRequest, PointsAccount
+from shop.db import lock_one
 
 
 def grant_request_for_update(request_id: Any) -> GrantRequest:
@@ -30,4 +32,8 @@ def accounts_for_update(user_ids: Iterable[Any]) -> QuerySet[PointsAccount]:
 
 
 def account_for_update(user_id: Any) -> PointsAccount:
-    return PointsAccount.objects.select_for_update().get(user_id=user_id)
+    # Every order locks one account: a statement made once (shop.db.lock_one), not per call.
+    account = lock_one(PointsAccount, "user", user_id)
+    if account is None:
+        raise PointsAccount.DoesNotExist(f"No points account for user {user_id}.")
+    return account

@@ -29,7 +29,7 @@ from points.models import (
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.signals import points_granted
 from shop import metrics
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict, save_fields
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 
@@ -77,8 +77,8 @@ def ledger_apply(
     else:
         account.total_adjusted += amount
         update_fields.append("total_adjusted")
-    account.save(update_fields=update_fields)
-    entry = PointsTransaction.objects.create(
+    save_fields(account, update_fields)
+    entry = PointsTransaction(
         account=account,
         type=type,
         amount=amount,
@@ -88,6 +88,7 @@ def ledger_apply(
         created_by=created_by,
         batch=batch,
     )
+    insert_new(entry)
     ledger_metrics_on_commit(type=type, amounts=[amount])
     return entry
 

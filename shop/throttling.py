@@ -5,11 +5,14 @@ case that costs employees points and stock. Counts live in the default cache (Re
 database table), not in process memory, so 2 or 10 containers enforce one limit together.
 
 How it counts: a fixed window per employee. Each window of the rate's period (a clock minute
-for "30/min") has one counter, raised with ``incr`` and created with ``add`` on a window's first
-request. Both are atomic in the shared caches (Redis ``SET NX`` and ``INCR``; the database
-cache's unique key and its row-locking ``incr`` in ``shop.cache``), so simultaneous requests on
-any number of containers each get their own number and exactly the first N of a window pass. The cost of the fixed
-window: a client can place N orders at the end of one window and N more at the start of the
+for "30/min") has one counter. On Redis (REDIS_URL, production's cache) one round trip per
+order does it: ``INCR`` (atomic, and it creates a missing counter at 1) with an ``EXPIRE`` in one
+server-side script, so the counter never outlives its window for long. In the database cache the
+counter is raised with ``incr`` and created with ``add`` on a window's first request, both
+atomic there too (the table's unique key and the row-locking ``incr`` in ``shop.cache``), at the
+price of a transaction and a commit of its own per order. Either way simultaneous requests on
+any number of containers each get their own number and exactly the first N of a window pass.
+The cost of the fixed window: a client can place N orders at the end of one window and N more at the start of the
 next. DRF's own throttle keeps a sliding log instead, but reads and rewrites it without a lock,
 so a burst of simultaneous requests could all pass; a limit that holds was the requirement.
 """
@@ -19,9 +22,11 @@ from __future__ import annotations
 import logging
 import math
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -75,6 +80,8 @@ class OrderPlacementThrottle(SimpleRateThrottle):
 
     def _count(self, window_key: str, *, timeout: int) -> int:
         """This request's number in its window: increment, creating the counter on a miss."""
+        if isinstance(self.cache, RedisCache):
+            return _count_in_redis(self.cache, window_key, timeout=timeout)
         try:
             # Every request but a window's first finds its counter: one atomic increment.
             return int(self.cache.incr(window_key))
@@ -91,3 +98,31 @@ class OrderPlacementThrottle(SimpleRateThrottle):
         if self.retry_after is None:
             return None
         return float(max(1, math.ceil(self.retry_after)))
+
+
+# INCR (a missing counter starts at 1) and EXPIRE as one script: atomic on the server, one
+# command from here. A MULTI/EXEC pipeline does the same in one round trip too, but costs
+# redis-py several times the Python work per order.
+_INCR_EXPIRE = "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n"
+
+# One redis-py client per cache client (so per thread: Django keeps caches per thread). Django's
+# RedisCache builds a new client object for every call, and building one copies redis-py's
+# table of response callbacks, which costs more than the command.
+_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+def _count_in_redis(cache: RedisCache, window_key: str, *, timeout: int) -> int:
+    """This request's number in its window, in one round trip.
+
+    The key is the cache's own (prefix and version) and Django's Redis serializer stores
+    integers as plain numbers, so ``cache.get`` reads the same counter. Each request pushes its
+    window counter's expiry out to `timeout` again; the window is in the key, so a counter kept
+    a little longer never counts into another window.
+    """
+    key = cache.make_and_validate_key(window_key)
+    # Django's RedisCache keeps its redis-py client factory here; it has no public accessor.
+    factory = cache._cache  # type: ignore[attr-defined]
+    client = _clients.get(factory)
+    if client is None:
+        client = _clients[factory] = factory.get_client(key, write=True)
+    return int(client.eval(_INCR_EXPIRE, 1, key, timeout))

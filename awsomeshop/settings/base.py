@@ -302,7 +302,22 @@ HEALTH_CHECK_PATHS = ["/health", "/health/live", "/healthz"]
 CACHE_TABLE_NAME = "awsomeshop_cache"
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    _redis_options: dict[str, object] = {
+        # A stalled cache must not stall orders: the limiter lets an order through when the
+        # cache fails (shop.throttling), and these bound how long it waits to find out.
+        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+        "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+    }
+    # ElastiCache's AUTH token, given to the task from Secrets Manager, kept out of the URL.
+    if env("REDIS_AUTH_TOKEN", default=""):
+        _redis_options["password"] = env("REDIS_AUTH_TOKEN")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _redis_options,
+        }
+    }
 else:
     CACHES = {
         "default": {

@@ -440,6 +440,10 @@ def main() -> None:
         + f", wrk -t1 -c{args.connections} -d{args.duration:g}s"
     )
     print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    # The deployment counts the order rate limit in ElastiCache (REDIS_URL); without --redis it
+    # counts in the database table, one more transaction per order.
+    counter = f"Redis ({args.redis})" if args.redis else "the database cache table (no --redis)"
+    print(f"order rate limit: {args.rate_limit or 'off'}, counted in {counter}")
     print()
     print(
         f"| {'scenario':<52} | {'req/s':>8} | {'p50':>8} | {'p99':>8} | {'non-2xx':>7} | {'server CPU':>10} |"

@@ -82,6 +82,7 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
     (client,) = dev.resources("aws_cognito_user_pool_client")
     (proxy,) = dev.resources("aws_db_proxy")
     (alb,) = dev.resources("aws_lb")
+    (cache,) = dev.resources("aws_elasticache_replication_group")
     assert env == {
         "AWS_REGION": "us-east-2",
         "LOG_LEVEL": "INFO",
@@ -98,6 +99,8 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         # The app's own database user, never the master (the migrate task's).
         "DB_SECRET_ARN": _secret_arn(dev, "awsomeshop-db-app-user-dev"),
         "TRUSTED_PROXY_COUNT": "1",
+        # The order rate limit's counters: Valkey over TLS (test_cache.py).
+        "REDIS_URL": f"rediss://${{aws_elasticache_replication_group.{cache}.primary_endpoint_address}}:6379/0",
         # Production serves only its host name: here the ALB's (no domain, so HTTP only).
         "APP_DOMAIN": f"${{aws_lb.{alb}.dns_name}}",
         "SECURE_SSL_REDIRECT": "false",

@@ -28,6 +28,7 @@ def test_groups_have_no_inline_rules(dev: Synth) -> None:
         "awsomeshop-app-sg-dev",
         "awsomeshop-proxy-sg-dev",
         "awsomeshop-db-sg-dev",
+        "awsomeshop-cache-sg-dev",
     }
     for group in groups.values():
         assert "ingress" not in group and "egress" not in group
@@ -41,6 +42,7 @@ def test_ingress_rules(dev: Synth) -> None:
         ("proxy", 3306, 3306, "app", "ingress_rule"),
         ("db", 3306, 3306, "app", "ingress_rule"),
         ("db", 3306, 3306, "proxy", "ingress_rule"),
+        ("cache", 6379, 6379, "app", "ingress_rule"),
     }
 
 
@@ -52,15 +54,16 @@ def test_egress_rules(dev: Synth) -> None:
         ("app", 3306, 3306, "proxy", "_egress_rule"),
         ("app", 3306, 3306, "db", "_egress_rule"),
         ("proxy", 3306, 3306, "db", "_egress_rule"),
+        ("app", 6379, 6379, "cache", "_egress_rule"),
     }
-    # The database initiates nothing.
-    assert not [rule for rule in egress if rule[0] == "db"]
+    # The database and the cache initiate nothing.
+    assert not [rule for rule in egress if rule[0] in ("db", "cache")]
 
 
 def test_groups_are_used_where_they_belong(dev: Synth) -> None:
     sg = {
         key: dev.ref("aws_security_group", "name", f"awsomeshop-{key}-sg-dev")
-        for key in ("alb", "app", "proxy", "db")
+        for key in ("alb", "app", "proxy", "db", "cache")
     }
     (alb,) = dev.resources("aws_lb").values()
     assert alb["security_groups"] == [sg["alb"]]
@@ -71,3 +74,5 @@ def test_groups_are_used_where_they_belong(dev: Synth) -> None:
     assert proxy["vpc_security_group_ids"] == [sg["proxy"]]
     (db,) = dev.resources("aws_db_instance").values()
     assert db["vpc_security_group_ids"] == [sg["db"]]
+    (cache,) = dev.resources("aws_elasticache_replication_group").values()
+    assert cache["security_group_ids"] == [sg["cache"]]

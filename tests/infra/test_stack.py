@@ -79,6 +79,7 @@ OUTPUTS = {
     "user_pool_client_id",
     "images_bucket_name",
     "db_proxy_endpoint",
+    "cache_endpoint",
     "alerts_topic_arn",
     "expire_points_task_definition_arn",
     "notifications_worker_service_name",
@@ -108,6 +109,8 @@ def test_outputs(dev: Synth, prod: Synth, options: Synth) -> None:
         ("aws_sns_topic", "name"),
         ("aws_cloudwatch_metric_alarm", "alarm_name"),
         ("aws_secretsmanager_secret", "name"),
+        ("aws_elasticache_replication_group", "replication_group_id"),
+        ("aws_elasticache_subnet_group", "name"),
         ("aws_ecr_repository", "name"),
     ],
 )

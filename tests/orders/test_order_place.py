@@ -189,11 +189,12 @@ def test_order_without_idempotency_key_is_428_and_changes_nothing(api, employee,
 
 
 def test_order_place_query_count(api, product, django_assert_num_queries):
-    # token user (account joined); savepoint; the key's row inserted; account lock; product
-    # lock; order insert; account update; ledger insert; product update; stock movement insert;
-    # the receipt into the notification outbox; stored response; release: one transaction, and
-    # nothing grows with the data.
-    with django_assert_num_queries(13):
+    # token user (account joined); savepoint (BEGIN in production); account lock; product
+    # lock; order insert; the key's row with its stored response, in one insert; account
+    # update; ledger insert; product update; stock movement insert; the receipt into the
+    # notification outbox; release (COMMIT): one transaction, and nothing grows with the data.
+    # The rate limit counts outside the database here (the test cache); see tests/shop.
+    with django_assert_num_queries(12):
         assert _order(api, product.pk, key="qc").status_code == 201
 
 
@@ -229,3 +230,58 @@ def test_orders_cannot_be_changed_through_the_api(api, employee, product, method
     response = getattr(api, method)(f"/api/v1/orders/{order_id}/", {"status": "refunded"}, format="json")
     assert response.status_code == 405
     assert Order.objects.get(pk=order_id).status == "delivered"
+
+
+def test_a_retry_after_the_first_took_the_last_item_replays_the_order(api, employee, product):
+    # The retry is refused on the locked stock before it reaches the key's row; storing that
+    # refusal finds the key answered, and the first answer is replayed instead.
+    Product.objects.filter(pk=product.pk).update(stock=1)
+    first = _order(api, product.pk, 1, key="last-one")
+    assert first.status_code == 201
+    retry = _order(api, product.pk, 1, key="last-one")
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert _state(employee, product) == (700, 0, 1, 2)
+
+
+def test_a_retry_after_the_first_spent_the_points_replays_the_order(api, employee, product):
+    first = _order(api, product.pk, 3, key="all-in")
+    assert first.status_code == 201 and first.json()["balance_after"] == 100
+    retry = _order(api, product.pk, 3, key="all-in")
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert _state(employee, product) == (100, 2, 1, 2)
+
+
+def test_a_refused_retry_with_another_body_is_still_422(api, employee, product):
+    Product.objects.filter(pk=product.pk).update(stock=1)
+    assert _order(api, product.pk, 1, key="k-4").status_code == 201
+    response = _order(api, product.pk, 2, key="k-4")  # out of stock now, and another body
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+
+
+def test_the_key_row_is_written_once_completed_with_the_order(api, employee, product):
+    from orders.models import IdempotencyRecord
+
+    body = _order(api, product.pk, 2, key="one-row").json()
+    record = IdempotencyRecord.objects.get()
+    assert (record.state, record.response_status, str(record.order_id)) == ("completed", 201, body["id"])
+    assert record.response_body == body
+
+
+@pytest.mark.parametrize("with_image", [False, True])
+def test_the_order_response_is_what_the_order_serializer_says(
+    api, employee, product, with_image, settings, tmp_path
+):
+    # The order endpoint builds its answer without the serializer (orders.apis.order_body); the
+    # list and detail endpoints use the serializer. They must agree field for field.
+    if with_image:
+        settings.MEDIA_ROOT = str(tmp_path)
+        Product.objects.filter(pk=product.pk).update(image="products/earbuds.png")
+    placed = _order(api, product.pk, 2).json()
+    detail = api.get(f"/api/v1/orders/{placed['id']}/").json()
+    assert placed == detail
+    assert (placed["product"]["image_url"] is not None) == with_image

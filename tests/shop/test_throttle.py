@@ -139,6 +139,45 @@ def test_counts_in_redis_are_shared_by_every_process(
     assert Order.objects.filter(user=employee).count() == 2
 
 
+def test_redis_counts_an_order_in_one_round_trip(
+    limited, redis_cache, api, employee, cheap_product, fixed_clock, monkeypatch
+):
+    # The database cache's counter costs a transaction of its own per order; in Redis the
+    # increment and the expiry go in one script, so one packet out and one answer back.
+    import redis
+
+    from tests.shop.conftest import REDIS_URL
+
+    sent: list[bytes] = []
+    real_send = redis.connection.Connection.send_packed_command
+
+    def counting_send(self: Any, command: Any, check_health: bool = True) -> None:
+        sent.append(b"".join(command) if isinstance(command, list) else bytes(command))
+        real_send(self, command, check_health)
+
+    assert _order(api, cheap_product).status_code == 201  # connects the pool first
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting_send)
+    assert _order(api, cheap_product).status_code == 201
+    monkeypatch.undo()
+    assert len(sent) == 1
+    assert b"EVAL" in sent[0] and b"INCR" in sent[0] and b"EXPIRE" in sent[0]
+    raw = redis.Redis.from_url(REDIS_URL)
+    raw_key = f"{redis_cache}:1:{_window_key(employee, fixed_clock[0])}"
+    assert int(raw.get(raw_key)) == 2
+    assert 0 < raw.ttl(raw_key) <= 120
+
+
+def test_a_redis_window_starts_from_a_counter_no_one_created(
+    limited, redis_cache, api, employee, cheap_product, fixed_clock
+):
+    # INCR creates the window's counter; the next window is counted apart from the last.
+    for _ in range(2):
+        assert _order(api, cheap_product).status_code == 201
+    _assert_throttled(_order(api, cheap_product))
+    fixed_clock[0] += 60
+    assert [_order(api, cheap_product).status_code for _ in range(3)] == [201, 201, 429]
+
+
 def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, caplog):
     from tests.support.cognito import free_port
 
@@ -180,3 +219,30 @@ def test_production_settings_choose_the_shared_cache(env, backend):
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True, timeout=60
     ).stdout.split()
     assert out == [backend, "30/min", "1"]
+
+
+def test_production_redis_has_timeouts_and_the_auth_token_out_of_the_url():
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REDIS_")},
+        "DJANGO_SETTINGS_MODULE": "awsomeshop.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "sqlite:///:memory:",
+        "REDIS_URL": "rediss://cache.internal:6379/0",
+        "REDIS_AUTH_TOKEN": "token-from-secrets-manager",
+    }
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.CACHES['default']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    import json
+
+    cache = json.loads(out.strip().splitlines()[-1])
+    assert cache["LOCATION"] == "rediss://cache.internal:6379/0"
+    assert cache["OPTIONS"] == {
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 1.0,
+        "password": "token-from-secrets-manager",
+    }

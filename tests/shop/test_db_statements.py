@@ -1,0 +1,105 @@
+"""shop.db's prepared statements for the order path: the rows they write and read are the ORM's."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import CatalogVersion, Product
+from notifications.models import Notification
+from orders.models import Order
+from points.models import PointsAccount
+from shop.db import insert_new, lock_one, save_fields
+
+
+def _order(user: Any, product: Any) -> Order:
+    return Order(
+        user=user, product=product, quantity=2, unit_points_cost=300, points_used=600, balance_after=400
+    )
+
+
+def test_insert_new_writes_what_save_writes(employee, product):
+    mine, theirs = _order(employee, product), _order(employee, product)
+    insert_new(mine)
+    theirs.save(force_insert=True)
+    assert not mine._state.adding and mine.created_at is not None  # auto_now_add stamped
+    columns = [f.attname for f in Order._meta.concrete_fields if f.attname not in ("id", "created_at")]
+    stored = Order.objects.values(*columns)
+    assert stored.get(pk=mine.pk) == stored.get(pk=theirs.pk)
+    assert Order.objects.get(pk=mine.pk).created_at == mine.created_at
+
+
+def test_insert_new_gives_a_database_made_key_to_the_instance(employee):
+    notification = Notification(
+        user=employee, kind="order", dedupe_key="k", context={"a": [1, "b"]}, next_attempt_at=timezone.now()
+    )
+    insert_new(notification)
+    assert notification.pk is not None
+    stored = Notification.objects.get(pk=notification.pk)
+    assert (stored.dedupe_key, stored.context, stored.status) == ("k", {"a": [1, "b"]}, notification.status)
+
+
+def test_insert_new_saves_models_with_receivers_the_ordinary_way(category):
+    # Product saves bump the catalog version (catalog.signals): they must not be skipped.
+    assert post_save.has_listeners(Product)
+    before = CatalogVersion.objects.get(pk=1).token
+    product = Product(name="Lamp", points_cost=10, category=category)
+    insert_new(product)
+    assert Product.objects.filter(pk=product.pk).exists()
+    assert CatalogVersion.objects.get(pk=1).token != before
+
+
+def test_a_failed_insert_marks_the_transaction_for_rollback(employee):
+    def duplicate() -> Notification:
+        return Notification(
+            user=employee, kind="order", dedupe_key="dup", context={}, next_attempt_at=timezone.now()
+        )
+
+    duplicate().save()
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_new(duplicate())
+        assert connection.needs_rollback
+
+
+def test_lock_one_reads_the_row_the_orm_reads(product):
+    product.description = "Über-quiet"
+    product.save()
+    locked = lock_one(Product, "id", str(product.pk))  # the API hands over the id as text too
+    assert locked is not None and not locked._state.adding
+    fields = [f.attname for f in Product._meta.concrete_fields]
+    orm = Product.objects.get(pk=product.pk)
+    assert [getattr(locked, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert lock_one(Product, "id", uuid.uuid4()) is None
+
+
+def test_lock_one_locks_the_row_on_database_servers(employee):
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        account = lock_one(PointsAccount, "user", employee.pk)
+    assert account is not None and account.balance == 1000
+    (sql,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert sql.endswith("FOR UPDATE") == connection.features.has_select_for_update
+
+
+def test_save_fields_writes_the_named_fields_and_stamps_auto_now(employee):
+    account = PointsAccount.objects.get(user=employee)
+    stamped = account.updated_at
+    account.balance, account.total_redeemed = 900, 100
+    account.total_adjusted = 5  # not named: not written
+    save_fields(account, ["balance", "total_redeemed", "updated_at"])
+    stored = PointsAccount.objects.get(user=employee)
+    assert (stored.balance, stored.total_redeemed, stored.total_adjusted) == (900, 100, 0)
+    assert stored.updated_at > stamped and stored.updated_at == account.updated_at
+
+
+def test_save_fields_of_a_vanished_row_is_an_error_as_in_save(employee):
+    account = PointsAccount.objects.get(user=employee)
+    account.pk = uuid.uuid4()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        save_fields(account, ["balance"])
