@@ -37,29 +37,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "cpu-benchmark-only")
 os.environ.setdefault("ORDER_RATE_LIMIT", "100000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from tests.support.cognito import (  # noqa: E402
-    CLIENT_ID,
-    POOL_ID,
-    JwksServer,
-    SigningKey,
-    cognito_claims,
-    issuer_for,
-    sign,
-)
+from bench.production_auth import PROXIED, local_cognito  # noqa: E402
+from tests.support.cognito import cognito_claims, sign  # noqa: E402
 
-HOST = "shop.bench.test"
-SIGNING_KEY = SigningKey(kid="cpu-bench-key")
-JWKS = JwksServer()
-JWKS.keys.append(SIGNING_KEY)
-os.environ.update(
-    {
-        "COGNITO_USER_POOL_ID": POOL_ID,
-        "COGNITO_CLIENT_ID": CLIENT_ID,
-        "COGNITO_JWKS_URL": JWKS.url,
-        "COGNITO_ISSUER": issuer_for(POOL_ID),
-        "APP_DOMAIN": HOST,
-    }
-)
+JWKS, SIGNING_KEY = local_cognito(kid="cpu-bench-key")
 
 import django  # noqa: E402
 
@@ -76,8 +57,6 @@ from points.services import points_grant  # noqa: E402
 from shop.services import user_create  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
-# What the load balancer adds to every request (bench/http/load.lua does the same).
-PROXIED = {"HTTP_HOST": HOST, "HTTP_X_FORWARDED_PROTO": "https"}
 
 
 def prepare() -> tuple[Client, Client, list[str]]:

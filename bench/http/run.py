@@ -55,31 +55,12 @@ os.environ["MEDIA_ROOT"] = str(WORK / "media")
 if "DATABASE_URL" not in os.environ:
     sys.exit("Set DATABASE_URL to a MariaDB/MySQL or PostgreSQL database the benchmark may empty.")
 
-from tests.support.cognito import (  # noqa: E402
-    CLIENT_ID,
-    POOL_ID,
-    JwksServer,
-    SigningKey,
-    cognito_claims,
-    issuer_for,
-    sign,
-)
+from bench.production_auth import HOST, local_cognito  # noqa: E402
+from tests.support.cognito import cognito_claims, sign  # noqa: E402
 
-# The host name production serves and the Cognito pool it trusts. The JWKS server runs in this
-# process for the whole run; the settings below are inherited by gunicorn and `check_ledger`.
-HOST = "shop.bench.test"
-SIGNING_KEY = SigningKey(kid="http-bench-key")
-JWKS = JwksServer()
-JWKS.keys.append(SIGNING_KEY)
-os.environ.update(
-    {
-        "COGNITO_USER_POOL_ID": POOL_ID,
-        "COGNITO_CLIENT_ID": CLIENT_ID,
-        "COGNITO_JWKS_URL": JWKS.url,
-        "COGNITO_ISSUER": issuer_for(POOL_ID),
-        "APP_DOMAIN": HOST,
-    }
-)
+# The JWKS server runs in this process for the whole run; the settings local_cognito sets are
+# inherited by gunicorn and `check_ledger`.
+JWKS, SIGNING_KEY = local_cognito(kid="http-bench-key")
 TOKEN_LIFETIME = 6 * 3600
 
 import django  # noqa: E402
