@@ -10,6 +10,7 @@ groups, permissions, password) are for superusers only, so HR cannot widen its o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -28,8 +29,8 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm
 
 from orders.selectors import order_list
-from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm
-from points.models import GrantRequest, PointsAccount
+from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm, OneTimeSubmissionForm
+from points.models import GrantRequest, PointsAccount, PointsTransaction
 from points.selectors import grant_recipients_split, ledger_last_entry_at, ledger_list
 from points.services import (
     DuplicateSubmission,
@@ -398,85 +399,93 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
     def grant_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
-        if user.pk == request.user.pk:
-            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
-            return HttpResponseRedirect(admin_url(user))
         form = GrantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                result = points_grant_or_request(
-                    user=user,
-                    amount=amount,
-                    reason=reason,
-                    requested_by=acting_user(request),
-                    submission_key=form.cleaned_data["submission"],
-                )
-            except DuplicateSubmission as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return HttpResponseRedirect(admin_url(user))
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                if isinstance(result, GrantRequest):
-                    return self._pending_message(request, result)
-                self.log_change(request, user, f"Granted {amount} points: {reason}")
-                self.message_user(request, f"Granted {amount} points to {user.email}.", messages.SUCCESS)
-                return HttpResponseRedirect(admin_url(user))
-        return form_page(
+        return self._one_employee_points_page(
             request,
-            self,
+            user,
+            form,
+            apply=lambda: points_grant_or_request(
+                user=user,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                requested_by=acting_user(request),
+                submission_key=form.cleaned_data["submission"],
+            ),
+            done=lambda: (
+                f"Granted {form.cleaned_data['amount']} points: {form.cleaned_data['reason']}",
+                f"Granted {form.cleaned_data['amount']} points to {user.email}.",
+            ),
             title=f"Grant points to {user.get_full_name()}",
             intro=f"Current balance: {points_figure(user.points_account.balance)} points. {approval_note()}",
-            form=form,
             submit="Grant points",
-            obj=user,
         )
 
     def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self._employee(request, object_id)
+        form = AdjustForm(request.POST or None)
+        return self._one_employee_points_page(
+            request,
+            user,
+            form,
+            apply=lambda: points_adjust_or_request(
+                user=user,
+                amount=form.signed_amount(),
+                reason=form.cleaned_data["reason"],
+                requested_by=acting_user(request),
+                submission_key=form.cleaned_data["submission"],
+            ),
+            done=lambda: (
+                f"Adjusted points by {form.signed_amount():+d}: {form.cleaned_data['reason']}",
+                f"Adjusted {user.email} by {form.signed_amount():+d} points.",
+            ),
+            negative_balance=lambda: (
+                f"Refused: {user.email} has {PointsAccount.objects.get(user=user).balance} points, so "
+                f"deducting {-form.signed_amount()} would make the balance negative. Nothing was changed."
+            ),
+            title=f"Adjust the points of {user.get_full_name()}",
+            intro=f"Current balance: {points_figure(user.points_account.balance)} points. A deduction can never "
+            f"take the balance below zero. {approval_note()}",
+            submit="Adjust points",
+        )
+
+    def _one_employee_points_page(
+        self,
+        request: HttpRequest,
+        user: User,
+        form: OneTimeSubmissionForm,
+        *,
+        apply: Callable[[], PointsTransaction | GrantRequest],
+        done: Callable[[], tuple[str, str]],
+        negative_balance: Callable[[], str] | None = None,
+        title: str,
+        intro: str,
+        submit: str,
+    ) -> HttpResponse:
+        """The grant and adjust pages of one employee: never one's own account, each form
+        applied once (its one-time key), queued for approval above the threshold, and every
+        refusal said on the page with nothing changed. ``done`` gives the history entry and the
+        message once ``apply`` has written; ``negative_balance`` words a refused deduction."""
         if user.pk == request.user.pk:
             self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
             return HttpResponseRedirect(admin_url(user))
-        form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            amount, reason = form.signed_amount(), form.cleaned_data["reason"]
             try:
-                result = points_adjust_or_request(
-                    user=user,
-                    amount=amount,
-                    reason=reason,
-                    requested_by=acting_user(request),
-                    submission_key=form.cleaned_data["submission"],
-                )
+                result = apply()
             except DuplicateSubmission as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return HttpResponseRedirect(admin_url(user))
-            except NegativeBalance:
-                balance = PointsAccount.objects.get(user=user).balance
-                form.add_error(
-                    None,
-                    f"Refused: {user.email} has {balance} points, so deducting {-amount} would make "
-                    "the balance negative. Nothing was changed.",
-                )
+            except NegativeBalance as exc:
+                form.add_error(None, negative_balance() if negative_balance else exc.detail)
             except ApplicationError as exc:
                 form.add_error(None, exc.detail)
             else:
                 if isinstance(result, GrantRequest):
                     return self._pending_message(request, result)
-                self.log_change(request, user, f"Adjusted points by {amount:+d}: {reason}")
-                self.message_user(request, f"Adjusted {user.email} by {amount:+d} points.", messages.SUCCESS)
+                history, message = done()
+                self.log_change(request, user, history)
+                self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(admin_url(user))
-        return form_page(
-            request,
-            self,
-            title=f"Adjust the points of {user.get_full_name()}",
-            intro=f"Current balance: {points_figure(user.points_account.balance)} points. A deduction can never "
-            f"take the balance below zero. {approval_note()}",
-            form=form,
-            submit="Adjust points",
-            obj=user,
-        )
+        return form_page(request, self, title=title, intro=intro, form=form, submit=submit, obj=user)
 
     def _bulk_grant(
         self,
