@@ -2,9 +2,7 @@
 groups and django-axes' sign-in records, re-registered on the back office's theme.
 
 The employee admin (registering, grants, adjustments) spans the points and orders apps, so it
-lives in the back office app above them (backoffice/admin.py). This is a package rather than
-a shop/admin.py module so that version control records that file's move to the back office
-(a file left at the old path would hide the rename from merges of older edits).
+lives in the back office app above them (backoffice/admin.py).
 """
 
 from __future__ import annotations
