@@ -709,16 +709,16 @@ def points_grant_or_request(
 ) -> PointsTransaction | GrantRequest:
     """What HR's grant form and `grant_points` call: applied now, or queued above the threshold.
     `submission_key` (the form's one-time key) refuses a second submit with DuplicateSubmission."""
-    if needs_approval(amount) and requested_by is not None:
-        return grant_request_create(
-            kind=GrantRequest.Kind.GRANT,
-            grants=[(user, amount, reason)],
-            reason=reason,
-            requested_by=requested_by,
-            submission_key=submission_key,
-        )
-    return points_grant(
-        user=user, amount=amount, reason=reason, granted_by=requested_by, submission_key=submission_key
+    return _one_or_request(
+        GrantRequest.Kind.GRANT,
+        user=user,
+        amount=amount,
+        reason=reason,
+        requested_by=requested_by,
+        submission_key=submission_key,
+        apply=lambda: points_grant(
+            user=user, amount=amount, reason=reason, granted_by=requested_by, submission_key=submission_key
+        ),
     )
 
 
@@ -727,17 +727,40 @@ def points_adjust_or_request(
 ) -> PointsTransaction | GrantRequest:
     """What HR's adjust form calls: applied now, or queued above the threshold, once per
     `submission_key` (the form's one-time key)."""
+    return _one_or_request(
+        GrantRequest.Kind.ADJUST,
+        user=user,
+        amount=amount,
+        reason=reason,
+        requested_by=requested_by,
+        submission_key=submission_key,
+        apply=lambda: points_adjust(
+            user=user, amount=amount, reason=reason, adjusted_by=requested_by, submission_key=submission_key
+        ),
+    )
+
+
+def _one_or_request(
+    kind: str,
+    *,
+    user: User,
+    amount: int,
+    reason: str,
+    requested_by: User | None,
+    submission_key: str,
+    apply: Callable[[], PointsTransaction],
+) -> PointsTransaction | GrantRequest:
+    """One employee's change: queued for a second HR user when its size (a deduction's too) is
+    above the threshold and a person asked for it, else applied now by ``apply``."""
     if needs_approval(abs(amount)) and requested_by is not None:
         return grant_request_create(
-            kind=GrantRequest.Kind.ADJUST,
+            kind=kind,
             grants=[(user, amount, reason)],
             reason=reason,
             requested_by=requested_by,
             submission_key=submission_key,
         )
-    return points_adjust(
-        user=user, amount=amount, reason=reason, adjusted_by=requested_by, submission_key=submission_key
-    )
+    return apply()
 
 
 def points_grant_bulk_or_request(
