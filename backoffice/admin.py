@@ -30,7 +30,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm
 
 from orders.selectors import order_list
 from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm, OneTimeSubmissionForm
-from points.models import GrantRequest, PointsAccount, PointsTransaction
+from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
 from points.selectors import grant_recipients_split, ledger_last_entry_at, ledger_list
 from points.services import (
     DuplicateSubmission,
@@ -543,7 +543,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             form,
             users=users,
-            source="all_active",
+            source=GrantBatch.Source.ALL_ACTIVE,
             logged="Granted {amount} points to all {rows} active employees: {reason}",
             announced="Granted {amount:,} points to {rows:,} active employees ({total:,} points).",
             done=reverse("admin:shop_user_changelist"),
@@ -582,7 +582,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             form,
             users=users,
-            source="department",
+            source=GrantBatch.Source.DEPARTMENT,
             logged="Granted {amount} points to {rows} employees of {department}: {reason}",
             announced="Granted {amount} points to {rows} employees of {department} ({total} points).",
             done=reverse("admin:shop_user_changelist") + f"?department={department}",
@@ -621,7 +621,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             form,
             users=users,
-            source="selection",
+            source=GrantBatch.Source.SELECTION,
             logged="Granted {amount} points to {rows} selected employees: {reason}",
             announced="Granted {amount} points to {rows} employees.{left_out}",
             done=request.get_full_path(),

@@ -149,6 +149,7 @@ class GrantBatch(models.Model):
     class Source(models.TextChoices):
         ALL_ACTIVE = "all_active", "All active employees"
         SELECTION = "selection", "Selected employees"
+        DEPARTMENT = "department", "A department"
         CSV = "csv", "CSV file"
         APPROVED_GRANT = "approved_grant", "Approved grant to one employee"
         APPROVED_ADJUST = "approved_adjust", "Approved adjustment"
@@ -235,7 +236,7 @@ class GrantRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     source = models.CharField(
-        max_length=32, blank=True, help_text="For bulk grants: all_active, selection, csv."
+        max_length=32, blank=True, help_text="For bulk grants: all_active, selection, department, csv."
     )
     reason = models.CharField(max_length=255)
     payload = models.JSONField()

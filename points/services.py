@@ -515,7 +515,9 @@ def grant_recipients_all(*, acting: User | None = None) -> list[User]:
 def points_grant_all_active(*, amount: int, reason: str, granted_by: User | None = None) -> GrantBatch:
     users = grant_recipients_all(acting=granted_by)
     return points_grant_bulk(
-        grants=[(u, amount, reason) for u in users], source="all_active", granted_by=granted_by
+        grants=[(u, amount, reason) for u in users],
+        source=GrantBatch.Source.ALL_ACTIVE,
+        granted_by=granted_by,
     )
 
 
@@ -523,7 +525,7 @@ def points_grant_selected(
     *, users: Iterable[User], amount: int, reason: str, granted_by: User | None = None
 ) -> GrantBatch:
     return points_grant_bulk(
-        grants=[(u, amount, reason) for u in users], source="selection", granted_by=granted_by
+        grants=[(u, amount, reason) for u in users], source=GrantBatch.Source.SELECTION, granted_by=granted_by
     )
 
 
@@ -538,7 +540,7 @@ def points_import_plan(
         raise InvalidAmount("The file has errors; nothing was imported.")
     return points_grant_bulk(
         grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
-        source="csv",
+        source=GrantBatch.Source.CSV,
         granted_by=granted_by,
         filename=filename,
         content_hash=plan.content_hash,
@@ -632,7 +634,7 @@ def grant_import_confirm(
         )
     result = points_grant_bulk_or_request(
         grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
-        source="csv",
+        source=GrantBatch.Source.CSV,
         requested_by=confirmed_by,
         filename=pending.filename,
         content_hash=plan.content_hash,

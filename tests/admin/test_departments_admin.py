@@ -71,6 +71,10 @@ def test_grant_to_a_department_reaches_its_active_employees_only(hr_client, hr_u
     assert balance(leaver) == balance(outsider) == balance(hr_user) == 0
     batch = GrantBatch.objects.get()
     assert (batch.source, batch.rows, batch.total_points) == ("department", 2, 60)
+    # A declared choice, so the admin shows its label and its source filter offers it.
+    assert batch.get_source_display() == "A department"
+    batches = hr_client.get(reverse("admin:points_grantbatch_changelist")).content.decode()
+    assert "A department" in batches
 
 
 def test_grant_to_a_department_above_the_threshold_waits_for_approval(hr_client, make_user, settings):

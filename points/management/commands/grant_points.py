@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from points.models import GrantRequest
+from points.models import GrantBatch, GrantRequest
 from points.services import (
     approval_threshold,
     grant_recipients_all,
@@ -68,7 +68,9 @@ class Command(BaseCommand):
                     raise CommandError("No active employee is on the roster; nothing was granted.")
                 require_requester(amount * len(users), requester)
                 result = points_grant_bulk_or_request(
-                    grants=[(u, amount, reason) for u in users], source="all_active", requested_by=requester
+                    grants=[(u, amount, reason) for u in users],
+                    source=GrantBatch.Source.ALL_ACTIVE,
+                    requested_by=requester,
                 )
                 if isinstance(result, GrantRequest):
                     self.stdout.write(self._pending(result))

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from points.management.commands.grant_points import hr_requester, require_requester
-from points.models import GrantRequest
+from points.models import GrantBatch, GrantRequest
 from points.services import (
     grant_batch_previously_applied,
     grant_plan_from_csv,
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             with bar:
                 result = points_grant_bulk_or_request(
                     grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
-                    source="csv",
+                    source=GrantBatch.Source.CSV,
                     requested_by=requester,
                     filename=path.name,
                     content_hash=plan.content_hash,
