@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Product
+from shop.db import lock_one
 
 
 def product_for_update(product_id: Any) -> Product:
-    return Product.objects.select_for_update().get(pk=product_id)
+    # Every order locks one product: a statement made once (shop.db.lock_one), not per call.
+    product = lock_one(Product, "id", product_id)
+    if product is None:
+        raise Product.DoesNotExist(f"No product {product_id}.")
+    return product

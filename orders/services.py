@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from catalog.lock_objects import product_for_update
 from catalog.models import Product, StockMovement
 from catalog.services import stock_apply
 from orders.idempotency import Claim, NewKey, idempotency_complete, idempotency_insert, idempotency_lock
@@ -22,7 +23,7 @@ from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, lock_one, retry_on_conflict
+from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
@@ -55,8 +56,11 @@ def order_place(
         # one key (keys are per employee), before any of them touches the key's row.
         account = account_for_update(user.pk)
         record = idempotency_lock(claim) if claim is not None else None
-        product = lock_one(Product, "id", product_id)
-        if product is None or not product.is_active:
+        try:
+            product = product_for_update(product_id)
+        except Product.DoesNotExist:
+            raise ProductUnavailable() from None
+        if not product.is_active:
             raise ProductUnavailable()
         if product.stock < quantity:
             raise OutOfStock(
@@ -111,7 +115,7 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
         # Separation of duties: an HR user's own orders are refunded by someone else.
         check_not_own_account(actor=refunded_by, user_ids=[snapshot["user_id"]], verb="refund an order to")
         account = account_for_update(snapshot["user_id"])
-        product = Product.objects.select_for_update().get(pk=snapshot["product_id"])
+        product = product_for_update(snapshot["product_id"])
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == Order.Status.REFUNDED:
             raise AlreadyRefunded()
