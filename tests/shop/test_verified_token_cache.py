@@ -59,8 +59,10 @@ def test_a_remembered_token_is_refused_once_it_expires(monkeypatch):
     monkeypatch.setattr(verifier_module, "_now", lambda: exp + 30)
     assert verifier.verify(token).sub == "sub-a"  # within the leeway
     monkeypatch.setattr(verifier_module, "_now", lambda: exp + 31)
-    with pytest.raises(InvalidToken):
+    with pytest.raises(InvalidToken) as refused:
         verifier.verify(token)
+    # Counted as an expiry (AuthFailure{Reason=expired}), as the first verification would.
+    assert refused.value.reason == "expired"
 
 
 def test_the_cache_stays_bounded():
