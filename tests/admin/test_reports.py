@@ -285,9 +285,9 @@ def _replayed_windows(after: dt.date, windows: tuple[int, ...], months: int) -> 
 
 
 def test_expiring_windows_match_a_full_replay_on_a_random_ledger(make_user, category, settings):
-    """The grouped query (accounts without refunds) and the replay (accounts with one) together
-    give what replaying every account gives, on a seeded random year of grants, HR adjustments
-    both ways, orders, refunds and expiry runs, month-end dates included."""
+    """The figures from the lots cache (read raw, replayed only where the ledger changed) equal
+    replaying every account's ledger through the ORM, on a seeded random year of grants, HR
+    adjustments both ways, orders, refunds and expiry runs, month-end dates included."""
     settings.POINTS_EXPIRY_MONTHS = 2
     rng = random.Random(20261201)
     users = [make_user() for _ in range(8)]
@@ -315,10 +315,9 @@ def test_expiring_windows_match_a_full_replay_on_a_random_ledger(make_user, cate
                 order_refund(order_id=order.pk, refunded_by=None, reason="Returned")
             else:
                 points_expire(user_id=user.pk, as_of=day)
-    refunded_accounts = (
-        PointsTransaction.objects.filter(type="refunded").values("account_id").distinct().count()
-    )
-    assert 0 < refunded_accounts < len(users), "the data must exercise both paths"
+    # Refunds (which give lots back with their old dates) and expiry entries must be in the data.
+    assert PointsTransaction.objects.filter(type="refunded").exists()
+    assert PointsTransaction.objects.filter(type="expired").exists()
     windows = (1, 30, 45, 60, 90)
     for after in (
         D(2026, 1, 31),

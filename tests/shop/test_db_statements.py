@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.signals import post_save
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import CatalogVersion, Product
@@ -16,6 +17,7 @@ from notifications.models import Notification
 from orders.models import Order
 from points.models import PointsAccount
 from shop.db import insert_new, lock_one, save_fields
+from tests.support.markers import requires_server_db
 
 
 def _order(user: Any, product: Any) -> Order:
@@ -79,12 +81,42 @@ def test_lock_one_reads_the_row_the_orm_reads(product):
     assert lock_one(Product, "id", uuid.uuid4()) is None
 
 
-def test_lock_one_locks_the_row_on_database_servers(employee):
-    with CaptureQueriesContext(connection) as captured, transaction.atomic():
-        account = lock_one(PointsAccount, "user", employee.pk)
-    assert account is not None and account.balance == 1000
-    (sql,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
-    assert sql.endswith("FOR UPDATE") == connection.features.has_select_for_update
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_lock_one_makes_a_second_locker_wait_for_the_first(make_user):
+    user = make_user(points=1000)
+    held, release = threading.Event(), threading.Event()
+    waited: list[float] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                assert lock_one(PointsAccount, "user", user.pk) is not None
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            held.wait(10)
+            started = time.monotonic()
+            with transaction.atomic():
+                account = lock_one(PointsAccount, "user", user.pk)
+            waited.append(time.monotonic() - started)
+            assert account is not None and account.balance == 1000
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert held.wait(10)
+    time.sleep(0.5)  # the second locker is now blocked on the row, if the lock is real
+    release.set()
+    for thread in threads:
+        thread.join(15)
+    assert len(waited) == 1 and waited[0] >= 0.4, waited
 
 
 def test_save_fields_writes_the_named_fields_and_stamps_auto_now(employee):
