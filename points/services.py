@@ -512,42 +512,6 @@ def grant_recipients_all(*, acting: User | None = None) -> list[User]:
     return list(users)
 
 
-def points_grant_all_active(*, amount: int, reason: str, granted_by: User | None = None) -> GrantBatch:
-    users = grant_recipients_all(acting=granted_by)
-    return points_grant_bulk(
-        grants=[(u, amount, reason) for u in users],
-        source=GrantBatch.Source.ALL_ACTIVE,
-        granted_by=granted_by,
-    )
-
-
-def points_grant_selected(
-    *, users: Iterable[User], amount: int, reason: str, granted_by: User | None = None
-) -> GrantBatch:
-    return points_grant_bulk(
-        grants=[(u, amount, reason) for u in users], source=GrantBatch.Source.SELECTION, granted_by=granted_by
-    )
-
-
-def points_import_plan(
-    *,
-    plan: GrantPlan,
-    granted_by: User | None = None,
-    filename: str = "",
-    progress: Callable[[int], None] | None = None,
-) -> GrantBatch:
-    if not plan.ok:
-        raise InvalidAmount("The file has errors; nothing was imported.")
-    return points_grant_bulk(
-        grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
-        source=GrantBatch.Source.CSV,
-        granted_by=granted_by,
-        filename=filename,
-        content_hash=plan.content_hash,
-        progress=progress,
-    )
-
-
 # --- CSV grants from the admin: preview, then confirm ------------------------------------
 
 IMPORT_TOKEN_SALT = "points.grant-import"

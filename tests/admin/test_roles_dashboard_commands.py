@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from orders.services import order_place
+from points.models import GrantBatch
 from points.selectors import points_weekly_flows
+from points.services import grant_recipients_all, points_grant_bulk
 from shop.models import User
 from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
 from tests.factories import ProductFactory
@@ -74,13 +76,14 @@ def test_create_hr_user_command(db, monkeypatch, capsys):
 
 def test_a_new_hr_account_is_off_the_roster_unless_asked(db, monkeypatch, make_user):
     from points.models import PointsAccount
-    from points.services import points_grant_all_active
 
     monkeypatch.setenv("HR_USER_PASSWORD", "a-Long-enough-pass-42")
     call_command("create_hr_user", "--email", "ops-hr@example.com", "--name", "Ops HR")
     call_command("create_hr_user", "--email", "hr-and-staff@example.com", "--name", "Both", "--on-roster")
     employee = make_user()
-    points_grant_all_active(amount=10, reason="Everyone")
+    points_grant_bulk(
+        grants=[(u, 10, "Everyone") for u in grant_recipients_all()], source=GrantBatch.Source.ALL_ACTIVE
+    )
     balances = dict(PointsAccount.objects.values_list("user__email", "balance"))
     # "Grant to all" pays the roster: the employee and the HR person who is also on it.
     assert balances == {"ops-hr@example.com": 0, "hr-and-staff@example.com": 10, employee.email: 10}

@@ -20,7 +20,8 @@ from notifications.models import Notification, NotificationPreference
 from notifications.services import notifications_send_due
 from orders.services import order_place, order_refund
 from points.expiry import add_months
-from points.services import points_grant, points_grant_selected
+from points.models import GrantBatch
+from points.services import points_grant, points_grant_bulk
 from shop.errors import InsufficientPoints
 from tests.factories import ProductFactory, UserFactory
 from tests.support.cognito import free_port
@@ -95,7 +96,7 @@ def test_orders_and_refunds_queue_receipts_and_a_refused_order_nothing(db):
 
 def test_a_bulk_grant_queues_one_message_per_employee(db):
     people = [UserFactory() for _ in range(3)]
-    points_grant_selected(users=people, amount=40, reason="Quarterly")
+    points_grant_bulk(grants=[(u, 40, "Quarterly") for u in people], source=GrantBatch.Source.SELECTION)
     assert Notification.objects.filter(kind="grant").count() == 3
 
 
@@ -226,7 +227,7 @@ def test_send_notifications_command_reports_what_it_did(db):
 def test_two_senders_at_once_send_each_message_exactly_once(settings, record_figure):
     settings.EMAIL_BACKEND = LOCMEM
     people = [UserFactory() for _ in range(40)]
-    points_grant_selected(users=people, amount=5, reason="Everyone")
+    points_grant_bulk(grants=[(u, 5, "Everyone") for u in people], source=GrantBatch.Source.SELECTION)
     results = run_at_once(4, lambda i: notifications_send_due(batch_size=15))
     assert not [r for r in results if isinstance(r, Exception)]
     while _send().sent:  # whatever the four rounds did not reach

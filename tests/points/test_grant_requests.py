@@ -13,11 +13,12 @@ from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransac
 from points.services import (
     ApprovalRequired,
     GrantRequestRefused,
+    grant_recipients_all,
     grant_request_approve,
     grant_request_reject,
     points_adjust_or_request,
     points_grant,
-    points_grant_all_active,
+    points_grant_bulk,
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
@@ -73,7 +74,11 @@ def test_the_plain_services_refuse_above_the_threshold_without_an_approval(thres
     with pytest.raises(ApprovalRequired):
         points_grant(user=a, amount=threshold + 1, reason="x")  # a script without a requester
     with pytest.raises(ApprovalRequired):
-        points_grant_all_active(amount=threshold // 2 + 1, reason="x", granted_by=hr_a)  # a and b
+        points_grant_bulk(  # a and b
+            grants=[(u, threshold // 2 + 1, "x") for u in grant_recipients_all(acting=hr_a)],
+            source=GrantBatch.Source.ALL_ACTIVE,
+            granted_by=hr_a,
+        )
     assert balance(a) == balance(b) == 0
     assert PointsTransaction.objects.count() == 0 and GrantBatch.objects.count() == 0
 

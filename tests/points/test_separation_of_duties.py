@@ -13,11 +13,10 @@ from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.services import (
     NotOnRoster,
     grant_plan_from_csv,
+    grant_recipients_all,
     points_adjust,
     points_grant,
-    points_grant_all_active,
     points_grant_bulk,
-    points_grant_selected,
 )
 from shop.errors import OwnAccountRefused
 from shop.models import User
@@ -88,7 +87,7 @@ def test_grants_reach_active_employees_on_the_roster_only(hr, make_user, superus
         with pytest.raises(NotOnRoster):
             points_grant(user=target, amount=10, reason="x", granted_by=hr)
         with pytest.raises(NotOnRoster):
-            points_grant_selected(users=[target], amount=10, reason="x", granted_by=hr)
+            points_grant_bulk(grants=[(target, 10, "x")], source=GrantBatch.Source.SELECTION, granted_by=hr)
         assert balance(target) == 0
     # Adding points by an adjustment is a grant too.
     with pytest.raises(NotOnRoster):
@@ -99,7 +98,10 @@ def test_grant_to_all_pays_employees_only_and_never_the_granter(hr, make_user, s
     a, b = make_user(), make_user()
     hr_only = make_hr("hronly@example.com", is_employee=False)
     make_user(is_active=False)
-    batch = points_grant_all_active(amount=7, reason="Holiday", granted_by=hr)
+    everyone = grant_recipients_all(acting=hr)
+    batch = points_grant_bulk(
+        grants=[(u, 7, "Holiday") for u in everyone], source=GrantBatch.Source.ALL_ACTIVE, granted_by=hr
+    )
     assert batch.rows == 2
     assert balance(a) == balance(b) == 7
     assert balance(hr) == balance(hr_only) == balance(superuser) == 0
