@@ -277,8 +277,9 @@ def apply_settings(base: EnvironmentConfig, settings: Mapping[str, Any]) -> Envi
     return config
 
 
-def load_environment(name: str, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
-    """A named environment as deployed: design defaults, committed settings, the image tag."""
+def environment_settings(name: str, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
+    """A named environment's design defaults with its committed settings file over them: what
+    synth deploys and what the release script must address (region, names), without the tag."""
     env = os.environ if env is None else env
     if name not in ENVIRONMENTS:
         raise ConfigurationError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}")
@@ -289,7 +290,13 @@ def load_environment(name: str, env: Mapping[str, str] | None = None) -> Environ
     path = _settings_file(name, env)
     if not path.is_file():
         raise ConfigurationError(f"{name}: settings file {path} is missing")
-    config = apply_settings(ENVIRONMENTS[name], json.loads(path.read_text()))
+    return apply_settings(ENVIRONMENTS[name], json.loads(path.read_text()))
+
+
+def load_environment(name: str, env: Mapping[str, str] | None = None) -> EnvironmentConfig:
+    """A named environment as deployed: design defaults, committed settings, the image tag."""
+    env = os.environ if env is None else env
+    config = environment_settings(name, env)
     tag = env.get(IMAGE_TAG_VARIABLE, "").strip()
     if not tag:
         raise ConfigurationError(

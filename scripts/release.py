@@ -34,7 +34,7 @@ from typing import Any
 REPO = Path.cwd()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra_cdktf.config import ENVIRONMENTS, EnvironmentConfig  # noqa: E402
+from infra_cdktf.config import ENVIRONMENTS, EnvironmentConfig, environment_settings  # noqa: E402
 
 # What register-task-definition accepts back from describe-task-definition.
 REGISTERABLE = (
@@ -124,7 +124,8 @@ class Release:
         if env_name not in ENVIRONMENTS:
             raise ReleaseError(f"unknown environment {env_name!r}; known: {', '.join(sorted(ENVIRONMENTS))}")
         self.env_name = env_name
-        self.names = Names.of(ENVIRONMENTS[env_name])
+        # As synth builds it: the committed settings file may move the region or rename things.
+        self.names = Names.of(environment_settings(env_name))
         self.aws = Aws(self.names.region)
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds

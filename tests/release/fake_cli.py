@@ -145,9 +145,9 @@ class FakeTools:
         sys.path.insert(0, str(REPO / "scripts"))
         from release import MIGRATE_CONTAINER, WEB_CONTAINER, Names  # type: ignore[import-not-found]
 
-        from infra_cdktf.config import ENVIRONMENTS
+        from infra_cdktf.config import environment_settings
 
-        names = Names.of(ENVIRONMENTS[env["AWSOMESHOP_ENVIRONMENTS"]])
+        names = Names.of(environment_settings(env["AWSOMESHOP_ENVIRONMENTS"], env))
         ecr, ecs, ec2 = self.client("ecr"), self.client("ecs"), self.client("ec2")
         uri = ecr.describe_repositories(repositoryNames=[names.repository])["repositories"][0][
             "repositoryUri"
