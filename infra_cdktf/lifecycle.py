@@ -38,6 +38,7 @@ from infra_cdktf.aws import (
     SqsQueue,
     SqsQueuePolicy,
 )
+from infra_cdktf.compute import TMP_VOLUME
 from infra_cdktf.config import EnvironmentConfig
 
 SES_BACKEND = "django_ses.SESBackend"
@@ -202,8 +203,8 @@ class PointsLifecycleProps:
     cluster_name: str
     # The cluster's capacity providers must exist before a service asks for them.
     capacity_providers: Any
-    # The web task definition: the worker and the expiry run take its image, settings and log
-    # configuration, so they can never drift from what the web containers run.
+    # The web task definition: the worker and the expiry run take its image, settings, log
+    # configuration and read-only root with its /tmp, so they do not drift from the web containers.
     web_task_definition: EcsTaskDefinition
     execution_role_arn: str
     task_role_arn: str
@@ -248,6 +249,9 @@ class PointsLifecycle(Construct):
                             **web["logConfiguration"],
                             "options": {**options, "awslogs-stream-prefix": name},
                         },
+                        # The web container's read-only root and its one writable /tmp.
+                        "readonlyRootFilesystem": web["readonlyRootFilesystem"],
+                        "mountPoints": web["mountPoints"],
                         **extra,
                     }
                 ]
@@ -266,6 +270,7 @@ class PointsLifecycle(Construct):
                 execution_role_arn=props.execution_role_arn,
                 task_role_arn=props.task_role_arn,
                 runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+                volume=[{"name": TMP_VOLUME}],
             )
 
         # --- The notification worker: one task, never two at once --------------------------
@@ -309,8 +314,9 @@ class PointsLifecycle(Construct):
         arn_prefix = f"arn:{partition.partition}:ecs:{cfg.region}:{account.account_id}"
         # Every way the daily run can fail ends as a message here, and one alarm watches it:
         # the scheduler's dead letters (RunTask refused after the retries) and ECS's event for
-        # an expiry task that stopped with an error or never started. (The alert topic uses
-        # the AWS-managed SNS key, which EventBridge cannot publish to, hence the queue.)
+        # an expiry task that stopped with an error or never started. A queue, because the
+        # scheduler's dead-letter target must be one; the ECS events join it so that one alarm
+        # covers both.
         self.failure_queue = SqsQueue(
             self,
             "expiry_failures",

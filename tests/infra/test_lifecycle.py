@@ -373,3 +373,13 @@ def test_dns_records_only_go_to_a_zone_that_holds_the_sending_domain() -> None:
     assert records_zone(replace(prod, email_domain="rewards.example.net")) is None
     assert records_zone(replace(prod, email_domain="notawsomeshop.example.com")) is None
     assert records_zone(ENVIRONMENTS["dev"]) is None
+
+
+def test_the_worker_and_expiry_containers_run_read_only_like_the_web_container(dev: Synth) -> None:
+    containers = _containers(dev)
+    web_task, web = containers["awsomeshop-core-task-dev"]
+    for family in ("awsomeshop-worker-task-dev", "awsomeshop-expire-points-task-dev"):
+        task, container = containers[family]
+        assert container["readonlyRootFilesystem"] is True, family
+        assert container["mountPoints"] == web["mountPoints"], family
+        assert task["volume"] == web_task["volume"], family
