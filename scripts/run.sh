@@ -40,6 +40,7 @@ Try it:
   (every order needs its own Idempotency-Key; resending the same one replays the first answer)
 
 MSG
-# Requests are logged by the app itself (JSON, with a request id), so no access log here.
+# Each request is logged as JSON: gunicorn's access line (gunicorn.conf.py) and the app's own,
+# which carries the request id.
 exec .venv/bin/gunicorn awsomeshop.wsgi:application --bind "${HOST}:${PORT}" --workers 2 \
   --log-level info
