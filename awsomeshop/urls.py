@@ -24,11 +24,10 @@ api_v1 = [
     path("orders/<uuid:pk>/", OrderDetailApi.as_view(), name="order-detail"),
 ]
 
-# The back office's name, and where "View site" leads: there is no public site, only the API docs.
-admin.site.site_header = "AWSomeShop administration"
-admin.site.site_title = "AWSomeShop administration"
+# The back office's name, colours and "View site" link are the theme's settings
+# (awsomeshop/settings/admin_theme.py); the index page's own title is Django's.
 admin.site.index_title = "HR back office"
-admin.site.site_url = "/api/docs/"
+admin.site.site_url = "/api/docs/"  # read by Django's own views too (where "View site" leads)
 
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
