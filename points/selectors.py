@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
@@ -70,50 +69,6 @@ def ledger_last_entry_at(*, user_ref: Any) -> QuerySet[PointsTransaction, Any]:
     return (
         PointsTransaction.objects.filter(account_id=user_ref).order_by("-created_at").values("created_at")[:1]
     )
-
-
-@dataclass
-class WeekFlow:
-    week_start: date
-    granted: int
-    redeemed: int
-
-
-def points_weekly_flows(
-    *, weeks: int = 12, today: date | None = None, department: str = ""
-) -> list[WeekFlow]:
-    """Points granted (earned entries) and redeemed (orders, before refunds) per ISO week.
-
-    One grouped query; weeks with no activity are filled in with zeros, oldest first.
-    """
-    today = today or timezone.now().date()
-    first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    start = datetime.combine(first_week, datetime.min.time(), tzinfo=timezone.get_current_timezone())
-    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
-    entries = PointsTransaction.objects.filter(created_at__gte=start, created_at__lt=end)
-    if department:
-        entries = entries.filter(account__user__department=department)
-    rows = (
-        entries.filter(type__in=[PointsTransaction.Type.EARNED, PointsTransaction.Type.REDEEMED])
-        .annotate(week=TruncWeek("created_at"))
-        .values("week", "type")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    by_week: dict[date, WeekFlow] = {
-        first_week + timedelta(weeks=i): WeekFlow(first_week + timedelta(weeks=i), 0, 0) for i in range(weeks)
-    }
-    for row in rows:
-        week = row["week"]
-        key = week.date() if isinstance(week, datetime) else week
-        flow = by_week.get(key)
-        if flow is None:
-            continue
-        if row["type"] == PointsTransaction.Type.EARNED:
-            flow.granted += int(row["total"])
-        else:
-            flow.redeemed += -int(row["total"])
-    return list(by_week.values())
 
 
 @dataclass

@@ -20,7 +20,7 @@ class WeekFlow(Protocol):
     """One week's bar pair; the points app's selector rows have this shape (shop imports none)."""
 
     @property
-    def week_start(self) -> dt.date: ...
+    def key(self) -> dt.date: ...  # the week's first day
     @property
     def granted(self) -> int: ...
     @property
@@ -52,10 +52,10 @@ def weekly_flows_svg(flows: Sequence[WeekFlow], *, width: int = 720, height: int
                     f"{h:.1f}",
                     colour,
                     name,
-                    f"Week of {flow.week_start:%d %b}: {value:,} points {name}",
+                    f"Week of {flow.key:%d %b}: {value:,} points {name}",
                 )
             )
-        labels.append((f"{x + bar:.1f}", str(height - 8), f"{flow.week_start:%d %b}"))
+        labels.append((f"{x + bar:.1f}", str(height - 8), f"{flow.key:%d %b}"))
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" id="points-chart" width="{w}" height="{h}" '
         'viewBox="0 0 {w} {h}" aria-label="Points granted and redeemed per week">'

@@ -15,10 +15,11 @@ from orders.selectors import products_top
 from points.selectors import (
     day_start,
     grant_requests_pending,
+    period_start,
     periods_between,
     points_expiring_total,
+    points_flows_by_period,
     points_unspent_summary,
-    points_weekly_flows,
 )
 from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
@@ -38,7 +39,9 @@ def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     form, params = report_params(context["request"].GET, default_days=DASHBOARD_DAYS)
     department = params.department
     weeks = min(len(periods_between(params.start, params.end, "week")), MAX_CHART_WEEKS)
-    flows = points_weekly_flows(weeks=weeks, today=params.end, department=department)
+    # The chart's weeks: the last `weeks` whole weeks up to the period's end (the reports' query).
+    first_week = period_start(params.end, "week") - timedelta(weeks=weeks - 1)
+    flows = points_flows_by_period(period="week", start=first_week, end=params.end, department=department)
     pending_count, pending = grant_requests_pending(limit=5)
     unspent = points_unspent_summary(limit=10, department=department)
     expiring = points_expiring_total(after=timezone.localdate(), days=30, department=department)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from orders.services import order_place
 from points.models import GrantBatch
-from points.selectors import WeekFlow
+from points.selectors import Flows
 from points.services import points_grant, points_grant_bulk
 from shop.charts import MIN_BAR_HEIGHT, weekly_flows_svg
 
@@ -93,8 +93,8 @@ def _bar_heights(svg: str, name: str) -> list[float]:
 
 def test_the_redeemed_bar_stays_visible_next_to_a_large_grant():
     flows = [
-        WeekFlow(week_start=date(2026, 11, 2), granted=1_000_000, redeemed=40),
-        WeekFlow(week_start=date(2026, 11, 9), granted=0, redeemed=0),
+        Flows(key=date(2026, 11, 2), granted=1_000_000, redeemed=40),
+        Flows(key=date(2026, 11, 9), granted=0, redeemed=0),
     ]
     svg = str(weekly_flows_svg(flows))
     redeemed = _bar_heights(svg, "redeemed")
