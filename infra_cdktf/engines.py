@@ -14,12 +14,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, kw_only=True)
 class EngineSpec:
-    key: str
-    # aws_db_instance.engine / aws_rds_cluster.engine.
+    # aws_db_instance.engine / aws_rds_cluster.engine; also the parameter group family's prefix.
     engine: str
     default_version: str
-    # Parameter group family prefix; the major version is appended.
-    family_prefix: str
     port: int
     # aws_db_proxy.engine_family.
     proxy_engine_family: str
@@ -38,7 +35,7 @@ class EngineSpec:
         # mysql8.4, but postgres16 and aurora-postgresql16.
         parts = 2 if self.engine == "mysql" else 1
         major = ".".join(version.split(".")[:parts])
-        return f"{self.family_prefix}{major}"
+        return f"{self.engine}{major}"
 
     def parameters(self, *, slow_query_seconds: float) -> dict[str, str]:
         """Server settings: TLS required, slow statements logged (the exported log needs them)."""
@@ -60,10 +57,8 @@ class EngineSpec:
 
 ENGINES: dict[str, EngineSpec] = {
     "mysql": EngineSpec(
-        key="mysql",
         engine="mysql",
         default_version="8.4",
-        family_prefix="mysql",
         port=3306,
         proxy_engine_family="MYSQL",
         app_engine="mysql",
@@ -73,10 +68,8 @@ ENGINES: dict[str, EngineSpec] = {
         performance_insights=False,
     ),
     "postgres": EngineSpec(
-        key="postgres",
         engine="postgres",
         default_version="16",
-        family_prefix="postgres",
         port=5432,
         proxy_engine_family="POSTGRESQL",
         app_engine="postgres",
@@ -87,10 +80,8 @@ ENGINES: dict[str, EngineSpec] = {
         performance_insights=True,
     ),
     "aurora-postgresql": EngineSpec(
-        key="aurora-postgresql",
         engine="aurora-postgresql",
         default_version="16.4",
-        family_prefix="aurora-postgresql",
         port=5432,
         proxy_engine_family="POSTGRESQL",
         app_engine="postgres",
