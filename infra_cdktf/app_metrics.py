@@ -16,9 +16,8 @@ from typing import Any
 from constructs import Construct
 
 from infra_cdktf.aws import CloudwatchDashboard, CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import METRICS_NAMESPACE, EnvironmentConfig
 
-NAMESPACE = "AWSomeShop"
 # Seed 000: "API response times (< 5 seconds target)".
 LATENCY_TARGET_MS = 5000
 # Refusal codes with an alarm, and the share of order attempts (%) above which each one is
@@ -62,7 +61,7 @@ class ApplicationMetrics(Construct):
                 "id": id_,
                 "return_data": False,
                 "metric": {
-                    "namespace": NAMESPACE,
+                    "namespace": METRICS_NAMESPACE,
                     "metric_name": name,
                     "period": 300,
                     "stat": stat,
@@ -128,7 +127,7 @@ class ApplicationMetrics(Construct):
             f"p95 API response time above the {LATENCY_TARGET_MS / 1000:g} s target for 10 minutes",
             threshold=LATENCY_TARGET_MS,
             evaluation_periods=2,
-            namespace=NAMESPACE,
+            namespace=METRICS_NAMESPACE,
             metric_name="RequestLatency",
             extended_statistic="p95",
             period=300,
@@ -141,7 +140,7 @@ class ApplicationMetrics(Construct):
             "More than 5 database errors (unreachable, timeouts, lost connections) in 5 minutes",
             threshold=5,
             evaluation_periods=1,
-            namespace=NAMESPACE,
+            namespace=METRICS_NAMESPACE,
             metric_name="DatabaseErrors",
             statistic="Sum",
             period=300,
@@ -188,7 +187,7 @@ def _dashboard(cfg: EnvironmentConfig, props: ApplicationMetricsProps) -> dict[s
     env = ["Environment", cfg.name]
 
     def app(name: str, **options: Any) -> list[Any]:
-        return [NAMESPACE, name, *env, options] if options else [NAMESPACE, name, *env]
+        return [METRICS_NAMESPACE, name, *env, options] if options else [METRICS_NAMESPACE, name, *env]
 
     def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
         return {

@@ -22,6 +22,8 @@ from typing import Any
 from infra_cdktf.engines import ENGINES, EngineSpec
 
 PROJECT = "awsomeshop"
+# The CloudWatch namespace the app writes its metrics to (shop/metrics.py NAMESPACE).
+METRICS_NAMESPACE = "AWSomeShop"
 # The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
 LIVENESS_PATH = "/healthz"
 

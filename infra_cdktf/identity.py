@@ -22,9 +22,8 @@ from infra_cdktf.aws import (
     SecretsmanagerSecret,
     SecretsmanagerSecretVersion,
 )
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import METRICS_NAMESPACE, EnvironmentConfig
 
-METRICS_NAMESPACE = "AWSomeShop"
 # The Cognito group whose members get the admin's HR role (the app's COGNITO_HR_GROUP).
 HR_GROUP = "hr"
 

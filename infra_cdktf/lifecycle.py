@@ -39,7 +39,7 @@ from infra_cdktf.aws import (
     SqsQueuePolicy,
 )
 from infra_cdktf.compute import TMP_VOLUME
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import METRICS_NAMESPACE, EnvironmentConfig
 
 SES_BACKEND = "django_ses.SESBackend"
 # Without a sending domain (dev as shipped) messages are written to the task's log instead.
@@ -67,7 +67,6 @@ EXPIRY_SCHEDULE_TIMEZONE = "UTC"
 EXPIRY_RETRY_ATTEMPTS = 10
 EXPIRY_MAX_EVENT_AGE_SECONDS = 6 * 3600
 
-METRICS_NAMESPACE = "AWSomeShop"
 OUTBOX_AGE_METRIC = "OutboxOldestAge"
 # A message waiting 15 minutes means the worker is down, stuck, or SES refuses to send.
 OUTBOX_AGE_THRESHOLD_SECONDS = 900
