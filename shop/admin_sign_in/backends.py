@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from shop.admin_sign_in.services import SignInRefused, hr_user_sign_in
-from shop.auth.keys import JWKSKeyProvider
+from shop.auth.factory import jwks_key_provider
 from shop.auth.verifier import Claims, InvalidToken, TokenVerifier
 from shop.models import User
 
@@ -21,13 +21,10 @@ logger = logging.getLogger(__name__)
 
 @lru_cache(maxsize=4)
 def _id_token_verifier(jwks_url: str, issuer: str, client_id: str, leeway: int) -> TokenVerifier:
-    # One key cache per configuration, shared by every sign-in in the process.
+    # One verifier per configuration, shared by every sign-in in the process; its keys are the
+    # API verifier's (the same pool's key set).
     return TokenVerifier(
-        key_provider=JWKSKeyProvider(
-            jwks_url,
-            min_refetch_interval=settings.COGNITO_JWKS_MIN_REFETCH_SECONDS,
-            timeout=settings.COGNITO_JWKS_TIMEOUT_SECONDS,
-        ),
+        key_provider=jwks_key_provider(jwks_url),
         issuer=issuer,
         client_id=client_id,
         leeway=leeway,

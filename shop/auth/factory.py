@@ -17,17 +17,24 @@ def cognito_issuer(region: str, pool_id: str) -> str:
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
 
 
+@lru_cache(maxsize=4)
+def jwks_key_provider(jwks_url: str) -> JWKSKeyProvider:
+    """One key cache per key set in the process: the API's verifier and HR's sign-in check
+    tokens of the same pool, so they share its keys and refetch them once after a rotation."""
+    return JWKSKeyProvider(
+        jwks_url,
+        min_refetch_interval=settings.COGNITO_JWKS_MIN_REFETCH_SECONDS,
+        timeout=settings.COGNITO_JWKS_TIMEOUT_SECONDS,
+    )
+
+
 @lru_cache(maxsize=1)
 def get_verifier() -> TokenVerifier:
     if settings.COGNITO_USER_POOL_ID:
         issuer = settings.COGNITO_ISSUER or cognito_issuer(settings.AWS_REGION, settings.COGNITO_USER_POOL_ID)
         jwks_url = settings.COGNITO_JWKS_URL or f"{issuer}/.well-known/jwks.json"
         return TokenVerifier(
-            key_provider=JWKSKeyProvider(
-                jwks_url,
-                min_refetch_interval=settings.COGNITO_JWKS_MIN_REFETCH_SECONDS,
-                timeout=settings.COGNITO_JWKS_TIMEOUT_SECONDS,
-            ),
+            key_provider=jwks_key_provider(jwks_url),
             issuer=issuer,
             client_id=settings.COGNITO_CLIENT_ID,
             leeway=settings.JWT_LEEWAY_SECONDS,
@@ -65,3 +72,4 @@ def _rebuild_on_settings_change(*, setting: str, **kwargs: Any) -> None:
     # must see the new configuration, not the verifier built for the old one.
     if setting in _VERIFIER_SETTINGS:
         get_verifier.cache_clear()
+        jwks_key_provider.cache_clear()

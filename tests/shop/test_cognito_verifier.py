@@ -18,6 +18,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from shop.admin_sign_in.backends import _id_token_verifier
+from shop.auth.factory import get_verifier
 from shop.auth.keys import JWKSKeyProvider
 from shop.auth.verifier import InvalidToken, TokenVerifier
 from shop.models import User
@@ -341,3 +343,13 @@ def test_concurrent_unknown_kids_share_one_fetch(jwks, pool_key):
         t.join(timeout=30)
     assert outcomes == ["refused"] * 20
     assert jwks.fetches == 1
+
+
+def test_the_api_and_hr_sign_in_share_the_pools_key_cache(settings):
+    settings.COGNITO_USER_POOL_ID = "us-east-2_SharedKeys"
+    settings.COGNITO_CLIENT_ID = "api-client"
+    settings.COGNITO_JWKS_URL = "https://keys.example.test/.well-known/jwks.json"
+    api = get_verifier()
+    admin = _id_token_verifier(settings.COGNITO_JWKS_URL, api.issuer, "admin-client", 30)
+    # One set of keys per process: a rotation is fetched once, not once per caller.
+    assert admin.key_provider is api.key_provider
