@@ -79,17 +79,7 @@ def idempotency_insert(new_key: NewKey, *, status: int, body: Any, order: Order)
     Raises KeyTaken if the key has a row already; the caller's transaction is then rolled back
     as the exception leaves it (on PostgreSQL the failed insert has aborted it anyway).
     """
-    record = IdempotencyRecord(
-        user=new_key.user,
-        key=new_key.key,
-        request_hash=new_key.request_hash,
-        claim_token=uuid.uuid4().hex,
-        state=IdempotencyRecord.State.COMPLETED,
-        response_status=status,
-        response_body=body,
-        order=order,
-        created_at=timezone.now(),
-    )
+    record = _completed(new_key, status=status, body=body, order=order)
     try:
         insert_new(record)
     except IntegrityError as exc:
@@ -106,19 +96,25 @@ def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> boo
     """
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                user=new_key.user,
-                key=new_key.key,
-                request_hash=new_key.request_hash,
-                claim_token=uuid.uuid4().hex,
-                state=IdempotencyRecord.State.COMPLETED,
-                response_status=status,
-                response_body=body,
-                created_at=timezone.now(),
-            )
+            _completed(new_key, status=status, body=body, order=None).save(force_insert=True)
     except IntegrityError:
         return False
     return True
+
+
+def _completed(new_key: NewKey, *, status: int, body: Any, order: Order | None) -> IdempotencyRecord:
+    """A key's row written once, already holding the response a retry replays."""
+    return IdempotencyRecord(
+        user=new_key.user,
+        key=new_key.key,
+        request_hash=new_key.request_hash,
+        claim_token=uuid.uuid4().hex,
+        state=IdempotencyRecord.State.COMPLETED,
+        response_status=status,
+        response_body=body,
+        order=order,
+        created_at=timezone.now(),
+    )
 
 
 def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Replay:
