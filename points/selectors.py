@@ -34,15 +34,24 @@ def grant_recipients_split(
     included: list[User] = []
     left_out: list[tuple[User, str]] = []
     for user in users:
-        if acting is not None and user.pk == acting.pk:
-            left_out.append((user, LEFT_OUT_OWN))
-        elif not user.is_active:
-            left_out.append((user, LEFT_OUT_INACTIVE))
-        elif not user.is_employee:
-            left_out.append((user, LEFT_OUT_NOT_EMPLOYEE))
-        else:
+        why = grant_left_out_reason(user, acting=acting)
+        if why is None:
             included.append(user)
+        else:
+            left_out.append((user, why))
     return included, left_out
+
+
+def grant_left_out_reason(user: User, *, acting: User | None) -> str | None:
+    """Why a grant by `acting` leaves `user` out (never one's own account, only active
+    employees on the roster), or None when the grant reaches them."""
+    if acting is not None and user.pk == acting.pk:
+        return LEFT_OUT_OWN
+    if not user.is_active:
+        return LEFT_OUT_INACTIVE
+    if not user.is_employee:
+        return LEFT_OUT_NOT_EMPLOYEE
+    return None
 
 
 def grant_requests_pending(*, limit: int = 5) -> tuple[int, list[GrantRequest]]:

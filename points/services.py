@@ -26,7 +26,7 @@ from points.models import (
     PointsAccount,
     PointsTransaction,
 )
-from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
+from points.selectors import grant_left_out_reason
 from points.signals import points_granted
 from shop import metrics
 from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict, save_fields
@@ -363,10 +363,8 @@ def grant_plan_from_csv(content: bytes | str, *, acting: User | None = None) -> 
         if user is None:
             plan.unknown_emails.append(row.email)
             line_errors.append((row.line, f"line {row.line}: no active employee has the email {row.email}"))
-        elif acting is not None and user.pk == acting.pk:
-            plan.left_out.append((row.line, row.email, LEFT_OUT_OWN))
-        elif not user.is_employee:
-            plan.left_out.append((row.line, row.email, LEFT_OUT_NOT_EMPLOYEE))
+        elif (why := grant_left_out_reason(user, acting=acting)) is not None:
+            plan.left_out.append((row.line, row.email, why))
         else:
             kept.append(row)
     plan.rows = kept
