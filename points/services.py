@@ -583,6 +583,24 @@ def grant_import_confirm(
         raise GrantImportRefused(
             "The file no longer passes its checks; nothing was imported: " + "; ".join(plan.errors[:5])
         )
+    result = grant_plan_apply(
+        plan, requested_by=confirmed_by, filename=pending.filename, allow_duplicate=allow_duplicate
+    )
+    pending.delete()
+    return result
+
+
+def grant_plan_apply(
+    plan: GrantPlan,
+    *,
+    requested_by: User | None,
+    filename: str,
+    allow_duplicate: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> GrantBatch | GrantRequest:
+    """Grant a checked CSV plan (the admin's confirmed preview, `import_points`): a file already
+    imported or waiting for approval is refused unless allowed; above the approval threshold
+    the grants wait for a second HR user."""
     previous = grant_batch_previously_applied(plan.content_hash, plan.bytes_hash)
     if previous is not None and not allow_duplicate:
         raise GrantImportRefused(
@@ -594,15 +612,14 @@ def grant_import_confirm(
             f"This file is already waiting for approval (requested by {waiting.requested_by.email} on "
             f"{waiting.requested_at:%Y-%m-%d %H:%M} UTC); nothing was imported."
         )
-    result = points_grant_bulk_or_request(
+    return points_grant_bulk_or_request(
         grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
         source=GrantBatch.Source.CSV,
-        requested_by=confirmed_by,
-        filename=pending.filename,
+        requested_by=requested_by,
+        filename=filename,
         content_hash=plan.content_hash,
+        progress=progress,
     )
-    pending.delete()
-    return result
 
 
 def _hours(n: int) -> Any:

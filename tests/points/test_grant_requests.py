@@ -269,6 +269,6 @@ def test_import_points_above_the_threshold_creates_a_pending_request(threshold, 
     call_command("import_points", str(path), "--requested-by", hr_a.email)
     pending = GrantRequest.objects.get()
     assert (pending.source, pending.rows, pending.filename) == ("csv", 2, "big.csv")
-    with pytest.raises(CommandError, match="already submitted for approval"):
+    with pytest.raises(CommandError, match="already waiting for approval"):
         call_command("import_points", str(path), "--requested-by", hr_a.email)
     assert balance(a) == balance(b) == 0

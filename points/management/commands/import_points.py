@@ -15,13 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from points.management.commands.grant_points import hr_requester, require_requester
-from points.models import GrantBatch, GrantRequest
-from points.services import (
-    grant_batch_previously_applied,
-    grant_plan_from_csv,
-    grant_request_pending_for_file,
-    points_grant_bulk_or_request,
-)
+from points.models import GrantRequest
+from points.services import GrantImportRefused, grant_plan_apply, grant_plan_from_csv
 from shop.errors import ApplicationError
 
 
@@ -56,28 +51,20 @@ class Command(BaseCommand):
             for error in plan.errors:
                 self.stderr.write(error)
             raise CommandError(f"{len(plan.errors)} problem(s) in {path}; nothing was imported.")
-        previous = grant_batch_previously_applied(plan.content_hash, plan.bytes_hash)
-        waiting = grant_request_pending_for_file(plan.content_hash, plan.bytes_hash)
-        if (previous is not None or waiting is not None) and not options["allow_duplicate"]:
-            when = previous.created_at if previous is not None else waiting.requested_at  # type: ignore[union-attr]
-            state = "imported" if previous is not None else "submitted for approval"
-            raise CommandError(
-                f"This file was already {state} on {when:%Y-%m-%d %H:%M} UTC; "
-                "nothing was imported. Use --allow-duplicate to import it again."
-            )
         require_requester(plan.total_points, requester)
         # A progress bar only when a person is watching; logs and pipes stay clean.
         bar = tqdm(total=len(plan.rows), unit="row", disable=not sys.stderr.isatty(), file=sys.stderr)
         try:
             with bar:
-                result = points_grant_bulk_or_request(
-                    grants=[(plan.users[row.email], row.amount, row.reason) for row in plan.rows],
-                    source=GrantBatch.Source.CSV,
+                result = grant_plan_apply(
+                    plan,
                     requested_by=requester,
                     filename=path.name,
-                    content_hash=plan.content_hash,
+                    allow_duplicate=options["allow_duplicate"],
                     progress=lambda n: bar.update(n - bar.n),
                 )
+        except GrantImportRefused as exc:
+            raise CommandError(f"{exc.detail} Use --allow-duplicate to import it again.") from exc
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc
         if isinstance(result, GrantRequest):
