@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformStack, Token
 from constructs import Construct
@@ -73,10 +74,7 @@ class Data(Construct):
         spec = cfg.engine
         version = cfg.db_version
         family = spec.family(version)
-        parameters = [
-            DbParameterGroupParameter(name=name, value=value)
-            for name, value in spec.parameters(slow_query_seconds=cfg.db_slow_query_seconds).items()
-        ]
+        parameters = spec.parameters(slow_query_seconds=cfg.db_slow_query_seconds)
         keep = cfg.protect_from_deletion
         # A major-version change needs a group of the new family while the old one is in use.
         group_name = cfg.resource_name(family.replace(".", "-"))
@@ -85,11 +83,36 @@ class Data(Construct):
             if cfg.db_extended_support
             else "open-source-rds-extended-support-disabled"
         )
+        identifier = cfg.resource_name("db")
         self.instance = None
         self.cluster = None
         self.log_groups = {}
+        self._log_groups(cfg, f"/aws/rds/{'cluster' if spec.cluster else 'instance'}/{identifier}")
+        # What an RDS instance and an Aurora cluster share, under the same argument names.
+        common: dict[str, Any] = {
+            "engine": spec.engine,
+            "engine_version": version,
+            "engine_lifecycle_support": lifecycle_support,
+            "allow_major_version_upgrade": True,
+            # RDS generates the password and keeps it in Secrets Manager, so it never reaches
+            # Terraform state; containers and the proxy read that secret.
+            "manage_master_user_password": True,
+            "db_subnet_group_name": self.subnet_group.name,
+            "vpc_security_group_ids": [props.db_security_group_id],
+            "storage_encrypted": True,
+            "backup_retention_period": cfg.db_backup_retention_days,
+            "copy_tags_to_snapshot": True,
+            "iam_database_authentication_enabled": True,
+            "enabled_cloudwatch_logs_exports": list(spec.log_exports),
+            "deletion_protection": keep,
+            "skip_final_snapshot": not keep,
+            "final_snapshot_identifier": cfg.resource_name("db-final") if keep else None,
+            "apply_immediately": not keep,
+            # The export log groups exist first, with retention, or RDS creates them forever.
+            "depends_on": list(self.log_groups.values()),
+        }
         if spec.cluster:
-            self._aurora(cfg, props, family, group_name, lifecycle_support)
+            self._aurora(cfg, family, group_name, parameters, identifier, common)
         else:
             self.parameter_group = DbParameterGroup(
                 self,
@@ -97,49 +120,28 @@ class Data(Construct):
                 name=group_name,
                 family=family,
                 description=f"AWSomeShop {spec.engine} settings",
-                parameter=parameters,
+                parameter=[DbParameterGroupParameter(name=n, value=v) for n, v in parameters.items()],
                 lifecycle={"create_before_destroy": True},
             )
-            identifier = cfg.resource_name("db")
-            self._log_groups(cfg, f"/aws/rds/instance/{identifier}")
             self.instance = DbInstance(
                 self,
                 "instance",
                 identifier=identifier,
-                engine=spec.engine,
-                engine_version=version,
-                engine_lifecycle_support=lifecycle_support,
-                allow_major_version_upgrade=True,
                 instance_class=cfg.db_instance_class,
                 allocated_storage=cfg.db_allocated_storage_gb,
                 max_allocated_storage=cfg.db_max_allocated_storage_gb,
                 storage_type=cfg.db_storage_type,
-                storage_encrypted=True,
                 db_name=cfg.db_name,
                 username=cfg.db_master_username,
-                # RDS generates the password and keeps it in Secrets Manager, so it never reaches
-                # Terraform state; containers and the proxy read that secret.
-                manage_master_user_password=True,
-                db_subnet_group_name=self.subnet_group.name,
                 parameter_group_name=self.parameter_group.name,
-                vpc_security_group_ids=[props.db_security_group_id],
                 publicly_accessible=False,
                 multi_az=cfg.db_multi_az,
-                backup_retention_period=cfg.db_backup_retention_days,
                 backup_window=cfg.db_backup_window,
                 maintenance_window=cfg.db_maintenance_window,
-                copy_tags_to_snapshot=True,
                 auto_minor_version_upgrade=True,
-                iam_database_authentication_enabled=True,
                 performance_insights_enabled=spec.performance_insights,
                 performance_insights_retention_period=7 if spec.performance_insights else None,
-                enabled_cloudwatch_logs_exports=list(spec.log_exports),
-                deletion_protection=keep,
-                skip_final_snapshot=not keep,
-                final_snapshot_identifier=cfg.resource_name("db-final") if keep else None,
-                apply_immediately=not keep,
-                # The export log groups exist first, with retention, or RDS creates them forever.
-                depends_on=list(self.log_groups.values()),
+                **common,
             )
             self.instance.override_logical_id("database")
 
@@ -310,7 +312,13 @@ class Data(Construct):
             )
 
     def _aurora(
-        self, cfg: EnvironmentConfig, props: DataProps, family: str, group_name: str, lifecycle_support: str
+        self,
+        cfg: EnvironmentConfig,
+        family: str,
+        group_name: str,
+        parameters: dict[str, str],
+        identifier: str,
+        common: dict[str, Any],
     ) -> None:
         """Aurora PostgreSQL (the sibling design): a writer, plus a reader in another AZ for Multi-AZ."""
         spec = cfg.engine
@@ -321,40 +329,19 @@ class Data(Construct):
             name=group_name,
             family=family,
             description="AWSomeShop Aurora PostgreSQL settings",
-            parameter=[
-                RdsClusterParameterGroupParameter(name=name, value=value)
-                for name, value in spec.parameters(slow_query_seconds=cfg.db_slow_query_seconds).items()
-            ],
+            parameter=[RdsClusterParameterGroupParameter(name=n, value=v) for n, v in parameters.items()],
             lifecycle={"create_before_destroy": True},
         )
-        identifier = cfg.resource_name("db")
-        self._log_groups(cfg, f"/aws/rds/cluster/{identifier}")
         self.cluster = RdsCluster(
             self,
             "cluster",
             cluster_identifier=identifier,
-            engine=spec.engine,
-            engine_version=cfg.db_version,
-            engine_lifecycle_support=lifecycle_support,
-            allow_major_version_upgrade=True,
             database_name=cfg.db_name,
             master_username=cfg.db_master_username,
-            manage_master_user_password=True,
-            db_subnet_group_name=self.subnet_group.name,
             db_cluster_parameter_group_name=self.cluster_parameter_group.name,
-            vpc_security_group_ids=[props.db_security_group_id],
-            storage_encrypted=True,
-            backup_retention_period=cfg.db_backup_retention_days,
             preferred_backup_window=cfg.db_backup_window,
             preferred_maintenance_window=cfg.db_maintenance_window,
-            copy_tags_to_snapshot=True,
-            iam_database_authentication_enabled=True,
-            enabled_cloudwatch_logs_exports=list(spec.log_exports),
-            deletion_protection=keep,
-            skip_final_snapshot=not keep,
-            final_snapshot_identifier=cfg.resource_name("db-final") if keep else None,
-            apply_immediately=not keep,
-            depends_on=list(self.log_groups.values()),
+            **common,
         )
         self.cluster.override_logical_id("database")
         self.cluster_instances = [
