@@ -40,6 +40,7 @@ from infra_cdktf.aws import (
 )
 from infra_cdktf.compute import TMP_VOLUME
 from infra_cdktf.config import METRICS_NAMESPACE, EnvironmentConfig
+from infra_cdktf.monitoring import AlarmSpec, metric_alarm
 
 SES_BACKEND = "django_ses.SESBackend"
 # Without a sending domain (dev as shipped) messages are written to the task's log instead.
@@ -464,51 +465,45 @@ class PointsLifecycle(Construct):
         )
 
         # --- Alarms ------------------------------------------------------------------------
-        self.alarms = {
-            "outbox-oldest-age": CloudwatchMetricAlarm(
-                self,
-                "outbox_oldest_age",
-                alarm_name=cfg.resource_name("outbox-oldest-age"),
-                alarm_description=(
+        specs = [
+            AlarmSpec(
+                key="outbox-oldest-age",
+                description=(
                     f"A notification has waited more than {OUTBOX_AGE_THRESHOLD_SECONDS // 60} minutes "
                     "for 10 minutes, or the worker stopped reporting. Runbook: docs/deploy.md "
                     '"Points expiry and notifications in AWS"'
                 ),
                 namespace=METRICS_NAMESPACE,
-                metric_name=OUTBOX_AGE_METRIC,
+                metric=OUTBOX_AGE_METRIC,
                 dimensions={"Environment": cfg.name},
                 statistic="Maximum",
                 period=300,
                 evaluation_periods=2,
-                comparison_operator="GreaterThanThreshold",
+                comparison="GreaterThanThreshold",
                 threshold=OUTBOX_AGE_THRESHOLD_SECONDS,
                 # The worker reports the age every round, 0 when the outbox is empty, so silence
                 # means no worker is draining it: that is the outage this alarm exists for.
                 treat_missing_data="breaching",
-                alarm_actions=[props.alarm_topic_arn],
-                ok_actions=[props.alarm_topic_arn],
             ),
-            "expiry-failed": CloudwatchMetricAlarm(
-                self,
-                "expiry_failed",
-                alarm_name=cfg.resource_name("expiry-failed"),
-                alarm_description=(
+            AlarmSpec(
+                key="expiry-failed",
+                description=(
                     "The daily expire_points run failed: not started after the retries, stopped with "
                     f"an error, or never started (details in the queue {cfg.resource_name('expiry-failures')}). "
                     'Runbook: docs/deploy.md "Points expiry and notifications in AWS"'
                 ),
                 namespace="AWS/SQS",
-                metric_name="ApproximateNumberOfMessagesVisible",
+                metric="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": self.failure_queue.name},
                 statistic="Maximum",
                 period=300,
                 evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
+                comparison="GreaterThanThreshold",
                 threshold=0,
-                treat_missing_data="notBreaching",
-                alarm_actions=[props.alarm_topic_arn],
-                ok_actions=[props.alarm_topic_arn],
             ),
+        ]
+        self.alarms = {
+            spec.key: metric_alarm(self, cfg, spec, topic_arn=props.alarm_topic_arn) for spec in specs
         }
 
         outputs = {

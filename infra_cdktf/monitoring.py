@@ -54,6 +54,30 @@ class AlarmSpec:
     treat_missing_data: str = "notBreaching"
 
 
+def metric_alarm(
+    scope: Construct, cfg: EnvironmentConfig, spec: AlarmSpec, *, topic_arn: str
+) -> CloudwatchMetricAlarm:
+    """One metric's alarm, named for the environment, telling the alert topic when it fires and
+    when it clears."""
+    return CloudwatchMetricAlarm(
+        scope,
+        spec.key.replace("-", "_"),
+        alarm_name=cfg.resource_name(spec.key),
+        alarm_description=spec.description,
+        namespace=spec.namespace,
+        metric_name=spec.metric,
+        statistic=spec.statistic,
+        comparison_operator=spec.comparison,
+        threshold=spec.threshold,
+        period=spec.period,
+        evaluation_periods=spec.evaluation_periods,
+        dimensions=spec.dimensions,
+        treat_missing_data=spec.treat_missing_data,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+    )
+
+
 class Monitoring(Construct):
     topic: SnsTopic
     topic_key: KmsKey
@@ -221,25 +245,7 @@ class Monitoring(Construct):
         ]  # fmt: skip
         if not props.db_has_storage_limit:
             specs = [spec for spec in specs if spec.key != "rds-free-storage-low"]
-        self.alarms = {}
-        for spec in specs:
-            self.alarms[spec.key] = CloudwatchMetricAlarm(
-                self,
-                spec.key.replace("-", "_"),
-                alarm_name=cfg.resource_name(spec.key),
-                alarm_description=spec.description,
-                namespace=spec.namespace,
-                metric_name=spec.metric,
-                statistic=spec.statistic,
-                comparison_operator=spec.comparison,
-                threshold=spec.threshold,
-                period=spec.period,
-                evaluation_periods=spec.evaluation_periods,
-                dimensions=spec.dimensions,
-                treat_missing_data=spec.treat_missing_data,
-                alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn],
-            )
+        self.alarms = {spec.key: metric_alarm(self, cfg, spec, topic_arn=self.topic.arn) for spec in specs}
 
         def widget(title: str, metrics: list[list[object]], x: int, y: int) -> dict[str, object]:
             return {
