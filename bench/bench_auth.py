@@ -14,9 +14,7 @@ persistent connection), `both` is what BearerTokenAuthentication does for a know
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 
+from bench.support import timed as support_timed  # noqa: E402
 from shop.auth.factory import get_verifier  # noqa: E402
 from shop.auth.local_issuer import get_local_issuer  # noqa: E402
 from shop.auth.verifier import TokenVerifier  # noqa: E402
@@ -43,18 +42,7 @@ N = int(os.environ.get("BENCH_N", "2000"))
 
 
 def timed(name: str, op: Callable[[], object]) -> None:
-    for _ in range(200):
-        op()
-    samples = []
-    for _ in range(N):
-        started = time.perf_counter_ns()
-        op()
-        samples.append(time.perf_counter_ns() - started)
-    samples.sort()
-    print(
-        f"{name:<20} median {statistics.median(samples) / 1000:8.1f} us   "
-        f"p95 {samples[int(0.95 * (len(samples) - 1))] / 1000:8.1f} us"
-    )
+    support_timed(name, op, n=N, warmup=200, width=20)
 
 
 def main() -> None:

@@ -16,9 +16,7 @@ proxy's authentication, so `new` is a lower bound there.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +28,8 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
+
+from bench.support import timed as support_timed  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "500"))
 
@@ -52,19 +52,8 @@ def checked() -> None:
     query()
 
 
-def timed(name: str, op: Callable[[], None]) -> None:
-    for _ in range(50):
-        op()
-    samples = []
-    for _ in range(N):
-        started = time.perf_counter_ns()
-        op()
-        samples.append(time.perf_counter_ns() - started)
-    samples.sort()
-    print(
-        f"{name:<8} median {statistics.median(samples) / 1000:8.1f} us   "
-        f"p95 {samples[int(0.95 * (len(samples) - 1))] / 1000:8.1f} us"
-    )
+def timed(name: str, op: Callable[[], object]) -> None:
+    support_timed(name, op, n=N, warmup=50, width=8)
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.support import throwaway_database  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,11 +42,8 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=2_000)
     args = parser.parse_args()
 
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         run(rows=args.rows, employees=args.employees)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(*, rows: int, employees: int) -> None:

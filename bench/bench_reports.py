@@ -44,6 +44,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.support import throwaway_database  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,11 +54,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         run(employees=args.employees, entries=args.entries, rounds=args.rounds)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(*, employees: int, entries: int, rounds: int) -> None:
