@@ -12,11 +12,19 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
+from django.db.transaction import TransactionManagementError
 
 from shop.errors import OutcomeUnknown
+from shop.prepared import PreparedLookup
 
 logger = logging.getLogger(__name__)
 
@@ -155,51 +163,33 @@ def insert_new(instance: Model) -> None:
     instance._state.db = connection.alias
 
 
-# (model label, field name, database vendor) -> the locking SELECT, the attribute names and
-# each column with its converters.
-_LOCK_SQL: dict[tuple[str, str, str], tuple[str, list[str], list[tuple[Any, list[Any]]]]] = {}
+# (model, field name) -> its locking lookup, compiled by the ORM once per database.
+_LOCKS: dict[tuple[type[Model], str], PreparedLookup[Any]] = {}
 
 
 def lock_one(model: type[M], field_name: str, value: Any) -> M | None:
     """``model.objects.select_for_update().filter(**{field_name: value}).first()`` for a unique
-    field, the row read and locked by a statement made once per model.
+    UUID field (or a key to a UUID), inside a transaction; the statement is compiled once.
 
     The hot write paths lock one account and one product per order; the ORM compiles each of
-    those SELECTs from scratch, which costs more than the round trip. The row becomes an
-    instance through the same converters and ``Model.from_db`` the ORM uses.
+    those SELECTs from scratch, which costs more than the round trip. `PreparedLookup` keeps
+    the ORM's own SQL (its locking clause for this database included) and its row conversion.
     """
-    meta = model._meta
-    where = cast("Field[Any, Any]", meta.get_field(field_name))
-    key = (meta.label, field_name, connection.vendor)
-    cached = _LOCK_SQL.get(key)
-    if cached is None:
-        quote = connection.ops.quote_name
-        fields = list(meta.concrete_fields)
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        sql = (
-            f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "  # noqa: S608
-            f"WHERE {quote(cast(str, where.column))} = %s{lock}"
+    if not connection.in_atomic_block:
+        # As the ORM refuses: outside a transaction the lock would end with the statement.
+        raise TransactionManagementError("lock_one() locks a row only inside a transaction.")
+    lookup = _LOCKS.get((model, field_name))
+    if lookup is None:
+        field = cast("Field[Any, Any]", model._meta.get_field(field_name))
+        lookup = _LOCKS.setdefault(
+            (model, field_name),
+            PreparedLookup(
+                lambda v: model._default_manager.select_for_update().filter(**{field_name: v}).order_by(),
+                field=field,
+            ),
         )
-        columns = []
-        for f in fields:
-            column = f.get_col(meta.db_table)
-            columns.append(
-                (column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-            )
-        cached = _LOCK_SQL[key] = (sql, [f.attname for f in fields], columns)
-    sql, attnames, columns = cached
-    param = where.get_db_prep_value(where.to_python(value), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for raw, (column, converters) in zip(row, columns, strict=True):
-        for convert in converters:
-            raw = convert(raw, column, connection)
-        values.append(raw)
-    return model.from_db(connection.alias, attnames, values)
+    found: M | None = lookup.first(connection, value)
+    return found
 
 
 # (model label, field names, database vendor) -> the UPDATE statement and its fields.

@@ -135,3 +135,17 @@ def test_save_fields_of_a_vanished_row_is_an_error_as_in_save(employee):
     account.pk = uuid.uuid4()
     with pytest.raises(DatabaseError, match="did not affect any rows"):
         save_fields(account, ["balance"])
+
+
+def test_lock_one_takes_the_key_as_text_too(employee):
+    with transaction.atomic():
+        account = lock_one(PointsAccount, "user", str(employee.pk))
+    assert account is not None and account.pk == employee.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lock_one_refuses_outside_a_transaction(make_user):
+    # Outside a transaction the lock would end with its own statement: refused, as the ORM does.
+    user = make_user()
+    with pytest.raises(transaction.TransactionManagementError):
+        lock_one(PointsAccount, "user", user.pk)
