@@ -19,7 +19,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 
@@ -112,6 +112,16 @@ def atomic_with_known_outcome(detail: str | None = None) -> Iterator[None]:
 _INSERT_SQL: dict[tuple[str, str, bool], tuple[str, bool]] = {}
 
 
+@functools.cache
+def _has_database_made_values(model: type[Model]) -> bool:
+    """A column the database fills (a default only the database knows, a generated column):
+    the plain INSERT below would send an expression for it, so save() must write the row."""
+    return any(
+        getattr(f, "generated", False) or (f.db_default is not NOT_PROVIDED and not f.has_default())
+        for f in model._meta.local_concrete_fields
+    )
+
+
 def insert_new(instance: Model) -> None:
     """INSERT a new `instance` in one statement, as `instance.save(force_insert=True)` would,
     without building the statement anew each time.
@@ -129,6 +139,7 @@ def insert_new(instance: Model) -> None:
         or pre_save.has_listeners(model)
         or post_save.has_listeners(model)
         or not instance._state.adding
+        or _has_database_made_values(model)
     ):
         instance.save(force_insert=True)
         return

@@ -8,15 +8,15 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
 from catalog.models import CatalogVersion, Product
 from notifications.models import Notification
 from orders.models import Order
-from points.models import PointsAccount
-from shop.db import insert_new, lock_one, save_fields
+from points.models import PointsAccount, PointsTransaction
+from shop.db import _has_database_made_values, insert_new, lock_one, save_fields
 from tests.support.markers import requires_server_db
 
 
@@ -149,3 +149,16 @@ def test_lock_one_refuses_outside_a_transaction(make_user):
     user = make_user()
     with pytest.raises(transaction.TransactionManagementError):
         lock_one(PointsAccount, "user", user.pk)
+
+
+def test_models_with_database_made_values_are_inserted_by_save():
+    class WithDatabaseDefault(models.Model):
+        made = models.IntegerField(db_default=7)  # no Python default: only the database knows it
+
+        class Meta:
+            app_label = "shop"
+            managed = False
+
+    assert _has_database_made_values(WithDatabaseDefault)
+    # The order path's models have none: they keep the once-built INSERT.
+    assert not any(_has_database_made_values(m) for m in (Order, Notification, PointsTransaction))
