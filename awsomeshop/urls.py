@@ -40,6 +40,8 @@ urlpatterns = [
     # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
     path("oidc/", include("shop.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
+    # The employee storefront at the root (sign-in, catalog, orders).
+    path("", include("storefront.urls")),
 ]
 
 if getattr(settings, "SERVE_MEDIA", False):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "backoffice",
+    "storefront",
 ]
 
 MIDDLEWARE = [
