@@ -17,6 +17,7 @@ from typing import IO
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework.request import Request
 
@@ -46,7 +47,7 @@ class EncodedImage:
     height: int
 
 
-def image_url(image: FieldFile | None, request: Request | None) -> str | None:
+def image_url(image: FieldFile | None, request: HttpRequest | Request | None) -> str | None:
     if not image or not image.name:
         return None
     url = image.url

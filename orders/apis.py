@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from drf_spectacular.utils import (
@@ -12,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,23 +19,13 @@ from rest_framework.response import Response
 from catalog.images import image_url
 from catalog.models import Product
 from orders.filters import OrderFilter
-from orders.idempotency import (
-    Claim,
-    KeyTaken,
-    NewKey,
-    Replay,
-    idempotency_claim,
-    idempotency_record_failure,
-    idempotency_release,
-    idempotency_store_refusal,
-    is_valid_key,
-    request_fingerprint,
-)
+from orders.idempotency import is_valid_key
 from orders.models import Order
+from orders.placement import order_body, order_place_idempotent
 from orders.selectors import order_list
-from orders.services import MAX_QUANTITY, order_place
+from orders.services import MAX_QUANTITY
 from shop.authentication import request_employee
-from shop.errors import ApplicationError, IdempotencyKeyRequired, error_body
+from shop.errors import IdempotencyKeyRequired
 from shop.fields import StrictIntegerField
 from shop.throttling import OrderPlacementThrottle
 
@@ -140,104 +129,15 @@ class OrderListCreateApi(ListAPIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
-        request_hash = request_fingerprint(
-            {"product_id": str(data["product_id"]), "quantity": data["quantity"]}
+        placement = order_place_idempotent(
+            user=request_employee(request),
+            product_id=data["product_id"],
+            quantity=data["quantity"],
+            key=key,
+            body_for=lambda order: order_body(order, request),
         )
-        stored: dict[str, Any] = {}
-
-        def respond_and_keep(order: Order) -> Any:
-            stored["body"] = order_body(order, request)
-            return stored["body"]
-
-        # The common case in one transaction: claim the key, order, store the response. If the
-        # connection is lost during its COMMIT (503 outcome_unknown), the key's row and the order
-        # were committed together or not at all, so a retry with the key replays or orders once.
-        new_key = NewKey(user=request_employee(request), key=key, request_hash=request_hash)
-        try:
-            order_place(
-                user=request_employee(request),
-                product_id=data["product_id"],
-                quantity=data["quantity"],
-                new_key=new_key,
-                response_for=respond_and_keep,
-            )
-        except KeyTaken:
-            pass  # the key has a row: replay it, or take over an abandoned claim, below
-        except ApplicationError as exc:
-            if exc.status_code != 409:
-                raise
-            # A refusal is an answer: a retry with the same key replays it. If the key has a
-            # row already, an earlier request with it answered first (its order may be what
-            # left too little stock or too few points for this one): that answer is replayed.
-            if idempotency_store_refusal(
-                new_key=new_key, status=exc.status_code, body=error_body(exc.code, exc.detail)
-            ):
-                raise
-        else:
-            return Response(stored["body"], status=status.HTTP_201_CREATED)
-
-        outcome = idempotency_claim(user=request_employee(request), key=key, request_hash=request_hash)
-        if isinstance(outcome, Replay):
-            return Response(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"})
-
-        try:
-            order_place(
-                user=request_employee(request),
-                product_id=data["product_id"],
-                quantity=data["quantity"],
-                claim=outcome,
-                response_for=respond_and_keep,
-            )
-        except ApplicationError as exc:
-            if exc.status_code == 409 and exc.code != "idempotency_request_in_progress":
-                # A refusal is an answer: a retry with the same key replays it.
-                idempotency_record_failure(
-                    claim=outcome, status=exc.status_code, body=error_body(exc.code, exc.detail)
-                )
-            else:
-                _release_quietly(outcome)
-            raise
-        except Exception:
-            _release_quietly(outcome)
-            raise
-        return Response(stored["body"], status=status.HTTP_201_CREATED)
-
-
-def _release_quietly(claim: Claim) -> None:
-    """Free the key so a retry can run. After an outcome_unknown this is still right: a
-    committed order completed the record, which a release leaves alone. If the database is
-    unreachable this fails too, and the claim is taken over after IDEMPOTENCY_STALE_SECONDS;
-    the error the client gets is the original one."""
-    with contextlib.suppress(Exception):
-        idempotency_release(claim)
-
-
-# One instance formats every order's created_at exactly as the serializer's field does.
-_DATETIME_FIELD = serializers.DateTimeField()
-
-
-def order_body(order: Order, request: Request) -> dict[str, Any]:
-    """OrderOutputSerializer's output for a just-placed order, built directly.
-
-    Placing an order is the hot write path and builds this once per order; the serializer
-    spends more CPU constructing its fields than the order's statements cost. The result is
-    JSON-ready as stored with the key and as sent. A test holds it equal to the serializer's.
-    """
-    product = order.product
-    return {
-        "id": str(order.pk),
-        "product": {
-            "id": str(product.pk),
-            "name": product.name,
-            "image_url": image_url(product.image, request),
-        },
-        "quantity": order.quantity,
-        "unit_points_cost": order.unit_points_cost,
-        "points_used": order.points_used,
-        "status": str(order.status),
-        "created_at": _DATETIME_FIELD.to_representation(order.created_at),
-        "balance_after": order.balance_after,
-    }
+        headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
+        return Response(placement.body, status=placement.status, headers=headers)
 
 
 class OrderDetailApi(RetrieveAPIView):

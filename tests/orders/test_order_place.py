@@ -276,7 +276,7 @@ def test_the_key_row_is_written_once_completed_with_the_order(api, employee, pro
 def test_the_order_response_is_what_the_order_serializer_says(
     api, employee, product, with_image, settings, tmp_path
 ):
-    # The order endpoint builds its answer without the serializer (orders.apis.order_body); the
+    # The order endpoint builds its answer without the serializer (orders.placement.order_body); the
     # list and detail endpoints use the serializer. They must agree field for field.
     if with_image:
         settings.MEDIA_ROOT = str(tmp_path)
