@@ -48,7 +48,7 @@ if getattr(settings, "SERVE_MEDIA", False):
     # Local mode only: production images live in a private S3 bucket behind signed URLs.
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
 
-handler400 = "shop.errors.handler400"
-handler403 = "shop.errors.handler403"
-handler404 = "shop.errors.handler404"
-handler500 = "shop.errors.handler500"
+handler400 = "storefront.errors.handler400"
+handler403 = "storefront.errors.handler403"
+handler404 = "storefront.errors.handler404"
+handler500 = "storefront.errors.handler500"

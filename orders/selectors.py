@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Order
+from orders.models import IdempotencyRecord, Order
 from shop.models import User
 
 
@@ -45,4 +45,22 @@ def products_top(
         .values("product_id", "product__name")
         .annotate(quantity=Sum("quantity"), points=Sum("points_used"), orders=Count("id"))
         .order_by(first, "product__name")[:limit]
+    )
+
+
+def order_recent_of_product(*, user: User, product_id: Any, since: datetime) -> Order | None:
+    """The employee's latest order of a product placed at or after ``since``, if any."""
+    return (
+        Order.objects.filter(user=user, product_id=product_id, created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def order_id_for_key(*, user: User, key: str) -> Any | None:
+    """The order an idempotency key of the employee placed, if it placed one."""
+    return (
+        IdempotencyRecord.objects.filter(user=user, key=key, order__isnull=False)
+        .values_list("order_id", flat=True)
+        .first()
     )

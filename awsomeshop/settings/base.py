@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "shop.middleware.BrowserAuthenticationMiddleware",
     "shop.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The storefront's security headers and its outage page (storefront/middleware.py).
+    "storefront.middleware.StorefrontMiddleware",
     # Last, as django-axes requires: it turns a lockout raised during login into a 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -86,6 +88,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
+# A form sent without its CSRF token gets a page that says what to do (the storefront's, or Django's).
+CSRF_FAILURE_VIEW = "storefront.errors.csrf_failure"
 WSGI_APPLICATION = "awsomeshop.wsgi.application"
 ASGI_APPLICATION = "awsomeshop.asgi.application"
 

@@ -1,0 +1,63 @@
+"""Error pages: the storefront's look for its own pages; the API's JSON and the back office's
+pages for theirs (shop.errors)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from shop import errors as shared
+from storefront.middleware import is_storefront_request
+
+
+def _page(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    # The 500 page must not touch the database (it may be why we are here): no user in it.
+    context = {"title": title, "detail": detail, "status": status, "outage": status >= 500}
+    return render(request, "storefront/error.html", context, status=status)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not is_storefront_request(request):
+        return shared.handler400(request, exception)
+    return _page(
+        request, 400, _("Bad request"), _("The request could not be understood. Go back and try again.")
+    )
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not is_storefront_request(request):
+        return shared.handler403(request, exception)
+    return _page(request, 403, _("Not allowed"), _("You cannot open this page with your account."))
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not is_storefront_request(request):
+        return shared.handler404(request, exception)
+    return _page(
+        request,
+        404,
+        _("Page not found"),
+        _("There is no such page, or what it showed is no longer available."),
+    )
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if not is_storefront_request(request):
+        return shared.handler500(request)
+    return _page(
+        request, 500, _("Something went wrong"), _("Something went wrong on our side. Nothing was changed.")
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its CSRF token (an expired page, cookies off): say what to do."""
+    if not is_storefront_request(request):
+        return django_csrf_failure(request, reason)
+    return _page(
+        request,
+        403,
+        _("This form has expired"),
+        _("Go back, reload the page and send the form again. Nothing was changed."),
+    )

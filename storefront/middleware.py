@@ -1,0 +1,100 @@
+"""The storefront's response headers, and its outage page for a database that does not answer.
+
+Security headers are set here rather than by a library because the policy is one fixed string
+for the storefront's own pages only: the admin's theme and the API docs have their own needs
+(django-csp would have to be exempted on both). Django's SecurityMiddleware already sends
+``Referrer-Policy: same-origin``, ``X-Content-Type-Options`` and, in production, HSTS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from shop.errors import is_driver_connection_error
+
+logger = logging.getLogger(__name__)
+
+# Paths that are not the storefront's: the API (JSON), the back office and its sign-in, health.
+NOT_STOREFRONT = ("/api/", "/admin/", "/oidc/", "/health", "/static/", "/media/")
+
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()"
+)
+
+
+def is_storefront_request(request: HttpRequest) -> bool:
+    return not request.path_info.startswith(NOT_STOREFRONT)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy() -> str:
+    """No inline script or style, nothing from elsewhere but the images' bucket and Cognito."""
+    images = ["'self'", "data:"]
+    bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or ""
+    if bucket:
+        endpoint = getattr(settings, "AWS_S3_ENDPOINT_URL", "") or ""
+        region = getattr(settings, "AWS_S3_REGION_NAME", "") or settings.AWS_REGION
+        images.append(_origin(endpoint) if endpoint else f"https://{bucket}.s3.{region}.amazonaws.com")
+    # Signing in and out leaves through a form whose redirect goes to Cognito's hosted UI;
+    # Chrome applies form-action to that redirect too.
+    forms = ["'self'"]
+    cognito = getattr(settings, "COGNITO_DOMAIN_URL", "") or ""
+    if cognito:
+        forms.append(_origin(cognito))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {' '.join(images)}",
+            "font-src 'self'",
+            "connect-src 'self'",
+            f"form-action {' '.join(forms)}",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
+class StorefrontMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.csp = content_security_policy()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_storefront_request(request):
+            response.setdefault("Content-Security-Policy", self.csp)
+            response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+            # Pages show a person's balance and orders: no shared cache may keep them.
+            response.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_storefront_request(request):
+            return None
+        if isinstance(exception, (OperationalError, InterfaceError)) or is_driver_connection_error(exception):
+            logger.warning("storefront: database unavailable: %s", exception)
+            detail = _(
+                "The shop cannot reach its database just now. Nothing was changed; try again in a minute."
+            )
+            response = render(
+                request, "storefront/unavailable.html", {"detail": detail, "outage": True}, status=503
+            )
+            response["Retry-After"] = "30"
+            return response
+        return None
