@@ -28,6 +28,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
@@ -140,8 +141,25 @@ def notifications_send_due(*, batch_size: int = 50) -> SendResult:
     return result
 
 
+def storefront_links(context: dict[str, Any]) -> dict[str, str]:
+    """Absolute links to the storefront pages an e-mail points to (SITE_URL + the page's path).
+
+    URL names, not imports: the storefront sits above this app.
+    """
+    site = settings.SITE_URL.rstrip("/")
+    links = {
+        "link_home": site + reverse("storefront:home"),
+        "link_history": site + reverse("storefront:history"),
+        "link_preferences": site + reverse("storefront:preferences"),
+    }
+    if context.get("order_id"):
+        links["link_order"] = site + reverse("storefront:order", kwargs={"pk": context["order_id"]})
+    return links
+
+
 def render_message(notification: Notification, user: User) -> EmailMultiAlternatives:
     context = {**notification.context, "name": user.get_short_name(), "kind": notification.kind}
+    context.update(storefront_links(context))
     template = f"notifications/{notification.kind}"
     message = EmailMultiAlternatives(
         subject=SUBJECTS[Kind(notification.kind)].format(**context),

@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,6 +28,10 @@ def employee_required(view: View) -> View:
         user = request.user
         sign_in = reverse("storefront:sign-in")
         if not user.is_authenticated:
+            if SESSION_KEY in request.session:
+                # A session whose user the backend no longer accepts (deactivated, or removed):
+                # end it rather than leave it to come back to life.
+                logout(request)
             return redirect_to_login(request.get_full_path(), login_url=sign_in)
         if not user.is_active:
             logout(request)

@@ -88,6 +88,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
+# Where e-mails link to (the storefront's address as employees reach it); production derives it
+# from APP_DOMAIN.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # A form sent without its CSRF token gets a page that says what to do (the storefront's, or Django's).
 CSRF_FAILURE_VIEW = "storefront.errors.csrf_failure"
 WSGI_APPLICATION = "awsomeshop.wsgi.application"

@@ -26,6 +26,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 # Only the configured host names; never "*". The ALB's health checks by task IP do not need one.
 APP_DOMAIN = env("APP_DOMAIN", default="").strip()
+SITE_URL = env("SITE_URL", default=f"https://{APP_DOMAIN}" if APP_DOMAIN else "")
 ALLOWED_HOSTS = [h for h in [APP_DOMAIN, *env.list("ALLOWED_HOSTS", default=[])] if h]
 CSRF_TRUSTED_ORIGINS = [
     o
