@@ -26,7 +26,7 @@ from typing import Any
 from django.contrib import messages
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -133,14 +133,16 @@ def _confirm_page(
 @employee_required
 @require_http_methods(["GET", "POST"])
 def redeem(request: HttpRequest, pk: Any) -> HttpResponse:
+    if request.method == "POST":
+        # Any product, active or not: the order service refuses an inactive one with its own
+        # answer (product_unavailable), which the page then shows.
+        return _redeem_post(request, get_object_or_404(Product, pk=pk))
     product = product_or_404(pk)
-    if request.method == "GET":
-        quantity = _quantity(request.GET.get("quantity", "1"))
-        if quantity is None:
-            messages.error(request, _("Choose a quantity from 1 to %(most)d.") % {"most": MAX_QUANTITY})
-            return redirect("storefront:product", pk=product.pk)
-        return _confirm_page(request, product=product, quantity=quantity)
-    return _redeem_post(request, product)
+    quantity = _quantity(request.GET.get("quantity", "1"))
+    if quantity is None:
+        messages.error(request, _("Choose a quantity from 1 to %(most)d.") % {"most": MAX_QUANTITY})
+        return redirect("storefront:product", pk=product.pk)
+    return _confirm_page(request, product=product, quantity=quantity)
 
 
 def _redeem_post(request: HttpRequest, product: Product) -> HttpResponse:
