@@ -1,13 +1,11 @@
-"""Demo data: a small, realistic catalog with real images drawn here, and a few employees."""
+"""Demo data: a small, realistic catalog with pictures drawn here (catalog/demo_images.py), and a
+few employees."""
 
 from __future__ import annotations
 
-import io
-import zlib
-
 from django.db import transaction
-from PIL import Image, ImageDraw, ImageFont
 
+from catalog.demo_images import product_picture
 from catalog.images import product_image_set
 from catalog.models import Category, Product
 from points.models import PointsAccount
@@ -47,29 +45,6 @@ EMPLOYEES = [
 ]
 
 
-def product_image(name: str, *, size: tuple[int, int] = (800, 600)) -> bytes:
-    """Draw a product card: a colour gradient picked from the name, with the name on it."""
-    seed = zlib.crc32(name.encode())
-    top = ((seed >> 16) & 0xFF, (seed >> 8) & 0xFF, seed & 0xFF)
-    bottom = tuple(255 - c // 2 for c in top)
-    image = Image.new("RGB", size)
-    draw = ImageDraw.Draw(image)
-    for y in range(size[1]):
-        t = y / (size[1] - 1)
-        draw.line(
-            [(0, y), (size[0], y)],
-            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
-        )
-    font = ImageFont.load_default(size=48)
-    box = draw.textbbox((0, 0), name, font=font)
-    position = ((size[0] - (box[2] - box[0])) / 2, (size[1] - (box[3] - box[1])) / 2)
-    draw.text((position[0] + 2, position[1] + 2), name, font=font, fill=(0, 0, 0))
-    draw.text(position, name, font=font, fill=(255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85, optimize=True)
-    return out.getvalue()
-
-
 @transaction.atomic
 def seed_demo() -> dict[str, int]:
     """Create what is missing; change nothing that exists. Running it twice changes nothing."""
@@ -79,14 +54,15 @@ def seed_demo() -> dict[str, int]:
         category, was_created = Category.objects.get_or_create(slug=slug, defaults={"name": name})
         categories[slug] = category
         created["categories"] += was_created
-    created["thumbnails"] = 0
+    # Pictures added to products seeded before they had one (new products get theirs too).
+    created["pictures added to older products"] = 0
     for name, slug, cost, stock, description in PRODUCTS:
         existing = Product.objects.filter(name=name).first()
         if existing is not None:
             # Demo data seeded before thumbnails existed shows no picture in the admin list.
             if not existing.thumbnail:
-                product_image_set(product=existing, data=product_image(name))
-                created["thumbnails"] += 1
+                product_image_set(product=existing, data=product_picture(name))
+                created["pictures added to older products"] += 1
             continue
         product = Product.objects.create(
             name=name,
@@ -96,7 +72,7 @@ def seed_demo() -> dict[str, int]:
             description=description,
         )
         # The admin upload's path: the same re-encoding, and the thumbnail the admin lists show.
-        product_image_set(product=product, data=product_image(name))
+        product_image_set(product=product, data=product_picture(name))
         created["products"] += 1
     for email, name, employee_id, points in EMPLOYEES:
         if User.objects.filter(email=email).exists():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
-from catalog.demo import product_image
+from catalog.demo_images import product_picture as product_image
 from tests.factories import CategoryFactory, ProductFactory
 
 

@@ -14,6 +14,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         created = seed_demo()
-        self.stdout.write(
-            "Demo data: " + ", ".join(f"{count} {what} created" for what, count in created.items()) + "."
-        )
+        pictures = created.pop("pictures added to older products")
+        parts = [f"{count} {what} created" for what, count in created.items()]
+        if created["products"]:
+            parts[list(created).index("products")] += " (each product with its picture and thumbnail)"
+        line = "Demo data: " + ", ".join(parts)
+        if pictures:
+            line += f"; {pictures} older products given a picture"
+        self.stdout.write(line + ".")
