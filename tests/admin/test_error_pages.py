@@ -40,10 +40,16 @@ def test_a_crash_under_admin_is_an_html_page_without_touching_the_database():
 
 
 def test_the_api_keeps_json_errors(api):
-    for path in ("/api/v1/nonexistent/", "/nonexistent/", "/administrator/"):
+    for path in ("/api/v1/nonexistent/", "/api/nonexistent/"):
         response = Client().get(path)
         assert response.status_code == 404
         assert response.json() == {"code": "not_found", "detail": "Not found."}
+    # Everything outside /api/ and /admin/ is the employee storefront's: its own HTML page.
+    for path in ("/nonexistent/", "/administrator/"):
+        response = Client().get(path)
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
+        assert 'id="error-page"' in response.content.decode()
     crash = handler500(RequestFactory().get("/api/v1/orders/"))
     assert crash.status_code == 500 and crash["Content-Type"] == "application/json"
 

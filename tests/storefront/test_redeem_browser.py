@@ -171,3 +171,29 @@ def test_the_redeem_journey_works_with_the_keyboard_alone(shop: Any) -> None:
     page.keyboard.press("Enter")
     page.wait_for_selector("#order")
     assert Order.objects.count() == 1
+
+
+def test_browsing_and_filtering_the_catalog(shop: Any) -> None:
+    from tests.factories import CategoryFactory
+
+    kitchen = CategoryFactory(name="Kitchen", slug="kitchen")
+    ProductFactory(name="French Press", points_cost=900, stock=4, category=kitchen)
+    ProductFactory(name="Chef Knife", points_cost=7000, stock=2, category=kitchen)
+    ProductFactory(name="Phone Stand", points_cost=200, stock=9)
+    page = shop.new_page()
+    page.goto("/")
+    page.click("nav >> text=Catalog")
+    page.wait_for_selector("text=3 products")
+    page.select_option("#id_category", "kitchen")
+    page.click("text=Show products")
+    page.wait_for_selector("text=2 products")
+    page.check("#id_affordable")
+    page.click("text=Show products")
+    page.wait_for_selector("text=1 product")
+    assert page.is_visible("text=French Press") and not page.is_visible("text=Chef Knife")
+    page.fill("#id_search", "nothing like this")
+    page.click("text=Show products")
+    page.wait_for_selector("text=No products match these filters")
+    page.click("main >> text=Show every product")
+    page.click("text=Phone Stand")
+    page.wait_for_selector("h1:has-text('Phone Stand')")
