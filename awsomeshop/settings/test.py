@@ -1,6 +1,8 @@
 """Test settings: the database comes from DATABASE_URL (SQLite by default), fast hashing."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
@@ -8,7 +10,11 @@ os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 os.environ.setdefault(
     "LOCAL_ISSUER_KEY_PATH", os.path.join(tempfile.gettempdir(), "awsomeshop-test-issuer.pem")
 )
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="awsomeshop-media-"))
+if "MEDIA_ROOT" not in os.environ:
+    # One media folder per test run: the process that makes it removes it at exit, and the
+    # servers the tests start inherit it through the environment instead of making their own.
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="awsomeshop-media-")
+    atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
 
 from .base import *  # noqa: F403
 from .base import DATABASES, STORAGES
