@@ -101,3 +101,29 @@ def test_created_hr_user_can_sign_in_to_the_admin(db, client):
     )
     assert client.login(email="hr2@example.com", password="a-Long-enough-pass-42")
     assert client.get(reverse("admin:shop_user_changelist")).status_code == 200
+
+
+def test_create_hr_user_without_a_terminal_or_password_says_what_to_do(tmp_path):
+    # Run as a newcomer would in a script: no terminal, no password anywhere.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "HR_USER_PASSWORD"}
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "awsomeshop.settings.test", "DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_hr_user", "--email", "hr@example.com", "--name", "HR"],
+        cwd=root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "No password given: use --password, HR_USER_PASSWORD or a terminal." in result.stderr
+    assert "GetPassWarning" not in result.stderr

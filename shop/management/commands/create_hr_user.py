@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -70,6 +71,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} HR user {user.email}: staff, in the {HR_GROUP_NAME} group.")
 
     def _prompt(self) -> str:
+        if not sys.stdin.isatty():
+            # getpass would fall back to echoing the password (with a GetPassWarning) and then
+            # read nothing: say what to do instead.
+            raise CommandError(f"No password given: use --password, {PASSWORD_ENV} or a terminal.")
         try:
             first = getpass.getpass("Password: ")
             second = getpass.getpass("Password (again): ")
