@@ -14,7 +14,7 @@ def _assert_error(response, status: int, code: str) -> dict:
     return body
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/products/not-a-uuid/", "/nothing-here"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/products/not-a-uuid/", "/api/nothing-here"])
 def test_unknown_urls_are_json_404(api, path):
     _assert_error(api.get(path), 404, "not_found")
 
