@@ -19,8 +19,10 @@ SORTS = [
 
 
 class StorefrontForm(forms.Form):
-    # Labels are written as they read ("Search"), without Django's trailing colon.
-    label_suffix = ""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Labels are written as they read ("Search"), without Django's trailing colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class CatalogFilterForm(StorefrontForm):

@@ -99,6 +99,7 @@ def test_catalog_filters_sorts_and_pages(alice: Any, browser: Client) -> None:
     ProductFactory(name="Hidden", points_cost=10, category=home, is_active=False)
 
     first = _html(browser.get("/products/"))
+    assert '<label for="id_search">Search</label>' in first  # no trailing colon
     assert "15 products" in first and "Page 1 of 2" in first and "Hidden" not in first
     assert "Page 2 of 2" in _html(browser.get("/products/?page=2"))
     only_home = _html(browser.get("/products/?category=home"))
