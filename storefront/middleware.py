@@ -8,6 +8,7 @@ for the storefront's own pages only: the admin's theme and the API docs have the
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -41,17 +42,27 @@ def _origin(url: str) -> str:
 
 
 def content_security_policy() -> str:
-    """No inline script or style, nothing from elsewhere but the images' bucket and Cognito."""
+    """No inline script or style, nothing from elsewhere but the images' bucket and Cognito.
+
+    Read from the settings on every response (the policy itself is built once per set of
+    values), so a setting changed at run time, as tests do, is followed.
+    """
+    return _policy(
+        getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or "",
+        getattr(settings, "AWS_S3_ENDPOINT_URL", "") or "",
+        getattr(settings, "AWS_S3_REGION_NAME", "") or settings.AWS_REGION,
+        getattr(settings, "COGNITO_DOMAIN_URL", "") or "",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _policy(bucket: str, endpoint: str, region: str, cognito: str) -> str:
     images = ["'self'", "data:"]
-    bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or ""
     if bucket:
-        endpoint = getattr(settings, "AWS_S3_ENDPOINT_URL", "") or ""
-        region = getattr(settings, "AWS_S3_REGION_NAME", "") or settings.AWS_REGION
         images.append(_origin(endpoint) if endpoint else f"https://{bucket}.s3.{region}.amazonaws.com")
     # Signing in and out leaves through a form whose redirect goes to Cognito's hosted UI;
     # Chrome applies form-action to that redirect too.
     forms = ["'self'"]
-    cognito = getattr(settings, "COGNITO_DOMAIN_URL", "") or ""
     if cognito:
         forms.append(_origin(cognito))
     return "; ".join(
@@ -73,12 +84,11 @@ def content_security_policy() -> str:
 class StorefrontMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.csp = content_security_policy()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if is_storefront_request(request):
-            response.setdefault("Content-Security-Policy", self.csp)
+            response.setdefault("Content-Security-Policy", content_security_policy())
             response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
             # Pages show a person's balance and orders: no shared cache may keep them.
             response.setdefault("Cache-Control", "private, no-store")
