@@ -51,20 +51,22 @@ def content_security_policy() -> str:
         getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or "",
         getattr(settings, "AWS_S3_ENDPOINT_URL", "") or "",
         getattr(settings, "AWS_S3_REGION_NAME", "") or settings.AWS_REGION,
-        getattr(settings, "COGNITO_DOMAIN_URL", "") or "",
+        # Where sign-in and sign-out send the browser: Cognito's hosted UI (storefront/signin).
+        tuple(
+            _origin(getattr(settings, name, "") or "")
+            for name in ("STOREFRONT_OIDC_AUTHORIZATION_ENDPOINT", "STOREFRONT_OIDC_LOGOUT_ENDPOINT")
+        ),
     )
 
 
 @functools.lru_cache(maxsize=8)
-def _policy(bucket: str, endpoint: str, region: str, cognito: str) -> str:
+def _policy(bucket: str, endpoint: str, region: str, identity: tuple[str, ...]) -> str:
     images = ["'self'", "data:"]
     if bucket:
         images.append(_origin(endpoint) if endpoint else f"https://{bucket}.s3.{region}.amazonaws.com")
     # Signing in and out leaves through a form whose redirect goes to Cognito's hosted UI;
     # Chrome applies form-action to that redirect too.
-    forms = ["'self'"]
-    if cognito:
-        forms.append(_origin(cognito))
+    forms = ["'self'", *sorted({origin for origin in identity if origin})]
     return "; ".join(
         [
             "default-src 'self'",
