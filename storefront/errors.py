@@ -3,19 +3,38 @@ pages for theirs (shop.errors)."""
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
 from shop import errors as shared
 from storefront.middleware import is_storefront_request
 
+logger = logging.getLogger(__name__)
+
+
+# What an error page says when even the storefront's template cannot be rendered.
+_BARE_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>'
+    '<body><main><h1>{title}</h1><p>{detail}</p><p><a href="/">AWSomeShop</a></p></main></body></html>'
+)
+
 
 def _page(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
     # The 500 page must not touch the database (it may be why we are here): no user in it.
     context = {"title": title, "detail": detail, "status": status, "outage": status >= 500}
-    return render(request, "storefront/error.html", context, status=status)
+    try:
+        return render(request, "storefront/error.html", context, status=status)
+    except Exception:
+        # An error page must not become a 500 itself (a missing static manifest, a template
+        # error): the same words, without the look.
+        logger.exception("could not render the storefront's error page")
+        return HttpResponse(_BARE_PAGE.format(title=escape(title), detail=escape(detail)), status=status)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -228,3 +228,18 @@ def test_query_counts_of_the_busiest_pages_are_pinned(
     # session, user, account, affordable products, recent activity
     with django_assert_num_queries(5):
         browser.get("/")
+
+
+def test_an_error_page_that_cannot_be_rendered_is_still_the_right_answer(
+    client: Client, settings: Any, tmp_path: Any
+) -> None:
+    # Production settings without collected static files (a broken build): the page's look
+    # cannot be rendered, but the answer stays a 404 with its words, not a 500.
+    settings.STATIC_ROOT = str(tmp_path)  # nothing collected there
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
