@@ -17,10 +17,16 @@ py=.venv/bin/python
 $py manage.py migrate --noinput -v0
 $py manage.py seed_demo
 token=$($py manage.py issue_token --email alice@example.com --name "Alice Martin" --employee-id E1001)
+# The storefront, offline: a one-time sign-in link for the demo employee (docs/storefront.md).
+signin_link=$($py manage.py storefront_login_url --email alice@example.com --base-url "${BASE}")
 
 cat <<MSG
 
 AWSomeShop is starting on ${BASE} (listening on ${HOST}:${PORT})
+  Storefront: ${BASE}/
+              sign in as the demo employee alice@example.com (one-time link, valid 15 minutes;
+              another: .venv/bin/python manage.py storefront_login_url --email alice@example.com):
+              ${signin_link}
   API docs:  ${BASE}/api/docs/
   Admin:     ${BASE}/admin/
              (first create an HR user: .venv/bin/python manage.py create_hr_user --email hr@example.com --name "HR";

@@ -19,6 +19,11 @@ from tests.support.openapi import assert_conforms
 # Ledger rows cannot be deleted, not even by the flush after a transactional test: see there.
 ledger_flush.install()
 
+# The headless browser (`browser`, `page`) for every folder's browser tests: registered once
+# here, because a session-scoped fixture imported into two folders' conftests would start a
+# second Playwright inside the first one's event loop.
+pytest_plugins = ["tests.admin.browser_support"]
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     import os

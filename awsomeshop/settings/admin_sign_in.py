@@ -21,10 +21,11 @@ def _base_url(domain: str) -> str:
     return f"https://{domain}"
 
 
-def admin_oidc_settings(environ: Mapping[str, str], *, region: str) -> dict[str, Any]:
-    """The settings module's names for admin sign-in, from the environment."""
-    client_id = environ.get("ADMIN_OIDC_CLIENT_ID", "").strip()
-    client_secret = environ.get("ADMIN_OIDC_CLIENT_SECRET", "").strip()
+def cognito_hosted_ui(environ: Mapping[str, str], *, region: str) -> dict[str, str]:
+    """What every app client on the pool shares: the hosted UI's address, the issuer, its keys.
+
+    The storefront's client (awsomeshop/settings/storefront_sign_in.py) reads the same ones.
+    """
     domain = environ.get("COGNITO_DOMAIN", "").strip()
     pool_id = environ.get("COGNITO_USER_POOL_ID", "").strip()
     issuer = environ.get("COGNITO_ISSUER", "").strip() or (
@@ -34,17 +35,33 @@ def admin_oidc_settings(environ: Mapping[str, str], *, region: str) -> dict[str,
         f"{issuer}/.well-known/jwks.json" if issuer else ""
     )
     base = _base_url(domain) if domain else ""
-    enabled = bool(client_id and client_secret and base and issuer)
+    return {
+        "base": base,
+        "issuer": issuer,
+        "jwks_url": jwks_url,
+        "authorize": f"{base}/oauth2/authorize" if base else "",
+        "token": f"{base}/oauth2/token" if base else "",
+        "userinfo": f"{base}/oauth2/userInfo" if base else "",
+        "logout": f"{base}/logout" if base else "",
+    }
+
+
+def admin_oidc_settings(environ: Mapping[str, str], *, region: str) -> dict[str, Any]:
+    """The settings module's names for admin sign-in, from the environment."""
+    client_id = environ.get("ADMIN_OIDC_CLIENT_ID", "").strip()
+    client_secret = environ.get("ADMIN_OIDC_CLIENT_SECRET", "").strip()
+    ui = cognito_hosted_ui(environ, region=region)
+    enabled = bool(client_id and client_secret and ui["base"] and ui["issuer"])
     return {
         "ADMIN_OIDC_ENABLED": enabled,
-        "ADMIN_OIDC_ISSUER": issuer,
-        "COGNITO_DOMAIN_URL": base,
+        "ADMIN_OIDC_ISSUER": ui["issuer"],
+        "COGNITO_DOMAIN_URL": ui["base"],
         # The names mozilla-django-oidc reads.
         "OIDC_RP_CLIENT_ID": client_id,
         "OIDC_RP_CLIENT_SECRET": client_secret,
-        "OIDC_OP_AUTHORIZATION_ENDPOINT": f"{base}/oauth2/authorize" if base else "",
-        "OIDC_OP_TOKEN_ENDPOINT": f"{base}/oauth2/token" if base else "",
-        "OIDC_OP_USER_ENDPOINT": f"{base}/oauth2/userInfo" if base else "",
-        "OIDC_OP_JWKS_ENDPOINT": jwks_url,
-        "OIDC_OP_LOGOUT_ENDPOINT": f"{base}/logout" if base else "",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": ui["authorize"],
+        "OIDC_OP_TOKEN_ENDPOINT": ui["token"],
+        "OIDC_OP_USER_ENDPOINT": ui["userinfo"],
+        "OIDC_OP_JWKS_ENDPOINT": ui["jwks_url"],
+        "OIDC_OP_LOGOUT_ENDPOINT": ui["logout"],
     }

@@ -19,6 +19,7 @@ from .database import (
     postgres_timeout_options,
     postgres_tls_options,
 )
+from .storefront_sign_in import storefront_oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,6 +31,11 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The design's 8-hour session, for admin sign-ins as for Cognito's refresh tokens.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+# Django's defaults, stated because the storefront's sign-in depends on them: script never
+# reads the session cookie, and Lax (not Strict) still sends it on the top-level redirect back
+# from Cognito's hosted UI, which carries the sign-in's state. Production adds Secure.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 INSTALLED_APPS = [
     # The back office's theme (docs/admin.md, "The theme"): before django.contrib.admin so its
@@ -85,6 +91,9 @@ AUTHENTICATION_BACKENDS = [
     "shop.login_backend.LoginLockoutBackend",
     "shop.admin_sign_in.backends.CognitoAdminBackend",
     "shop.admin_sign_in.backends.PasswordLoginBackend",
+    # Employees' sign-in to the storefront (its own Cognito app client); it answers only the
+    # storefront's callback, as the admin's backend answers only the admin's.
+    "storefront.signin.backends.StorefrontSignInBackend",
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
@@ -288,6 +297,27 @@ ADMIN_PASSWORD_LOGIN = True
 ADMIN_BREAK_GLASS_EMAILS: list[str] = [
     e.strip().lower() for e in env.list("ADMIN_BREAK_GLASS_EMAILS", default=[]) if e.strip()
 ]
+
+# Employee sign-in to the storefront through the same hosted UI, on its own app client (the
+# design's web client); see docs/storefront.md, "Sign-in". The storefront's views and backend
+# read these names instead of the library's OIDC_* ones, which are the admin's.
+_storefront_oidc = storefront_oidc_settings(os.environ, region=AWS_REGION)
+STOREFRONT_OIDC_ENABLED: bool = _storefront_oidc["STOREFRONT_OIDC_ENABLED"]
+STOREFRONT_OIDC_CLIENT_ID: str = _storefront_oidc["STOREFRONT_OIDC_CLIENT_ID"]
+STOREFRONT_OIDC_CLIENT_SECRET: str = _storefront_oidc["STOREFRONT_OIDC_CLIENT_SECRET"]
+STOREFRONT_OIDC_ISSUER: str = _storefront_oidc["STOREFRONT_OIDC_ISSUER"]
+STOREFRONT_OIDC_AUTHORIZATION_ENDPOINT: str = _storefront_oidc["STOREFRONT_OIDC_AUTHORIZATION_ENDPOINT"]
+STOREFRONT_OIDC_TOKEN_ENDPOINT: str = _storefront_oidc["STOREFRONT_OIDC_TOKEN_ENDPOINT"]
+STOREFRONT_OIDC_USER_ENDPOINT: str = _storefront_oidc["STOREFRONT_OIDC_USER_ENDPOINT"]
+STOREFRONT_OIDC_JWKS_ENDPOINT: str = _storefront_oidc["STOREFRONT_OIDC_JWKS_ENDPOINT"]
+STOREFRONT_OIDC_LOGOUT_ENDPOINT: str = _storefront_oidc["STOREFRONT_OIDC_LOGOUT_ENDPOINT"]
+STOREFRONT_OIDC_CALLBACK_URL = "storefront:sign-in-callback"
+# The design's 8-hour session; a sign-in never lasts longer, whatever SESSION_COOKIE_AGE says.
+STOREFRONT_SESSION_SECONDS = env.int("STOREFRONT_SESSION_SECONDS", default=8 * 3600)
+# One-time sign-in links printed by `manage.py storefront_login_url`, for working offline.
+# Off unless a settings module turns it on (local and test do); production forces it off.
+STOREFRONT_LOCAL_SIGN_IN = False
+STOREFRONT_SIGN_IN_LINK_SECONDS = env.int("STOREFRONT_SIGN_IN_LINK_SECONDS", default=15 * 60)
 
 # ---------------------------------------------------------------------------------------------
 # Sign-in (Cognito), HR login brute-force protection, rate limits: see docs/authentication.md.

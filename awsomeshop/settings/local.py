@@ -26,3 +26,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if not name.startswith("/") and name != ":memory:":
         DATABASES["default"]["NAME"] = str(BASE_DIR / name)
     (BASE_DIR / "var").mkdir(exist_ok=True)
+# Offline sign-in to the storefront: `manage.py storefront_login_url` prints one-time links.
+STOREFRONT_LOCAL_SIGN_IN = env.bool("STOREFRONT_LOCAL_SIGN_IN", default=True)

@@ -38,3 +38,6 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 # With company sign-in configured, HR signs in through Cognito only; a password opens the
 # admin only for the break-glass superusers named in ADMIN_BREAK_GLASS_EMAILS.
 ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
+# Employees sign in to the storefront through Cognito only: no variable turns the offline
+# one-time links (manage.py storefront_login_url, /signin/link/) back on.
+STOREFRONT_LOCAL_SIGN_IN = False

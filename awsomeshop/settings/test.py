@@ -37,3 +37,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 ORDER_RATE_LIMIT = "100000/min"
 # Metrics stay off whatever the environment says; the metrics tests install their own recorder.
 METRICS_ENABLED = False
+# The storefront's one-time sign-in links (tests of production settings see them refused).
+STOREFRONT_LOCAL_SIGN_IN = True

@@ -16,8 +16,9 @@ def company_sign_in_configured(app_configs: Any = None, **kwargs: Any) -> list[C
         "COGNITO_DOMAIN": settings.COGNITO_DOMAIN_URL,
         "COGNITO_USER_POOL_ID (or COGNITO_ISSUER)": settings.ADMIN_OIDC_ISSUER,
     }
-    # The pool alone configures the API, not the admin: only the admin's own parts count as a start.
-    admin_parts = ("ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET", "COGNITO_DOMAIN")
+    # The pool alone configures the API, and the hosted-UI domain is shared with the storefront's
+    # client: only the admin's own client counts as a start.
+    admin_parts = ("ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET")
     if settings.ADMIN_OIDC_ENABLED or not any(parts[name] for name in admin_parts):
         return []
     missing = ", ".join(name for name, value in parts.items() if not value)

@@ -15,20 +15,14 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from shop.auth.oidc_sign_in import SignInRefused
 from shop.auth.verifier import Claims
 from shop.models import User
 from shop.roles import HR_GROUP_NAME
 
 logger = logging.getLogger(__name__)
 
-
-class SignInRefused(Exception):
-    """The identity may not use the admin; ``detail`` is shown to the person."""
-
-    def __init__(self, detail: str, *, reason: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.reason = reason
+__all__ = ["NOT_HR", "SignInRefused", "groups_of", "hr_user_sign_in"]
 
 
 NOT_HR = (

@@ -19,9 +19,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from shop.admin_sign_in.services import SignInRefused
+from shop.admin_sign_in.backends import ADMIN_SETTING_NAMES
+from shop.auth.oidc_sign_in import CognitoSignInCallbackView, CognitoSignInStartView, SignInRefused
 from shop.auth.verifier import VerifierUnavailable
 
 logger = logging.getLogger(__name__)
@@ -34,15 +34,15 @@ def refusal(request: HttpRequest, *, detail: str, status: int) -> HttpResponse:
     return render(request, TEMPLATE, context, status=status)
 
 
-class SignInStartView(OIDCAuthenticationRequestView):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if not settings.ADMIN_OIDC_ENABLED:
-            raise Http404("Company sign-in is not configured.")
-        response: HttpResponse = super().get(request)
-        return response
+class SignInStartView(CognitoSignInStartView):
+    oidc_client = "admin"
+    oidc_setting_names = ADMIN_SETTING_NAMES
 
 
-class SignInCallbackView(OIDCAuthenticationCallbackView):
+class SignInCallbackView(CognitoSignInCallbackView):
+    oidc_client = "admin"
+    oidc_setting_names = ADMIN_SETTING_NAMES
+
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.ADMIN_OIDC_ENABLED:
             raise Http404("Company sign-in is not configured.")
@@ -62,8 +62,9 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
         except SignInRefused as exc:
             return refusal(request, detail=exc.detail, status=403)
         except SuspiciousOperation:
-            # The state is not one this browser started: a forged or replayed callback, or a
-            # sign-in started in another browser. Nothing was exchanged.
+            # The state is not one this browser started for the admin: a forged or replayed
+            # callback, a sign-in started in another browser, or the storefront's. Nothing was
+            # exchanged.
             logger.warning("admin sign-in: callback state does not match the session")
             return refusal(
                 request,

@@ -14,7 +14,6 @@ from PIL import Image
 from shop.models import User
 from shop.roles import HR_GROUP_NAME
 from shop.services import user_create
-from tests.admin.browser_support import browser, page  # noqa: F401  (fixtures for the browser tests)
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ Cognito's claims (``token_use``, ``cognito:groups`` left out when empty, ``cogni
 endpoint recomputes S256 of the ``code_verifier`` and refuses a mismatch with ``invalid_grant``.
 The confidential client authenticates with HTTP Basic, as Cognito's token endpoint expects.
 
+``/logout`` ends the provider's session (forgets ``identity``) and redirects to ``logout_uri``
+when it is one of ``logout_uris``, as Cognito does for an app client's sign-out URLs.
+
 What it does not emulate: the login form (``authorize`` signs in whoever the test set as
 ``provider.identity``), refresh tokens, and the userInfo endpoint's full claim set.
 """
@@ -65,7 +68,10 @@ class OidcProvider:
     key: Any
     kid: str = field(default_factory=lambda: uuid.uuid4().hex)
     identity: Identity | None = None
+    # Where /logout may send the browser back to (Cognito's "sign-out URLs").
+    logout_uris: list[str] = field(default_factory=list)
     # Requests as received, for assertions: {"path", "params", "headers"}.
+    logout_requests: list[dict[str, Any]] = field(default_factory=list)
     authorize_requests: list[dict[str, Any]] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     # Claims to override in the next ID tokens (e.g. {"aud": "another-client"}).
@@ -174,6 +180,13 @@ class OidcProvider:
             {"id_token": id_token, "access_token": access_token, "token_type": "Bearer", "expires_in": 3600},
         )
 
+    def logout(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        self.logout_requests.append({"params": params})
+        if params.get("client_id") != self.client_id or params.get("logout_uri") not in self.logout_uris:
+            return 400, {}, b"invalid client_id or logout_uri"
+        self.identity = None
+        return 302, {"Location": params["logout_uri"]}, b""
+
     # -- helpers -----------------------------------------------------------------------------
 
     @staticmethod
@@ -216,6 +229,8 @@ def _handler(provider: OidcProvider) -> type[BaseHTTPRequestHandler]:
             params = {k: v[0] for k, v in parse_qs(parts.query).items()}
             if parts.path == "/oauth2/authorize":
                 self._send(provider.authorize(params))
+            elif parts.path == "/logout":
+                self._send(provider.logout(params))
             elif parts.path == f"/{provider.pool_id}/.well-known/jwks.json":
                 self._send(provider._json(200, provider.jwks()))
             else:
@@ -239,7 +254,7 @@ _KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 @contextmanager
 def running_provider(
-    *, client_id: str, client_secret: str, redirect_uris: list[str]
+    *, client_id: str, client_secret: str, redirect_uris: list[str], logout_uris: list[str] | None = None
 ) -> Iterator[OidcProvider]:
     """A provider on a free loopback port, stopped afterwards."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
@@ -250,6 +265,7 @@ def running_provider(
         client_id=client_id,
         client_secret=client_secret,
         redirect_uris=redirect_uris,
+        logout_uris=list(logout_uris or []),
         key=_KEY,
     )
     server.RequestHandlerClass = _handler(provider)
