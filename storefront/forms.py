@@ -19,8 +19,11 @@ SORTS = [
 
 
 class StorefrontForm(forms.Form):
-    # Labels are written as they read ("Search"), without Django's trailing colon.
-    label_suffix = ""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Labels are written as they read ("Search"), without Django's trailing colon (a
+        # class attribute would not do: Form.__init__ sets its default over it).
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class CatalogFilterForm(StorefrontForm):
