@@ -24,7 +24,7 @@ from orders.services import order_place, order_refund
 from points.services import points_adjust, points_grant
 from shop.models import User
 from shop.services import user_create
-from tests.storefront.conftest import StorefrontSession, storefront_session_for
+from tests.support.storefront_session import StorefrontSession, storefront_session_for
 
 # Who looks at a page: a signed-in employee with history, a newcomer, HR (not an employee),
 # or nobody signed in.
