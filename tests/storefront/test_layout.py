@@ -1,8 +1,7 @@
 """Every storefront page at a phone's (390 px) and a laptop's (1366 px) width, served by gunicorn:
 nothing scrolls sideways, the main navigation is all on screen, nothing the page needs is over
 100 KB before images, every resource loads, the Content-Security-Policy refuses nothing and
-no script fails. A
-full-page screenshot of each page at each width is saved under
+no script fails. A full-page screenshot of each page at each width is saved under
 artifacts/screenshots/storefront/ for people to look at.
 """
 
