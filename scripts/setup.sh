@@ -46,3 +46,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   quiet_pip -r "$req" -c requirements/constraints.txt
   echo "$want" > "$stamp"
 fi
+
+# The browser tests inject JavaScript tools into pages (axe-core, the accessibility checker),
+# pinned in tests/browser/package-lock.json; reinstalled only when the lock changes, as above.
+if [ "$profile" = "dev" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm is missing: install Node.js 20 and npm (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  npm_stamp="tests/browser/node_modules/.package-lock.sha256"
+  npm_want=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+    echo "setup: installing the browser tests' JavaScript tools from tests/browser/package-lock.json"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$npm_want" > "$npm_stamp"
+  fi
+fi

@@ -20,7 +20,8 @@ SORTS = [
 
 class StorefrontForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Labels are written as they read ("Search"), without Django's trailing colon.
+        # Labels are written as they read ("Search"), without Django's trailing colon (a
+        # class attribute would not do: Form.__init__ sets its default over it).
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 

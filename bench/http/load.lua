@@ -1,9 +1,11 @@
 -- wrk script for bench/http/run.py. The scenario comes from the environment:
 --   BENCH_MODE   plain (no auth), get (a bearer token), order (token + Idempotency-Key + body),
---                redeem (the reference redemption: X-Bench-User + body)
+--                redeem (the reference redemption: X-Bench-User + body), session (a storefront
+--                page: the employee's session cookie)
 --   BENCH_PATH   the request path
 --   BENCH_TOKENS a file of "<token> <user id>" lines; requests rotate through the employees
 --   BENCH_PRODUCTS a file of product ids; orders rotate through them
+--   BENCH_SESSIONS a file of "sessionid=..." lines (Cookie values); requests rotate through them
 --   BENCH_RUN    a prefix that makes this run's idempotency keys unique
 --   BENCH_HOST   the host name production serves (APP_DOMAIN)
 -- Every request, the reference views' too, carries that Host and "X-Forwarded-Proto: https", as
@@ -14,7 +16,7 @@ local mode = os.getenv("BENCH_MODE") or "plain"
 local path = os.getenv("BENCH_PATH") or "/"
 local run_id = os.getenv("BENCH_RUN") or tostring(os.time())
 local host = os.getenv("BENCH_HOST") or "localhost"
-local tokens, users, products = {}, {}, {}
+local tokens, users, products, sessions = {}, {}, {}, {}
 local i = 0
 tid = 0
 c2, c3, c409, c429, c4, c5 = 0, 0, 0, 0, 0, 0
@@ -35,6 +37,12 @@ function init(args)
       if t then tokens[#tokens + 1] = t; users[#users + 1] = u end
     end
   end
+  local sessions_file = os.getenv("BENCH_SESSIONS")
+  if sessions_file then
+    for line in io.lines(sessions_file) do
+      if #line > 0 then sessions[#sessions + 1] = line end
+    end
+  end
   local products_file = os.getenv("BENCH_PRODUCTS")
   if products_file then
     for line in io.lines(products_file) do
@@ -51,6 +59,10 @@ function request()
   i = i + 1
   local headers = proxied_headers()
   if mode == "plain" then
+    return wrk.format("GET", path, headers)
+  end
+  if mode == "session" then
+    headers["Cookie"] = sessions[(i % #sessions) + 1]
     return wrk.format("GET", path, headers)
   end
   local k = (i % #tokens) + 1

@@ -9,7 +9,8 @@ local JWKS endpoint (`tests.support.cognito.JwksServer`) publishes a key the ben
 Cognito-shaped ID tokens with, and every request, the reference views' included, carries the
 Host and `X-Forwarded-Proto: https` the load balancer sends. The product's endpoints thus pay
 production's real authentication path (JWKS-verified RS256 tokens; the local issuer stays
-off). Loads the data set (100 products in 10 categories, 200 employees with such tokens), then
+off). Loads the data set (100 products in 10 categories, 200 employees with such tokens and a
+storefront session each: the storefront's pages are signed in by a session cookie), then
 runs each scenario with wrk: a warm-up, then a measured run. Prints req/s, p50, p99, status
 counts and the server's own CPU time per request (master and workers; steadier than req/s on a
 shared machine) per scenario, the ratios against the reference views, and checks the ledger after the writes. Nothing here asserts a speed.
@@ -23,7 +24,7 @@ Options: --worker-class sync|gthread|uvicorn, --workers N (WEB_CONCURRENCY), --t
 (gthread), --duration SECONDS, --connections N, --scenarios a,b (see SCENARIOS), --cpus 0
 (pin the server to these CPUs with taskset), --rate-limit 30/min (ORDER_RATE_LIMIT; "" is off),
 --redis redis://... (REDIS_URL for the server), --env NAME=VALUE (more server settings),
---json FILE (write the figures). The database is created if missing, migrated and emptied.
+--json FILE (write the figures), --port P (the server's port; a free one by default). The database is created if missing, migrated and emptied.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ WORK = Path(tempfile.mkdtemp(prefix="awsomeshop-http-bench-"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.http.settings"
 os.environ.setdefault("DJANGO_SECRET_KEY", "http-benchmark-only")
 os.environ["MEDIA_ROOT"] = str(WORK / "media")
+# The storefront's pages name their CSS and script through the static files' manifest, which
+# the image builds with collectstatic; the benchmark collects them here as the image does.
+os.environ["STATIC_ROOT"] = str(WORK / "static")
 if "DATABASE_URL" not in os.environ:
     sys.exit("Set DATABASE_URL to a MariaDB/MySQL or PostgreSQL database the benchmark may empty.")
 
@@ -76,6 +80,7 @@ from catalog.services import product_stock_adjust  # noqa: E402
 from orders.models import Order  # noqa: E402
 from points.services import points_grant  # noqa: E402
 from shop.services import user_create  # noqa: E402
+from tests.support.storefront_session import storefront_session_for  # noqa: E402
 
 PRODUCTS = 100
 CATEGORIES = 10
@@ -97,6 +102,7 @@ SCENARIOS = [
     Scenario("bare", "plain", "/bench/bare", "a bare Django JSON view (no database)"),
     Scenario("hand_catalog", "plain", "/bench/catalog", "hand-written catalog page (one raw SELECT)"),
     Scenario("catalog", "get", "/api/v1/products/", "GET /api/v1/products/"),
+    Scenario("storefront_catalog", "session", "/products/", "storefront catalog page /products/ (signed in)"),
     Scenario("me", "get", "/api/v1/me/", "GET /api/v1/me/"),
     Scenario("hand_redeem", "redeem", "/bench/redeem", "hand-written redemption (raw SQL)", writes=True),
     Scenario("orders", "order", "/api/v1/orders/", "POST /api/v1/orders/ (Idempotency-Key)", writes=True),
@@ -109,7 +115,12 @@ SCENARIOS = [
         flash=True,
     ),
 ]
-RATIOS = [("catalog", "hand_catalog"), ("orders", "hand_redeem"), ("me", "bare")]
+RATIOS = [
+    ("catalog", "hand_catalog"),
+    ("orders", "hand_redeem"),
+    ("me", "bare"),
+    ("storefront_catalog", "catalog"),
+]
 
 
 def ensure_database() -> None:
@@ -126,10 +137,11 @@ def ensure_database() -> None:
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
-def load_data() -> tuple[Path, Path, Path, str]:
-    """The data set; returns the tokens file, the products file, the flash file, the flash id."""
+def load_data() -> tuple[Path, Path, Path, Path, str]:
+    """The data set; returns the tokens, products, storefront sessions and flash files, the flash id."""
     categories = [Category.objects.create(name=f"Category {c}", slug=f"cat-{c}") for c in range(CATEGORIES)]
     text = "A product employees can redeem their points for; sturdy, useful and well reviewed. " * 2
     products = []
@@ -153,6 +165,7 @@ def load_data() -> tuple[Path, Path, Path, str]:
         product_id=flash.pk, delta=FLASH_STOCK, reason=StockMovement.Reason.RESTOCK, note="", changed_by=None
     )
     lines = []
+    sessions = []
     for e in range(EMPLOYEES):
         sub = str(uuid.uuid4())
         email = f"employee{e:03d}@example.com"
@@ -165,13 +178,17 @@ def load_data() -> tuple[Path, Path, Path, str]:
             sub=sub, email=email, name=f"Employee {e}", exp=int(time.time()) + TOKEN_LIFETIME
         )
         lines.append(f"{sign(claims, SIGNING_KEY)} {user.pk}")
+        # The storefront's pages are signed in by a session cookie, one per employee.
+        sessions.append(storefront_session_for(user).header)
     tokens = WORK / "tokens.txt"
     tokens.write_text("\n".join(lines) + "\n")
     products_file = WORK / "products.txt"
     products_file.write_text("\n".join(str(p.pk) for p in products) + "\n")
+    sessions_file = WORK / "sessions.txt"
+    sessions_file.write_text("\n".join(sessions) + "\n")
     flash_file = WORK / "flash.txt"
     flash_file.write_text(f"{flash.pk}\n")
-    return tokens, products_file, flash_file, str(flash.pk)
+    return tokens, products_file, sessions_file, flash_file, str(flash.pk)
 
 
 def dockerfile_command() -> list[str]:
@@ -230,7 +247,7 @@ def describe(command: list[str]) -> str:
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int, Path]:
-    port = free_port()
+    port = args.port or free_port()
     env = dict(os.environ, WEB_CONCURRENCY=str(args.workers), ORDER_RATE_LIMIT=args.rate_limit)
     if args.worker_class == "uvicorn":
         # Django's advice for ASGI: no persistent connections (each request's sync code may run
@@ -301,6 +318,7 @@ def wrk(
         BENCH_PATH=scenario.path,
         BENCH_TOKENS=str(files["tokens"]),
         BENCH_PRODUCTS=str(files["flash" if scenario.flash else "products"]),
+        BENCH_SESSIONS=str(files["sessions"]),
         BENCH_RUN=run_id,
         BENCH_HOST=HOST,
     )
@@ -356,6 +374,7 @@ def main() -> None:
     parser.add_argument("--redis", default="")
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--json", default="")
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run bash bench/http/setup.sh")
@@ -366,9 +385,9 @@ def main() -> None:
 
     ensure_database()
     JWKS.start()
-    tokens, products, flash_file, flash_id = load_data()
+    tokens, products, sessions, flash_file, flash_id = load_data()
     connections.close_all()
-    files = {"tokens": tokens, "products": products, "flash": flash_file}
+    files = {"tokens": tokens, "products": products, "sessions": sessions, "flash": flash_file}
     proc, port, log = start_server(args)
     results: dict[str, dict[str, float]] = {}
     notes: list[str] = []

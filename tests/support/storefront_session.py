@@ -1,0 +1,44 @@
+"""A signed-in storefront session made directly in the session store, for tests and benchmarks
+that need an employee signed in without going through the sign-in pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+from shop.models import User
+
+# The authentication backend a storefront sign-in records in the session. Django signs a
+# session's user in again through this backend on every request, so it must be one the
+# settings list. The one place to change when the storefront's own sign-in backend lands.
+STOREFRONT_SIGN_IN_BACKEND = "shop.admin_sign_in.backends.PasswordLoginBackend"
+
+
+@dataclass(frozen=True)
+class StorefrontSession:
+    """A signed-in session, as its cookie: for a browser, a Lighthouse header or a load tool."""
+
+    key: str
+    cookie_name: str
+
+    @property
+    def header(self) -> str:
+        """The value of a ``Cookie`` request header carrying the session."""
+        return f"{self.cookie_name}={self.key}"
+
+    def playwright_cookie(self, url: str) -> dict[str, Any]:
+        return {"name": self.cookie_name, "value": self.key, "url": url}
+
+
+def storefront_session_for(user: User) -> StorefrontSession:
+    """A session exactly as a completed sign-in leaves it (user, backend, password hash)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = STOREFRONT_SIGN_IN_BACKEND
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return StorefrontSession(key=store.session_key or "", cookie_name=settings.SESSION_COOKIE_NAME)
