@@ -97,6 +97,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "awsomeshop.urls"
+# Seconds a storefront product card's rendering is reused per process (storefront/cards.py);
+# kept under the signed image URLs' validity. 0 turns the reuse off.
+STOREFRONT_CARD_CACHE_SECONDS = env.int("STOREFRONT_CARD_CACHE_SECONDS", default=300)
 # Where e-mails link to (the storefront's address as employees reach it); production derives it
 # from APP_DOMAIN.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

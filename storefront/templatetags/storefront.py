@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
+
+from storefront import cards
 
 register = template.Library()
 
@@ -52,3 +56,9 @@ def moment(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
+@register.simple_tag
+def product_cards(products: Any) -> SafeString:
+    """The product cards of a grid (storefront/cards.py keeps each card's rendering)."""
+    return cards.product_cards(products)

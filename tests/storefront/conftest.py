@@ -1,5 +1,5 @@
 """Fixtures for the storefront's tests: a signed-in employee's session, a real gunicorn serving
-the storefront, and the headless Chromium of the admin's browser tests."""
+the storefront (the headless Chromium is the suite's, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from django.db import connection
 
 from shop.models import User
-from tests.admin.browser_support import browser  # noqa: F401  (the session's Chromium)
 from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
 from tests.support.storefront_session import (  # noqa: F401  (the backend: one constant, there)
     STOREFRONT_SIGN_IN_BACKEND,

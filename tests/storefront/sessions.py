@@ -9,12 +9,10 @@ from __future__ import annotations
 from django.test import Client
 
 from shop.models import User
-
-# The backend a storefront session is opened with.
-SESSION_BACKEND = "shop.admin_sign_in.backends.PasswordLoginBackend"
+from tests.support.storefront_session import STOREFRONT_SIGN_IN_BACKEND
 
 
 def signed_in_client(user: User) -> Client:
     client = Client()
-    client.force_login(user, backend=SESSION_BACKEND)
+    client.force_login(user, backend=STOREFRONT_SIGN_IN_BACKEND)
     return client

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from catalog.models import Product
 from notifications.models import NotificationPreference
 from orders.placement import order_place_idempotent
 from orders.services import order_refund
@@ -22,6 +23,7 @@ from points.services import points_grant
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 from tests.points.test_expiry import clock
 from tests.storefront.sessions import signed_in_client
+from tests.support.storefront_session import STOREFRONT_SIGN_IN_BACKEND
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +189,7 @@ def test_email_preferences_are_saved_with_post_redirect_get(alice: Any, browser:
 
 def test_forms_without_a_csrf_token_are_refused_with_a_page(alice: Any) -> None:
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(alice, backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    strict.force_login(alice, backend=STOREFRONT_SIGN_IN_BACKEND)
     response = strict.post("/settings/emails/", {"optional_emails": "on"})
     assert response.status_code == 403
     assert "This form has expired" in _html(response)
@@ -222,11 +224,11 @@ def test_query_counts_of_the_busiest_pages_are_pinned(
     category = CategoryFactory(name="Tech", slug="tech")
     for n in range(5):
         ProductFactory(name=f"Thing {n}", points_cost=100, category=category, stock=3)
-    # session, user, account, categories, count, page of products
-    with django_assert_num_queries(6):
-        browser.get("/products/")
-    # session, user, account, affordable products, recent activity
+    # session, user with its points account, categories, count, page of products
     with django_assert_num_queries(5):
+        browser.get("/products/")
+    # session, user with its points account, affordable products, recent activity
+    with django_assert_num_queries(4):
         browser.get("/")
 
 
@@ -243,3 +245,30 @@ def test_an_error_page_that_cannot_be_rendered_is_still_the_right_answer(
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+def test_product_cards_are_rendered_once_and_never_stale(browser: Client) -> None:
+    from django.test.signals import template_rendered
+
+    from storefront.cards import product_cards_clear
+
+    product_cards_clear()
+    lamp = ProductFactory(name="Desk Lamp", points_cost=900, stock=9)
+    rendered: list[str] = []
+
+    def count(sender: Any, template: Any, **kwargs: Any) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(count)
+    try:
+        assert "In stock" in _html(browser.get("/products/"))
+        assert rendered.count("storefront/partials/product_card.html") == 1
+        assert "In stock" in _html(browser.get("/products/"))
+        assert rendered.count("storefront/partials/product_card.html") == 1  # reused
+        # Whatever the card shows changes its key: stock state, cost, name.
+        Product.objects.filter(pk=lamp.pk).update(stock=2, points_cost=1100, name="Floor Lamp")
+        page = _html(browser.get("/products/"))
+        assert "Only 2 left" in page and "1,100 points" in page and "Floor Lamp" in page
+        assert "Desk Lamp" not in page
+    finally:
+        template_rendered.disconnect(count)

@@ -13,17 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from catalog.models import Product
 from orders.models import Order
 from points.models import PointsAccount
-from tests.admin.browser_support import browser, screenshot  # noqa: F401  (the browser fixture)
+from tests.admin.browser_support import screenshot
 from tests.factories import ProductFactory, UserFactory
-from tests.storefront.sessions import SESSION_BACKEND
 from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
 from tests.support.markers import requires_server_db
+from tests.support.storefront_session import storefront_session_for
 from tests.support.tcp_proxy import TcpProxy, proxy_to_test_database
 
 pytestmark = [pytest.mark.browser, requires_server_db, pytest.mark.django_db(transaction=True)]
@@ -55,16 +53,12 @@ def employee() -> Any:
 
 
 @pytest.fixture
-def shop(browser: Any, server: Gunicorn, employee: Any) -> Iterator[Any]:  # noqa: F811
+def shop(browser: Any, server: Gunicorn, employee: Any) -> Iterator[Any]:
     """A browser context signed in as the employee (the session a sign-in would open)."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(employee.pk)
-    session[BACKEND_SESSION_KEY] = SESSION_BACKEND
-    session[HASH_SESSION_KEY] = employee.get_session_auth_hash()
-    session.create()
+    session = storefront_session_for(employee)
     context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=server.url)
     context.set_default_timeout(15_000)
-    context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": server.url}])
+    context.add_cookies([session.playwright_cookie(server.url)])
     yield context
     context.close()
 

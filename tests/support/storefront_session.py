@@ -14,8 +14,8 @@ from shop.models import User
 
 # The authentication backend a storefront sign-in records in the session. Django signs a
 # session's user in again through this backend on every request, so it must be one the
-# settings list. The one place to change when the storefront's own sign-in backend lands.
-STOREFRONT_SIGN_IN_BACKEND = "shop.admin_sign_in.backends.PasswordLoginBackend"
+# settings list: the storefront's own sign-in backend.
+STOREFRONT_SIGN_IN_BACKEND = "storefront.signin.backends.StorefrontSignInBackend"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""Product cards, rendered once per process and reused while what they show is unchanged.
+
+A catalog page is a grid of cards, and rendering the card template twelve times was most of
+the page's cost (bench/RESULTS.md, "Storefront"). A card shows only the product's own fields
+(name, cost, pictures, stock state), so the rendered HTML is kept under a key made of exactly
+those values: a card can never be stale, because any change to what it shows is a new key.
+Entries also expire after ``STOREFRONT_CARD_CACHE_SECONDS``, because a picture's URL in the
+private bucket is signed and must not be served past its validity; that is well under it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+from catalog.models import Product
+
+MAX_CARDS = 4096  # per process; a card is about 700 bytes
+LOW_STOCK = 5  # at or under this, a card says how many are left (partials/stock.html)
+TEMPLATE = "storefront/partials/product_card.html"
+
+_cards: OrderedDict[tuple[Any, ...], tuple[float, str]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _stock_state(stock: int) -> int:
+    """What a card says about stock: out (0), the number left (1 to LOW_STOCK), or in stock (-1)."""
+    if stock <= 0:
+        return 0
+    return stock if stock <= LOW_STOCK else -1
+
+
+def _key(product: Product) -> tuple[Any, ...]:
+    return (
+        product.pk,
+        product.name,
+        product.points_cost,
+        product.thumbnail.name,
+        product.image.name,
+        _stock_state(product.stock),
+        get_language(),
+    )
+
+
+def product_cards(products: Iterable[Product]) -> SafeString:
+    """The cards of ``products``, in order, from the cache where it has them."""
+    seconds = settings.STOREFRONT_CARD_CACHE_SECONDS
+    now = time.monotonic()
+    parts: list[str] = []
+    for product in products:
+        key = _key(product)
+        with _lock:
+            hit = _cards.get(key)
+            if hit is not None and hit[0] > now:
+                _cards.move_to_end(key)
+                parts.append(hit[1])
+                continue
+        html = render_to_string(TEMPLATE, {"product": product})
+        if seconds > 0:
+            with _lock:
+                _cards[key] = (now + seconds, html)
+                _cards.move_to_end(key)
+                while len(_cards) > MAX_CARDS:
+                    _cards.popitem(last=False)
+        parts.append(html)
+    return SafeString("".join(parts))  # each part is the template's own escaped output
+
+
+def product_cards_clear() -> None:
+    with _lock:
+        _cards.clear()
