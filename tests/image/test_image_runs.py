@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import secrets
 import shlex
@@ -51,8 +52,6 @@ ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=512:512"]
 
 
 def _required_env(name: str) -> str:
-    import os
-
     value = os.environ.get(name, "")
     if not value:
         pytest.fail(
