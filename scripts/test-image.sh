@@ -27,6 +27,7 @@ command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
 [ -x /usr/sbin/runc ] || command -v runc >/dev/null 2>&1 || need_apt+=(runc)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test-image: installing system packages: ${need_apt[*]}"
+  t0=$(date +%s)
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   apt_wait=(-o "DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT:-300}")
@@ -34,6 +35,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # No recommends: podman's pull in a desktop session stack (dbus, fuse) this test does not use.
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get "${apt_wait[@]}" install -y -qq \
     --no-install-recommends "${need_apt[@]}" >/dev/null
+  echo "   installed in $(( $(date +%s) - t0 )) s"
 fi
 [ -x .venv/bin/python ] || { echo "test-image: .venv is missing; run scripts/setup.sh first"; exit 1; }
 
@@ -84,12 +86,12 @@ else
   echo "== stand-in base: building with mmdebstrap (Debian bookworm's Python 3.11)"
   t0=$(date +%s)
   # One cached base at a time: an older recipe's tarball is only disk.
-  find "$cache" -maxdepth 1 -name 'python-standin-*.tar*' -delete
+  find "$cache" -maxdepth 1 -name 'python-standin-*.tar' -delete
   mmdebstrap --quiet --variant=minbase --format=tar --include="$base_packages" \
     --customize-hook="copy-in $host_ca /usr/local/share/ca-certificates/" \
     --customize-hook='mv "$1/usr/local/share/ca-certificates/ca-certificates.crt" "$1/usr/local/share/ca-certificates/build-host.crt" && chroot "$1" update-ca-certificates >/dev/null 2>&1' \
-    bookworm "$base_tar.partial" "${base_sources[@]}"
-  mv "$base_tar.partial" "$base_tar"
+    bookworm "$base_tar.partial.$$" "${base_sources[@]}"
+  mv "$base_tar.partial.$$" "$base_tar"
   echo "   built in $(seconds_since "$t0") s"
 fi
 t0=$(date +%s)
