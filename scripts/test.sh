@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The second README command: set up, then run the whole suite on SQLite, MariaDB and
-# PostgreSQL (and the infrastructure tests). A database server that cannot be reached is a
-# failure, not a skip. Override the servers with MARIADB_URL and POSTGRES_URL.
+# PostgreSQL, the infrastructure tests, and the production image built and run against MariaDB.
+# A database server that cannot be reached is a failure, not a skip. Override the servers with
+# MARIADB_URL and POSTGRES_URL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev || exit 1
@@ -52,6 +53,14 @@ run_suite postgresql "$POSTGRES_URL" --create-db
 if [ -f scripts/test-infra.sh ]; then
   echo "== infrastructure tests"
   if bash scripts/test-infra.sh; then summary+=("infrastructure: ok"); else summary+=("infrastructure: FAILED"); status=1; fi
+fi
+
+# The production image, built with podman and run as ECS runs it, against MariaDB (docs/image.md).
+echo "== image (built and run)"
+if MARIADB_URL="$MARIADB_URL" bash scripts/test-image.sh; then
+  summary+=("image: ok")
+else
+  summary+=("image: FAILED"); status=1
 fi
 
 echo
