@@ -394,9 +394,18 @@ def test_a_signed_in_employee_places_an_order(deployment: Deployment, web: Conta
 
 
 def test_the_storefront_sign_in_page(web: Container) -> None:
+    # The storefront's home sends a visitor who is not signed in to its sign-in page.
+    home = requests.get(f"{web.base}/", headers=PUBLIC, timeout=10, allow_redirects=False)
+    assert home.status_code == 302 and home.headers["Location"] == "/signin/?next=/"
     page = requests.get(f"{web.base}/signin/", headers=PUBLIC, timeout=10)
     assert page.status_code == 200, page.text[:500]
     assert page.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    # Its stylesheet is the collected, hashed file, served for a year.
+    css = re.search(r'href="(/static/storefront/shop\.[0-9a-f]{12}\.css)"', page.text)
+    assert css, page.text[:800]
+    styles = requests.get(f"{web.base}{css.group(1)}", headers=PUBLIC, timeout=10)
+    assert styles.status_code == 200 and "immutable" in styles.headers["Cache-Control"]
 
 
 def test_the_access_log_is_json_on_stdout(deployment: Deployment, web: Container) -> None:
