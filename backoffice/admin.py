@@ -44,6 +44,7 @@ from points.services import (
 from shop.admin_tools import acting_user, admin_url, form_page, points_figure
 from shop.errors import ApplicationError, NegativeBalance
 from shop.models import IdentitySync, User
+from shop.repeats import RepeatNotConfirmed
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 from shop.selectors import department_members
 from shop.services import (
@@ -410,6 +411,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
             ),
             done=lambda: (
                 f"Granted {form.cleaned_data['amount']} points: {form.cleaned_data['reason']}",
@@ -433,6 +435,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
             ),
             done=lambda: (
                 f"Adjusted points by {form.signed_amount():+d}: {form.cleaned_data['reason']}",
@@ -474,6 +477,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             except DuplicateSubmission as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return HttpResponseRedirect(admin_url(user))
+            except RepeatNotConfirmed as exc:
+                form.ask_repeat(exc)
             except NegativeBalance as exc:
                 form.add_error(None, negative_balance() if negative_balance else exc.detail)
             except ApplicationError as exc:
@@ -518,10 +523,14 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 source=source,
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
             )
         except DuplicateSubmission as exc:
             self.message_user(request, exc.detail, messages.ERROR)
             return HttpResponseRedirect(duplicate)
+        except RepeatNotConfirmed as exc:
+            form.ask_repeat(exc)
+            return None
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
             return None

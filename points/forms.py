@@ -8,15 +8,18 @@ from typing import Any
 from django import forms
 
 from points.services import MAX_GRANT
+from shop.repeats import RepeatConfirmForm
 from shop.selectors import departments_list
 
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 
 
-class OneTimeSubmissionForm(forms.Form):
+class OneTimeSubmissionForm(RepeatConfirmForm):
     """A form that moves points. Each render carries a fresh one-time key, spent in the
     transaction that writes the change (or queues it for approval), so submitting the same page
-    twice (a double click, a resend, two tabs) changes the points once."""
+    twice (a double click, a resend, two tabs) changes the points once. Back re-fetches the page
+    (a fresh key) while the browser restores what was typed; that repeat is caught by its content
+    and needs HR's confirmation (RepeatConfirmForm)."""
 
     submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 

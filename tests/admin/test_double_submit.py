@@ -54,8 +54,8 @@ def test_each_render_of_the_form_has_its_own_key(hr_client, make_user):
     make_user()
     first, second = submission_of(hr_client.get(GRANT_ALL)), submission_of(hr_client.get(GRANT_ALL))
     assert first != second
-    for key in (first, second):
-        hr_client.post(GRANT_ALL, {"amount": "5", "reason": "Twice on purpose", "submission": key})
+    for key, reason in ((first, "Twice on purpose"), (second, "Another grant")):
+        hr_client.post(GRANT_ALL, {"amount": "5", "reason": reason, "submission": key})
     assert GrantBatch.objects.count() == 2
 
 
