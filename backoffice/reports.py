@@ -53,7 +53,7 @@ class ReportFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         field_ = self.fields["department"]
         assert isinstance(field_, forms.ChoiceField)
-        field_.choices = [("", "All departments")] + [(d, d) for d in departments_list()]
+        field_.choices = [("", "All departments")] + [(d, d) for d in departments_list(active_only=False)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -30,6 +31,7 @@ from shop.admin_tools import (
     EmployeeFilter,
     acting_user,
     admin_url,
+    counted,
     form_page,
     points_figure,
 )
@@ -192,9 +194,52 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
 
 @admin.register(GrantBatch)
 class GrantBatchAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "source", "filename", "rows", "points", "created_by", "entries_link")
+    """Every bulk grant: what it was for (the department or file named), its reason, who made
+    it and, above the threshold, who approved it."""
+
+    list_display = (
+        "created_at",
+        "what",
+        "reason",
+        "rows",
+        "points",
+        "created_by",
+        "approved_by",
+        "entries_link",
+    )
     list_filter = ("source",)
-    list_select_related = ("created_by",)
+    list_select_related = ("created_by", "grant_request__decided_by")
+    search_fields = ("department", "filename")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GrantBatch]:
+        # One subquery per page for the reason of each batch (its first entry's), not a query per row.
+        first_reason = (
+            PointsTransaction.objects.filter(batch=OuterRef("pk"))
+            .order_by("created_at")
+            .values("description")[:1]
+        )
+        return super().get_queryset(request).annotate(first_reason=Subquery(first_reason))
+
+    @admin.display(description="Granted to", ordering="source")
+    def what(self, obj: GrantBatch) -> str:
+        if obj.source == GrantBatch.Source.DEPARTMENT and obj.department:
+            return f"Department {obj.department}"
+        if obj.filename:
+            return f"{obj.get_source_display()}: {obj.filename}"
+        return obj.get_source_display()
+
+    @admin.display(description="Reason")
+    def reason(self, obj: GrantBatch) -> str:
+        if obj.source == GrantBatch.Source.CSV:
+            return "Per row (see the entries)"
+        return str(getattr(obj, "first_reason", "") or "")
+
+    @admin.display(description="Approved by")
+    def approved_by(self, obj: GrantBatch) -> str:
+        approval = getattr(obj, "grant_request", None)
+        if approval is None or approval.decided_by is None:
+            return "-"
+        return approval.decided_by.email
 
     @admin.display(description="Total points", ordering="total_points")
     def points(self, obj: GrantBatch) -> str:
@@ -313,7 +358,7 @@ class GrantRequestAdmin(ReadOnlyAdmin):
                 request, f"This request was already {obj.status}; nothing was changed.", messages.WARNING
             )
             return HttpResponseRedirect(admin_url(obj))
-        form = DecisionForm(request.POST if request.method == "POST" else None)
+        form = DecisionForm(request.POST if request.method == "POST" else None, reject=not approve)
         if request.method == "POST" and form.is_valid():
             note = form.cleaned_data["note"]
             try:
@@ -331,7 +376,8 @@ class GrantRequestAdmin(ReadOnlyAdmin):
             verb = "Approved" if approve else "Rejected"
             self.log_change(request, decided, f"{verb}: {note}" if note else verb)
             done = (
-                f"Approved: {decided.total_points} points to {decided.rows} employee(s) are applied."
+                f"Approved: {points_figure(decided.total_points)} points to {counted(decided.rows, 'employee')} "
+                "are applied."
                 if approve
                 else "Rejected: nothing moved; the note is kept with the request."
             )
@@ -341,7 +387,8 @@ class GrantRequestAdmin(ReadOnlyAdmin):
             request,
             self,
             title=("Approve" if approve else "Reject") + f" {obj}",
-            intro=f"Requested by {obj.requested_by.email}: {obj.rows} row(s), {obj.total_points} points. "
+            intro=f"Requested by {obj.requested_by.email}: {counted(obj.rows, 'row')}, "
+            f"{points_figure(obj.total_points)} points. "
             + (
                 "Approving applies it now."
                 if approve

@@ -41,6 +41,12 @@ def _request_change(request: GrantRequest) -> EarlierChange:
     )
 
 
+def _batch_what(batch: GrantBatch) -> str:
+    if batch.department:
+        return f"the department {batch.department}"
+    return batch.get_source_display().lower()
+
+
 def earlier_single(*, user: User, type: str, amount: int, reason: str) -> EarlierChange | None:
     """The latest grant or adjustment of the same points to the same employee for the same
     reason inside the window: a ledger entry written from the form, or a pending request."""
@@ -89,7 +95,7 @@ def earlier_bulk(*, source: str, grants: Sequence[Grant]) -> EarlierChange | Non
             return EarlierChange(
                 token=f"batch:{batch.pk}",
                 description=(
-                    f"{batch.get_source_display().lower()}: {amount:,} points to {batch.rows:,} "
+                    f"{_batch_what(batch)}: {amount:,} points to {batch.rows:,} "
                     f"{'employee' if batch.rows == 1 else 'employees'} (\u201c{reason}\u201d) by "
                     f"{_who(batch.created_by)} at {when(batch.created_at)}"
                 ),

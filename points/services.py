@@ -453,6 +453,7 @@ def points_grant_bulk(
     approval: GrantRequest | None = None,
     submission_key: str = "",
     confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantBatch:
     """Grant to many employees in one transaction: all rows or none.
 
@@ -479,6 +480,7 @@ def points_grant_bulk(
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
+            department=department[:100],
             content_hash=content_hash,
             rows=len(grants),
             total_points=sum(amount for _, amount, _ in grants),
@@ -673,6 +675,7 @@ def grant_request_create(
     content_hash: str = "",
     submission_key: str = "",
     confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantRequest:
     """Record a change that waits for a second HR user; moves no points.
 
@@ -709,6 +712,7 @@ def grant_request_create(
             rows=len(grants),
             total_points=sum(abs(amount) for _, amount, _ in grants),
             filename=filename[:255],
+            department=department[:100],
             content_hash=content_hash,
             requested_by=requested_by,
         )
@@ -809,6 +813,7 @@ def points_grant_bulk_or_request(
     progress: Callable[[int], None] | None = None,
     submission_key: str = "",
     confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantBatch | GrantRequest:
     """A bulk grant applied now, or queued above the threshold. `submission_key` (the form's
     one-time key) makes a second submit of the same form refused with DuplicateSubmission."""
@@ -824,6 +829,7 @@ def points_grant_bulk_or_request(
             content_hash=content_hash,
             submission_key=submission_key,
             confirm_repeat_of=confirm_repeat_of,
+            department=department,
         )
     return points_grant_bulk(
         grants=grants,
@@ -834,6 +840,7 @@ def points_grant_bulk_or_request(
         progress=progress,
         submission_key=submission_key,
         confirm_repeat_of=confirm_repeat_of,
+        department=department,
     )
 
 
@@ -919,6 +926,7 @@ def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "")
                 filename=request.filename,
                 content_hash=request.content_hash,
                 approval=request,
+                department=request.department,
             )
         else:
             user, amount, reason = grants[0]

@@ -117,11 +117,11 @@ def test_a_single_grant_and_an_adjustment_sent_again_ask_first(hr_client, make_u
 
 def test_a_department_grant_and_a_selection_sent_again_ask_first(hr_client, make_user):
     a, b = make_user(department="Sales"), make_user(department="Sales")
-    form = {"department": "Sales", "amount": "15", "reason": "Q3 target"}
+    form = {"department": "Sales", "shown_for": "Sales", "amount": "15", "reason": "Q3 target"}
     for _ in range(2):
         page = hr_client.get(GRANT_DEPARTMENT, {"department": "Sales"})
         last = hr_client.post(GRANT_DEPARTMENT, {**form, "submission": submission_of(page)})
-    assert "a department: 15 points to 2 employees" in last.content.decode()
+    assert "the department Sales: 15 points to 2 employees" in last.content.decode()
     assert balance(a) == balance(b) == 15
     picked = {"action": "grant_points_selected", "_selected_action": [str(a.pk)]}
     for _ in range(2):

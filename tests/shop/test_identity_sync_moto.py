@@ -261,7 +261,7 @@ def test_roster_import_invites_new_employees_and_disables_leavers(
     )
     assert [u.email for u in staged.plan.leavers] == ["leaver-roster@example.com"]
     with django_capture_on_commit_callbacks(execute=True):
-        roster_import_confirm(token=staged.token, confirmed_by=hr)
+        roster_import_confirm(token=staged.token, confirmed_by=hr, create_departments=True)
     assert _cognito_user(cognito, "newbie-roster@example.com")["attrs"]["custom:employee_id"] == "R-1"
     assert _cognito_user(cognito, leaver.email)["Enabled"] is False
 
