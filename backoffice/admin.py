@@ -483,7 +483,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         refusal said on the page with nothing changed. ``done`` gives the history entry and the
         message once ``apply`` has written; ``negative_balance`` words a refused deduction."""
         if user.pk == request.user.pk:
-            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            # The employee's page says so in its own note; a message too would say it twice.
             return HttpResponseRedirect(admin_url(user))
         if request.method == "POST" and form.is_valid():
             try:

@@ -120,7 +120,7 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
             self.message_user(request, "This order has already been refunded.", messages.WARNING)
             return HttpResponseRedirect(admin_url(order))
         if order.user_id == request.user.pk:
-            self.message_user(request, OWN_ORDER_MESSAGE, messages.ERROR)
+            # The order's page says so in its own note; a message too would say it twice.
             return HttpResponseRedirect(admin_url(order))
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -26,7 +26,7 @@ from notifications.models import Notification
 from orders.services import order_place
 from points.models import GrantRequest, PointsTransaction
 from points.services import points_grant, points_grant_bulk, points_grant_or_request
-from shop.models import IdentitySync, User
+from shop.models import Department, IdentitySync, User
 from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.factories import CategoryFactory, ProductFactory
@@ -213,6 +213,8 @@ def _back_office(hr: User) -> dict[str, Any]:
         name="Height-adjustable standing desk with memory presets (walnut)", category=category, stock=3
     )
     ProductFactory(name="Noise-cancelling headphones", category=category, stock=40)
+    for department in ("Finance and procurement", "Engineering", "People operations"):
+        Department.objects.create(name=department, location="Lisbon")
     people = [
         user_create(
             email=f"{first}.{last}@example.com",
@@ -282,6 +284,7 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
 
     changelists: list[tuple[str, str]] = [
         ("employees", "shop_user"),
+        ("departments", "shop_department"),
         ("cognito-syncs", "shop_identitysync"),
         ("ledger", "points_pointstransaction"),
         ("grant-batches", "points_grantbatch"),
@@ -390,4 +393,4 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
     context.close()
 
     assert not layout.problems, "\n".join(layout.problems)
-    assert len(layout.visited) == 50, layout.visited  # every page above was looked at
+    assert len(layout.visited) == 51, layout.visited  # every page above was looked at

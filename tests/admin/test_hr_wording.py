@@ -58,3 +58,9 @@ def test_the_grant_request_source_is_shown_in_words_not_codes(hr_client):
     help_text = GrantRequest._meta.get_field("source").help_text
     assert "all_active" not in help_text and "csv," not in help_text
     assert dict(GrantRequest._meta.get_field("source").choices)["all_active"] == "All active employees"
+
+
+def test_an_employee_page_keeps_the_email_in_lower_case_in_its_header(hr_client, make_user):
+    ana = make_user(email="ana.silva@example.com")
+    page = hr_client.get(reverse("admin:shop_user_change", args=[ana.pk])).content.decode()
+    assert "Ana.silva@example.com" not in page and "ana.silva@example.com" in page
