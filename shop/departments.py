@@ -93,6 +93,13 @@ def department_check_name(name: str, *, exclude: int | None = None) -> str:
     return clean
 
 
+def _members_spelled(*names: str) -> list[object]:
+    """The employees whose department is spelled exactly so. The comparison is made here, not in
+    SQL: MariaDB's collation ignores case and trailing spaces, so "Sales" would match "sales "."""
+    rows = User.objects.filter(department__in=names).values_list("pk", "department")
+    return [pk for pk, name in rows if name in names]
+
+
 @transaction.atomic
 def department_create(*, name: str, manager: User | None = None, location: str = "") -> Department:
     return Department.objects.create(
@@ -123,7 +130,7 @@ def department_rename(*, department: Department, old_name: str) -> int:
     Department.objects.filter(pk=department.pk).update(name=department.name)
     if old_name == department.name:
         return 0
-    return User.objects.filter(department=old_name).update(department=department.name)
+    return User.objects.filter(pk__in=_members_spelled(old_name)).update(department=department.name)
 
 
 @transaction.atomic
@@ -135,7 +142,8 @@ def departments_merge(*, keep: Department, merged: Sequence[Department]) -> int:
     others = [d for d in merged if d.pk != keep.pk]
     if not others:
         raise DepartmentInvalid("Choose at least one other department to merge into it.")
-    moved = User.objects.filter(department__in=[d.name for d in others]).update(department=keep.name)
+    names = [d.name for d in others]
+    moved = User.objects.filter(pk__in=_members_spelled(*names)).update(department=keep.name)
     Department.objects.filter(pk__in=[d.pk for d in others]).delete()
     return moved
 
