@@ -84,7 +84,7 @@ def report_params(data: Any, *, default_days: int) -> tuple[ReportFilterForm, Re
         start = end - timedelta(days=MAX_SPAN_DAYS)
     if not form.is_bound:
         # The period that applies is shown in From and To, not left blank.
-        form = ReportFilterForm(initial={"date_from": start, "date_to": end})
+        form.initial.update(date_from=start, date_to=end)
     return form, ReportParams(start, end, clean.get("department") or "", clean.get("group") or "month")
 
 

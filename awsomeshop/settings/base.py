@@ -148,6 +148,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# One date and time format on every page (awsomeshop/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["awsomeshop.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

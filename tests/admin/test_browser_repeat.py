@@ -97,3 +97,29 @@ def test_back_and_change_stock_again_changes_it_once(page, live_server, hr):
     screenshot(page, "repeat-02-stock-again-asks")
     product.refresh_from_db()
     assert product.stock == 47 and StockMovement.objects.filter(product=product).count() == 1
+
+
+def test_importing_the_same_grants_file_again_needs_the_box_ticked_first(
+    page, live_server, hr, make_user, tmp_path
+):
+    ana = make_user(email="ana.again@example.com")
+    grants = tmp_path / "grants.csv"
+    grants.write_text("email,amount,reason\nana.again@example.com,30,Referral bonus\n")
+    sign_in(page, live_server, hr)
+    for _ in range(2):
+        page.goto(f"{live_server.url}/admin/points/pointstransaction/import/")
+        page.set_input_files("input[name=file]", str(grants))
+        page.click("#content [type=submit]")
+        page.wait_for_selector("#import-preview")
+        if page.locator("#id_allow_duplicate").count():
+            break
+        page.click("#confirm-import")
+        page.wait_for_selector("#result_list")
+    # The second upload of the same file: Confirm is greyed out until HR ticks the box.
+    assert page.is_disabled("#confirm-import")
+    screenshot(page, "repeat-03-csv-again-confirm-disabled")
+    page.check("#id_allow_duplicate")
+    assert page.is_enabled("#confirm-import")
+    page.click("#confirm-import")
+    page.wait_for_selector("#result_list")
+    assert PointsAccount.objects.get(user=ana).balance == 60

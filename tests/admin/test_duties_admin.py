@@ -113,7 +113,10 @@ def test_grant_to_selection_leaves_out_oneself_and_non_employees(hr_client, hr_u
     leaver = make_user(is_active=False)
     hr_only = make_hr("hronly@example.com")
     selected = [str(u.pk) for u in (a, hr_user, leaver, hr_only)]
-    page = hr_client.post(USERS, {"action": "grant_points_selected", "_selected_action": selected})
+    # Selected in the list of all accounts (the list opens on the roster only).
+    page = hr_client.post(
+        USERS + "?role=all", {"action": "grant_points_selected", "_selected_action": selected}
+    )
     body = page.content.decode()
     assert 'id="left-out"' in body and "Left out (3)" in body
     assert f"{hr_user.email}: your own account" in body
@@ -121,7 +124,7 @@ def test_grant_to_selection_leaves_out_oneself_and_non_employees(hr_client, hr_u
     assert f"{hr_only.email}: not on the employee roster" in body
     assert "Grant to 1 employee" in body
     done = hr_client.post(
-        USERS,
+        USERS + "?role=all",
         {
             "action": "grant_points_selected",
             "_selected_action": selected,

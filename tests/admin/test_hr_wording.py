@@ -64,3 +64,21 @@ def test_an_employee_page_keeps_the_email_in_lower_case_in_its_header(hr_client,
     ana = make_user(email="ana.silva@example.com")
     page = hr_client.get(reverse("admin:shop_user_change", args=[ana.pk])).content.decode()
     assert "Ana.silva@example.com" not in page and "ana.silva@example.com" in page
+
+
+def test_the_employee_list_opens_on_the_roster_with_department_and_role(hr_client, make_user, superuser):
+    ana = make_user(email="ana.list@example.com", department="Sales")
+    hr_only = make_hr("hr.only@example.com")
+    page = hr_client.get(reverse("admin:shop_user_changelist"))
+    shown = list(page.context["cl"].queryset)
+    assert ana in shown and hr_only not in shown and superuser not in shown
+    body = page.content.decode()
+    assert "field-department" in body and "field-role" in body and ">Employee<" in body
+    everyone = list(
+        hr_client.get(reverse("admin:shop_user_changelist"), {"role": "all"}).context["cl"].queryset
+    )
+    assert {ana, hr_only, superuser} <= set(everyone)
+    hr_list = list(
+        hr_client.get(reverse("admin:shop_user_changelist"), {"role": "hr"}).context["cl"].queryset
+    )
+    assert hr_only in hr_list and ana not in hr_list

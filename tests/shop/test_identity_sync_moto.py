@@ -231,7 +231,7 @@ def test_hr_retries_failed_syncs_from_the_admin(
     sync = IdentitySync.objects.get(user=user)
     assert sync.status == Status.FAILED
     employees = client.get(reverse("admin:shop_user_changelist")).content.decode()
-    assert "1 Cognito change(s) failed" in employees
+    assert "1 Cognito change failed" in employees
     listing = client.get(reverse("admin:shop_identitysync_changelist"), {"status__exact": "failed"})
     assert email in listing.content.decode()
 
