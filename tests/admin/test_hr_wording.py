@@ -82,3 +82,20 @@ def test_the_employee_list_opens_on_the_roster_with_department_and_role(hr_clien
         hr_client.get(reverse("admin:shop_user_changelist"), {"role": "hr"}).context["cl"].queryset
     )
     assert hr_only in hr_list and ana not in hr_list
+
+
+def test_dates_read_the_same_on_every_page(hr_client, hr_user, make_user):
+    from django.utils import timezone
+
+    from points.services import points_grant
+
+    ana = make_user()
+    points_grant(user=ana, amount=5, reason="Thanks", granted_by=hr_user)
+    today = timezone.localdate().isoformat()
+    for url in (
+        reverse("admin:points_pointstransaction_changelist"),
+        reverse("admin:shop_user_change", args=[ana.pk]),
+    ):
+        page = hr_client.get(url).content.decode()
+        assert today in page
+        assert "a.m." not in page and "p.m." not in page
