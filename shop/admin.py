@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin
 
-from shop.admin_tools import form_page
+from shop.admin_tools import counted, form_page
 from shop.departments import (
     DepartmentInvalid,
     department_check_name,
@@ -201,7 +201,7 @@ class IdentitySyncAdmin(ModelAdmin):
                 messages.ERROR,
             )
         else:
-            self.message_user(request, f"{len(results)} Cognito sync(s) done.", messages.SUCCESS)
+            self.message_user(request, f"{counted(len(results), 'Cognito sync')} done.", messages.SUCCESS)
 
 
 # Groups (the HR role) are Django's, edited by superusers only; re-registered so that their

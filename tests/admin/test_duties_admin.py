@@ -254,7 +254,10 @@ def test_pending_requests_on_the_dashboard(threshold, hr_client, hr_user, other_
     a = make_user()
     points_grant_bulk_or_request(grants=[(a, 5000, "Award")], source="selection", requested_by=hr_user)
     body = other_client.get(reverse("admin:index")).content.decode()
-    assert 'id="pending-approvals"' in body and "<strong>1</strong> grant request(s)" in body
+    assert (
+        'id="pending-approvals"' in body
+        and "<strong>1</strong> grant request above the approval threshold waits" in body
+    )
     assert hr_user.email in body
 
 

@@ -241,7 +241,7 @@ def test_hr_retries_failed_syncs_from_the_admin(
         {"action": "retry_selected", "_selected_action": [str(sync.pk)]},
         follow=True,
     )
-    assert "1 Cognito sync(s) done." in response.content.decode()
+    assert "1 Cognito sync done." in response.content.decode()
     sync.refresh_from_db()
     assert sync.status == Status.DONE
     assert _cognito_user(cognito, email)["Enabled"] is True
