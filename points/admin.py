@@ -19,9 +19,11 @@ from unfold.admin import ModelAdmin
 from points.forms import DecisionForm, GrantCsvUploadForm
 from points.models import GrantBatch, GrantRequest, PointsTransaction
 from points.services import (
+    StagedGrantImport,
     approval_threshold,
     grant_import_confirm,
     grant_import_stage,
+    grant_import_staged,
     grant_request_approve,
     grant_request_reject,
     needs_approval,
@@ -147,8 +149,15 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
                     allow_duplicate=bool(request.POST.get("allow_duplicate")),
                 )
             except ApplicationError as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+                # Back to the preview with the reason when the upload is still waiting (a second
+                # import not confirmed, say), rather than to an empty upload form.
+                staged = grant_import_staged(
+                    token=request.POST.get("token", ""), staged_by=acting_user(request)
+                )
+                if staged is None:
+                    self.message_user(request, exc.detail, messages.ERROR)
+                    return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+                return self._preview(request, context, staged, refused=exc.detail)
             if isinstance(batch, GrantRequest):
                 self.log_addition(request, batch, f"Requested approval: {batch}")
                 self.message_user(
@@ -175,22 +184,28 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
             staged = grant_import_stage(
                 content=form.cleaned_data["file"], filename=form.filename, staged_by=acting_user(request)
             )
-            plan = staged.plan
-            context.update(
-                staged=staged,
-                plan=plan,
-                preview_rows=plan.rows[:PREVIEW_ROWS],
-                errors=plan.errors[:PREVIEW_ERRORS],
-                more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
-                employees=len({row.email for row in plan.rows}),
-                left_out=plan.left_out[:PREVIEW_ERRORS],
-                needs_approval=needs_approval(plan.total_points),
-                threshold=approval_threshold(),
-                title="Check the import before applying it",
-            )
-            return TemplateResponse(request, "admin/points/pointstransaction/import_preview.html", context)
+            return self._preview(request, context, staged)
         context["form"] = form
         return TemplateResponse(request, "admin/points/pointstransaction/import.html", context)
+
+    def _preview(
+        self, request: HttpRequest, context: dict[str, Any], staged: StagedGrantImport, refused: str = ""
+    ) -> TemplateResponse:
+        plan = staged.plan
+        context.update(
+            staged=staged,
+            plan=plan,
+            refused=refused,
+            preview_rows=plan.rows[:PREVIEW_ROWS],
+            errors=plan.errors[:PREVIEW_ERRORS],
+            more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
+            employees=len({row.email for row in plan.rows}),
+            left_out=plan.left_out[:PREVIEW_ERRORS],
+            needs_approval=needs_approval(plan.total_points),
+            threshold=approval_threshold(),
+            title="Check the import before applying it",
+        )
+        return TemplateResponse(request, "admin/points/pointstransaction/import_preview.html", context)
 
 
 @admin.register(GrantBatch)

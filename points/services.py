@@ -580,6 +580,25 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
     )
 
 
+def grant_import_staged(*, token: str, staged_by: User) -> StagedGrantImport | None:
+    """The preview of an upload still waiting for confirmation (after a refused confirm), or None
+    when the token or the upload is no longer valid. Reads only."""
+    try:
+        data = signing.loads(token, salt=IMPORT_TOKEN_SALT, max_age=IMPORT_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    pending = PendingGrantImport.objects.filter(pk=data["id"], created_by=staged_by).first()
+    if pending is None:
+        return None
+    plan = grant_plan_from_csv(pending.content.encode("utf-8"), acting=staged_by)
+    return StagedGrantImport(
+        plan=plan,
+        token=token if plan.ok else "",
+        filename=pending.filename,
+        previous=grant_batch_previously_applied(plan.content_hash, plan.bytes_hash),
+    )
+
+
 def grant_import_confirm(
     *, token: str, confirmed_by: User, allow_duplicate: bool = False
 ) -> GrantBatch | GrantRequest:
