@@ -204,3 +204,20 @@ def test_a_department_picked_in_the_list_shows_whom_it_reaches_before_granting(h
     assert "Granted 4 points to 1 employee of Sales (4 points)." in done.content.decode()
     members[0].points_account.refresh_from_db()
     assert members[0].points_account.balance == 4
+
+
+def test_register_employee_takes_hr_spelling_and_refuses_an_unknown_department(db):
+    import pytest
+
+    from shop.services import EmployeeInvalid, employee_register
+
+    Department.objects.create(name="Customer Success")
+    user = employee_register(
+        email="cs@example.com", name="C S", employee_id="CS-1", department=" customer  success "
+    )
+    assert user.department == "Customer Success"
+    with pytest.raises(EmployeeInvalid, match="There is no department named 'Custmer Success'"):
+        employee_register(
+            email="cs2@example.com", name="C T", employee_id="CS-2", department="Custmer Success"
+        )
+    assert not User.objects.filter(email="cs2@example.com").exists()
