@@ -27,7 +27,7 @@ api_v1 = [
 # The back office's name, colours and "View site" link are the theme's settings
 # (awsomeshop/settings/admin_theme.py); the index page's own title is Django's.
 admin.site.index_title = "HR back office"
-admin.site.site_url = "/api/docs/"  # read by Django's own views too (where "View site" leads)
+admin.site.site_url = "/"  # the employee storefront; read by Django's own views too (where "View site" leads)
 
 urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),

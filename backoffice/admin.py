@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
@@ -41,9 +42,11 @@ from points.services import (
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.admin_tools import acting_user, admin_url, form_page, points_figure
+from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
+from shop.departments import department_choices
 from shop.errors import ApplicationError, NegativeBalance
 from shop.models import IdentitySync, User
+from shop.repeats import RepeatNotConfirmed
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 from shop.selectors import department_members
 from shop.services import (
@@ -78,6 +81,53 @@ class HasBalanceFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(points_account__balance=0)
         return queryset
+
+
+class RoleFilter(admin.SimpleListFilter):
+    """Who an account is. The list opens on the employees (the roster): HR-only and operations
+    accounts hold no points and would otherwise sit among them with a balance of 0."""
+
+    title = "role"
+    parameter_name = "role"
+    DEFAULT = "employees"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("employees", "Employees (on the roster)"),
+            ("hr", "HR users"),
+            ("back_office", "Back-office accounts only"),
+            ("all", "All accounts"),
+        ]
+
+    def value(self) -> str:
+        return str(super().value() or self.DEFAULT)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        value = self.value()
+        if value == "employees":
+            return queryset.filter(is_employee=True)
+        if value == "hr":
+            return queryset.filter(is_staff=True, is_superuser=False)
+        if value == "back_office":
+            return queryset.filter(is_employee=False)
+        return queryset
+
+    def choices(self, changelist: Any) -> Any:
+        # No generic "All" entry: no parameter means the employees, and "All accounts" is explicit.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+def user_role(user: User) -> str:
+    if user.is_superuser:
+        return "Operations" if not user.is_employee else "Administrator, employee"
+    if user.is_staff:
+        return "HR, employee" if user.is_employee else "HR"
+    return "Employee" if user.is_employee else "Back office only"
 
 
 class EmployeeAddForm(forms.ModelForm):
@@ -150,14 +200,15 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         "email",
         "name",
         "employee_id",
+        "department",
+        "role",
         "balance",
-        "total_earned",
-        "total_redeemed",
+        "earned_redeemed",
         "last_activity",
         "is_active",
     )
     list_select_related = ("points_account",)
-    list_filter = ("is_active", HasBalanceFilter, "department", "location", "is_employee", "is_staff")
+    list_filter = (RoleFilter, "is_active", HasBalanceFilter, "department", "location")
     raw_id_fields = ("manager",)
     search_fields = ("email", "name", "employee_id")
     list_per_page = 50
@@ -175,6 +226,18 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     )
 
     # --- who may change what ---------------------------------------------------------
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "department":
+            # Picked from HR's departments (the Departments page), never typed: a typo would
+            # split a department. Closed ones stay listed so an employee's current one shows.
+            return forms.ChoiceField(
+                choices=[("", "(none)"), *department_choices()],
+                required=False,
+                label="Department",
+                help_text="Departments are added and renamed on the Departments page.",
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -224,9 +287,19 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
     # --- list columns -----------------------------------------------------------------
 
+    @admin.display(description="Role")
+    def role(self, obj: User) -> str:
+        return user_role(obj)
+
     @admin.display(description="Balance", ordering="points_account__balance")
     def balance(self, obj: User) -> str:
         return points_figure(obj.points_account.balance)
+
+    @admin.display(description="Earned / redeemed", ordering="points_account__total_earned")
+    def earned_redeemed(self, obj: User) -> str:
+        # One column for both, so the list keeps its department and role columns at 1366 px.
+        a = obj.points_account
+        return f"{points_figure(a.total_earned)} / {points_figure(a.total_redeemed)}"
 
     @admin.display(description="Earned", ordering="points_account__total_earned")
     def total_earned(self, obj: User) -> str:
@@ -243,7 +316,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         latest = ledger_last_entry_at(user_ref=OuterRef("pk"))
         return super().get_queryset(request).annotate(last_entry_at=Subquery(latest))
 
-    @admin.display(description="Last points activity", ordering="last_entry_at")
+    @admin.display(description="Last activity", ordering="last_entry_at")
     def last_activity(self, obj: User) -> Any:
         # None shows as the admin's empty value ("-"): no ledger entry, no activity.
         return getattr(obj, "last_entry_at", None)
@@ -410,6 +483,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
             ),
             done=lambda: (
                 f"Granted {form.cleaned_data['amount']} points: {form.cleaned_data['reason']}",
@@ -433,6 +507,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
             ),
             done=lambda: (
                 f"Adjusted points by {form.signed_amount():+d}: {form.cleaned_data['reason']}",
@@ -466,7 +541,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         refusal said on the page with nothing changed. ``done`` gives the history entry and the
         message once ``apply`` has written; ``negative_balance`` words a refused deduction."""
         if user.pk == request.user.pk:
-            self.message_user(request, OWN_ACCOUNT_MESSAGE, messages.ERROR)
+            # The employee's page says so in its own note; a message too would say it twice.
             return HttpResponseRedirect(admin_url(user))
         if request.method == "POST" and form.is_valid():
             try:
@@ -474,6 +549,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             except DuplicateSubmission as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return HttpResponseRedirect(admin_url(user))
+            except RepeatNotConfirmed as exc:
+                form.ask_repeat(exc)
             except NegativeBalance as exc:
                 form.add_error(None, negative_balance() if negative_balance else exc.detail)
             except ApplicationError as exc:
@@ -498,6 +575,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         announced: str,
         done: str,
         duplicate: str,
+        department: str = "",
         **words: str,
     ) -> HttpResponse | None:
         """What the three bulk grant pages (everyone, a selection, a department) share: the
@@ -518,18 +596,32 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
                 source=source,
                 requested_by=acting_user(request),
                 submission_key=form.cleaned_data["submission"],
+                confirm_repeat_of=form.confirmed_repeat(),
+                department=department,
             )
         except DuplicateSubmission as exc:
             self.message_user(request, exc.detail, messages.ERROR)
             return HttpResponseRedirect(duplicate)
+        except RepeatNotConfirmed as exc:
+            form.ask_repeat(exc)
+            return None
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
             return None
         if isinstance(result, GrantRequest):
             return self._pending_message(request, result)
-        figures = {"amount": amount, "reason": reason, "rows": result.rows, "total": result.total_points}
-        self.log_addition(request, result, logged.format(**figures, **words))
-        self.message_user(request, announced.format(**figures, **words), messages.SUCCESS)
+        figures = {
+            "amount": f"{amount:,}",
+            "reason": reason,
+            "rows": result.rows,
+            "employees": counted(result.rows, "employee"),
+            "active_employees": counted(result.rows, "active employee"),
+            "total": f"{result.total_points:,}",
+        }
+        self.log_addition(request, result, logged.format(**figures, department=department, **words))
+        self.message_user(
+            request, announced.format(**figures, department=department, **words), messages.SUCCESS
+        )
         return HttpResponseRedirect(done)
 
     def grant_all_view(self, request: HttpRequest) -> HttpResponse:
@@ -544,8 +636,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             form,
             users=users,
             source=GrantBatch.Source.ALL_ACTIVE,
-            logged="Granted {amount} points to all {rows} active employees: {reason}",
-            announced="Granted {amount:,} points to {rows:,} active employees ({total:,} points).",
+            logged="Granted {amount} points to all {active_employees}: {reason}",
+            announced="Granted {amount} points to {active_employees} ({total} points).",
             done=reverse("admin:shop_user_changelist"),
             duplicate=reverse("admin:points_grantbatch_changelist"),
         )
@@ -554,7 +646,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         # Active accounts the grant does not reach (deactivated ones are not listed: they never are).
         others = User.objects.filter(is_active=True).filter(Q(is_employee=False) | Q(pk=acting.pk))
         left_out = [f"{u.email}: {why}" for u, why in grant_recipients_split(users=others, acting=acting)[1]]
-        intro = f"Every one of the {count} active employees on the roster gets the same amount, in one step."
+        intro = f"Every one of the {counted(count, 'active employee')} on the roster gets the same amount, in one step."
         if not users:
             intro = "No active employee is on the roster: there is nobody to grant to."
         return form_page(
@@ -563,7 +655,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             title="Grant points to all active employees",
             intro=f"{intro} {approval_note(bulk=True)}",
             form=form,
-            submit=f"Grant to {count} employees",
+            submit=f"Grant to {counted(count, 'employee')}",
             left_out=left_out,
         )
 
@@ -578,31 +670,43 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         department = form.data.get("department") or form.initial.get("department") or ""
         users, left = grant_recipients_split(users=department_members(department=department), acting=acting)
         left_out = [f"{u.email}: {why}" for u, why in left]
-        response = self._bulk_grant(
-            request,
-            form,
-            users=users,
-            source=GrantBatch.Source.DEPARTMENT,
-            logged="Granted {amount} points to {rows} employees of {department}: {reason}",
-            announced="Granted {amount} points to {rows} employees of {department} ({total} points).",
-            done=reverse("admin:shop_user_changelist") + f"?department={department}",
-            duplicate=reverse("admin:points_grantbatch_changelist"),
-            department=department,
-        )
+        response = None
+        unseen = form.is_bound and department != form.data.get("shown_for", "")
+        if unseen:
+            # The department was picked in the list on this page, so HR has not seen whom it
+            # reaches: show the count and who is left out first; the next press grants.
+            data = request.POST.copy()
+            data["shown_for"] = department
+            form = DepartmentGrantForm(data)
+        else:
+            response = self._bulk_grant(
+                request,
+                form,
+                users=users,
+                source=GrantBatch.Source.DEPARTMENT,
+                logged="Granted {amount} points to {employees} of {department}: {reason}",
+                announced="Granted {amount} points to {employees} of {department} ({total} points).",
+                done=reverse("admin:shop_user_changelist") + f"?department={quote(department)}",
+                duplicate=reverse("admin:points_grantbatch_changelist"),
+                department=department,
+            )
         if response is not None:
             return response
         if form.is_bound and form.is_valid() and not users:
             form.add_error("department", "Nobody in this department can receive points.")
         intro = "Every active employee of the chosen department gets the same amount, in one step."
         if department:
-            intro = f"{len(users)} active employees of {department} get the same amount, in one step."
+            verb = "gets" if len(users) == 1 else "get"
+            intro = f"{counted(len(users), 'active employee')} of {department} {verb} the same amount, in one step."
+        if unseen and department:
+            intro += " Check whom it reaches below, then press the button to grant."
         return form_page(
             request,
             self,
             title="Grant points to a department",
             intro=f"{intro} {approval_note(bulk=True)}",
             form=form,
-            submit=f"Grant to {len(users)} employees" if department else "Grant to the department",
+            submit=f"Grant to {counted(len(users), 'employee')}" if department else "Show whom it reaches",
             left_out=left_out,
         )
 
@@ -622,8 +726,8 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             form,
             users=users,
             source=GrantBatch.Source.SELECTION,
-            logged="Granted {amount} points to {rows} selected employees: {reason}",
-            announced="Granted {amount} points to {rows} employees.{left_out}",
+            logged="Granted {amount} points to {employees} selected: {reason}",
+            announced="Granted {amount} points to {employees}.{left_out}",
             done=request.get_full_path(),
             duplicate=request.get_full_path(),
             left_out=left_out_note,
@@ -647,7 +751,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             title="Grant points to the selected employees",
             intro=intro,
             form=form,
-            submit=f"Grant to {len(users)} employees",
+            submit=f"Grant to {counted(len(users), 'employee')}",
             objects=users,
             hidden=hidden,
             left_out=left_out,
@@ -662,7 +766,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             self.log_change(request, user, "Deactivated")
         self.message_user(
             request,
-            f"Deactivated {len(changed)} employee(s). They keep their points and history "
+            f"Deactivated {counted(len(changed), 'employee')}. They keep their points and history "
             "but can no longer sign in or order.",
             messages.SUCCESS,
         )
@@ -682,7 +786,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         if request.method == "POST" and "confirm" in request.POST:
             try:
                 result = roster_import_confirm(
-                    token=request.POST.get("token", ""), confirmed_by=acting_user(request)
+                    token=request.POST.get("token", ""),
+                    confirmed_by=acting_user(request),
+                    create_departments=bool(request.POST.get("create_departments")),
                 )
             except RosterImportRefused as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
@@ -696,10 +802,13 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             ):
                 if users:
                     LogEntry.objects.log_actions(hr_id, users, flag, message)
+            created = ""
+            if result.departments_created:
+                created = f" Departments created: {', '.join(result.departments_created)}."
             self.message_user(
                 request,
                 f"Roster {result.filename}: {len(result.registered)} registered, {len(result.updated)} "
-                f"updated, {len(result.deactivated)} deactivated.",
+                f"updated, {len(result.deactivated)} deactivated.{created}",
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:shop_user_changelist"))

@@ -53,7 +53,7 @@ class ReportFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         field_ = self.fields["department"]
         assert isinstance(field_, forms.ChoiceField)
-        field_.choices = [("", "All departments")] + [(d, d) for d in departments_list()]
+        field_.choices = [("", "All departments")] + [(d, d) for d in departments_list(active_only=False)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -82,6 +82,9 @@ def report_params(data: Any, *, default_days: int) -> tuple[ReportFilterForm, Re
     start = clean.get("date_from") or end - timedelta(days=default_days - 1)
     if (end - start).days > MAX_SPAN_DAYS:
         start = end - timedelta(days=MAX_SPAN_DAYS)
+    if not form.is_bound:
+        # The period that applies is shown in From and To, not left blank.
+        form.initial.update(date_from=start, date_to=end)
     return form, ReportParams(start, end, clean.get("department") or "", clean.get("group") or "month")
 
 
@@ -92,6 +95,8 @@ class Table:
     headers: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     note: str = ""
+    # A table read across a whole row (many columns): laid out full width, not in a card.
+    wide: bool = False
 
 
 def report_liability(p: ReportParams) -> Table:
@@ -101,9 +106,10 @@ def report_liability(p: ReportParams) -> Table:
         "liability",
         "Points liability",
         [f"{p.group} starting", "net change", "outstanding at the end"],
-        [[s.period.isoformat(), s.change, s.outstanding] for s in series],
+        [[max(s.period, p.start).isoformat(), s.change, s.outstanding] for s in series],
         note=f"Outstanding now: {now.points:,} points in {now.accounts:,} accounts "
-        f"({now.active_points:,} held by active employees).",
+        f"({now.active_points:,} held by active employees). The first {p.group} starts with the period.",
+        wide=True,
     )
 
 
@@ -120,7 +126,8 @@ def report_flows(p: ReportParams) -> Table:
         "flows",
         f"Grants and redemptions by {p.group}",
         [f"{p.group} starting", *FLOW_HEADERS],
-        [[f.key.isoformat(), *_flow_cells(f)] for f in flows],
+        [[max(f.key, p.start).isoformat(), *_flow_cells(f)] for f in flows],
+        wide=True,
     )
 
 
@@ -131,6 +138,7 @@ def report_departments(p: ReportParams) -> Table:
         "Grants and redemptions by department",
         ["department", *FLOW_HEADERS],
         [[f.key or "(none)", *_flow_cells(f)] for f in flows],
+        wide=True,
     )
 
 

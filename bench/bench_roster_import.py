@@ -49,7 +49,7 @@ def main() -> None:
 
 def run(*, rows: int, existing: int) -> None:
     from points.models import PointsAccount
-    from shop.models import User
+    from shop.models import Department, User
     from shop.roles import HR_GROUP_NAME
     from shop.services import user_create
 
@@ -61,6 +61,8 @@ def run(*, rows: int, existing: int) -> None:
         ]
     )
     PointsAccount.objects.bulk_create([PointsAccount(user=u) for u in users])
+    # The file's departments are HR's departments (an unknown one would hold the import back).
+    Department.objects.bulk_create([Department(name=f"Dept {i}") for i in range(7)])
     hr = user_create(email="bench-hr@example.com", name="Bench HR", is_staff=True)
     hr.groups.add(Group.objects.get(name=HR_GROUP_NAME))
     client = Client()

@@ -20,6 +20,7 @@ from catalog.selectors import LOW_STOCK_THRESHOLD
 from catalog.services import product_stock_adjust
 from shop.admin_tools import acting_user, admin_url, form_page
 from shop.errors import OutOfStock
+from shop.repeats import RepeatNotConfirmed
 
 
 @admin.register(Category)
@@ -193,7 +194,10 @@ class ProductAdmin(ModelAdmin):
                     reason=reason,
                     note=note,
                     changed_by=acting_user(request),
+                    confirm_repeat_of=form.confirmed_repeat(),
                 )
+            except RepeatNotConfirmed as exc:
+                form.ask_repeat(exc)
             except OutOfStock:
                 form.add_error(
                     "change", f"Stock cannot go below zero: there are {product.stock} units. Nothing changed."

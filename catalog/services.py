@@ -11,6 +11,7 @@ from catalog.models import CatalogVersion, Product, StockMovement
 from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import User
+from shop.repeats import EarlierChange, check_repeat, repeat_since, when
 
 
 class InvalidStockChange(ApplicationError):
@@ -52,14 +53,45 @@ def stock_apply(
 
 
 def product_stock_adjust(
-    *, product_id: object, delta: int, reason: str, note: str, changed_by: User | None
+    *,
+    product_id: object,
+    delta: int,
+    reason: str,
+    note: str,
+    changed_by: User | None,
+    confirm_repeat_of: str | None = None,
 ) -> StockMovement:
-    """HR restock or correction."""
+    """HR restock or correction. `confirm_repeat_of` ("" or the token HR confirmed) refuses the
+    same change (units, reason, note) made within the repeat window unless HR confirmed that one
+    (shop.repeats); it is checked under the product's lock, so two tabs at once are seen in turn."""
     if reason not in (StockMovement.Reason.RESTOCK, StockMovement.Reason.CORRECTION):
         raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         product = product_for_update(product_id)
+        if confirm_repeat_of is not None:
+            check_repeat(_earlier_stock_change(product, delta, reason, note), confirm_repeat_of)
         return stock_apply(product=product, delta=delta, reason=reason, note=note, created_by=changed_by)
+
+
+def _earlier_stock_change(product: Product, delta: int, reason: str, note: str) -> EarlierChange | None:
+    move = (
+        StockMovement.objects.filter(
+            product=product, delta=delta, reason=reason, note=note[:255], created_at__gte=repeat_since()
+        )
+        .select_related("created_by")
+        .order_by("-created_at")
+        .first()
+    )
+    if move is None:
+        return None
+    who = move.created_by.email if move.created_by else "a script"
+    return EarlierChange(
+        token=f"stock:{move.pk}",
+        description=(
+            f"{move.delta:+,} units of {product.name} ({move.get_reason_display().lower()}, "
+            f"\u201c{move.note}\u201d) by {who} at {when(move.created_at)}"
+        ),
+    )
 
 
 def catalog_version_bump() -> None:

@@ -11,6 +11,7 @@ from unfold.admin import ModelAdmin
 
 from notifications.models import Notification
 from notifications.services import notification_resend
+from shop.admin_tools import counted
 
 
 @admin.register(Notification)
@@ -36,4 +37,6 @@ class NotificationAdmin(ModelAdmin):
         chosen = list(queryset.filter(status__in=[Notification.Status.FAILED, Notification.Status.UNKNOWN]))
         for notification in chosen:
             notification_resend(notification=notification)
-        self.message_user(request, f"{len(chosen)} message(s) queued to be sent again.", messages.SUCCESS)
+        self.message_user(
+            request, f"{counted(len(chosen), 'message')} queued to be sent again.", messages.SUCCESS
+        )

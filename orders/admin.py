@@ -23,6 +23,7 @@ from shop.admin_tools import (
     EmployeeFilter,
     acting_user,
     admin_url,
+    counted,
     form_page,
 )
 from shop.errors import AlreadyRefunded, OwnAccountRefused
@@ -120,7 +121,7 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
             self.message_user(request, "This order has already been refunded.", messages.WARNING)
             return HttpResponseRedirect(admin_url(order))
         if order.user_id == request.user.pk:
-            self.message_user(request, OWN_ORDER_MESSAGE, messages.ERROR)
+            # The order's page says so in its own note; a message too would say it twice.
             return HttpResponseRedirect(admin_url(order))
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -170,13 +171,13 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
             done = [o for o in orders if self._refund(request, o, form.cleaned_data["reason"])]
             self.message_user(
                 request,
-                f"Refunded {len(done)} order(s): {sum(o.points_used for o in done)} points returned.",
+                f"Refunded {counted(len(done), 'order')}: {sum(o.points_used for o in done):,} points returned.",
                 messages.SUCCESS,
             )
             return None
         intro = "Points go back to each employee and the products back into stock."
         if already:
-            intro += f" {already} selected order(s) were already refunded and are left out."
+            intro += f" {counted(already, 'selected order')} already refunded, left out."
         if own:
             intro += f" {own} of the selected orders are your own and are left out: another HR user must refund them."
         return form_page(
@@ -185,7 +186,7 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
             title="Refund the selected orders",
             intro=intro,
             form=form,
-            submit=f"Refund {len(orders)} order(s)",
+            submit=f"Refund {counted(len(orders), 'order')}",
             objects=[
                 f"{o.user.email}: {o.quantity} x {o.product.name} ({o.points_used} points)" for o in orders
             ],

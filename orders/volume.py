@@ -25,7 +25,8 @@ from catalog.models import Category, Product
 from catalog.services import catalog_version_bump
 from orders.models import Order
 from points.models import PointsAccount, PointsTransaction
-from shop.models import User
+from shop.departments import department_names
+from shop.models import Department, User
 
 DEPARTMENTS = (
     "Engineering",
@@ -87,6 +88,9 @@ def volume_seed(
     rng = random.Random(seed)
     now = timezone.now()
 
+    # HR's departments are records (the Departments page); the volume's employees are in them.
+    known = set(department_names(active_only=False))
+    Department.objects.bulk_create([Department(name=d) for d in DEPARTMENTS if d not in known])
     users: list[User] = []
     managers: dict[str, User] = {}
     for i in range(employees):

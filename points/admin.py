@@ -8,18 +8,22 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 
 from points.forms import DecisionForm, GrantCsvUploadForm
 from points.models import GrantBatch, GrantRequest, PointsTransaction
 from points.services import (
+    StagedGrantImport,
     approval_threshold,
     grant_import_confirm,
     grant_import_stage,
+    grant_import_staged,
     grant_request_approve,
     grant_request_reject,
     needs_approval,
@@ -30,6 +34,7 @@ from shop.admin_tools import (
     EmployeeFilter,
     acting_user,
     admin_url,
+    counted,
     form_page,
     points_figure,
 )
@@ -144,8 +149,15 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
                     allow_duplicate=bool(request.POST.get("allow_duplicate")),
                 )
             except ApplicationError as exc:
-                self.message_user(request, exc.detail, messages.ERROR)
-                return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+                # Back to the preview with the reason when the upload is still waiting (a second
+                # import not confirmed, say), rather than to an empty upload form.
+                staged = grant_import_staged(
+                    token=request.POST.get("token", ""), staged_by=acting_user(request)
+                )
+                if staged is None:
+                    self.message_user(request, exc.detail, messages.ERROR)
+                    return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+                return self._preview(request, context, staged, refused=exc.detail)
             if isinstance(batch, GrantRequest):
                 self.log_addition(request, batch, f"Requested approval: {batch}")
                 self.message_user(
@@ -172,33 +184,81 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
             staged = grant_import_stage(
                 content=form.cleaned_data["file"], filename=form.filename, staged_by=acting_user(request)
             )
-            plan = staged.plan
-            context.update(
-                staged=staged,
-                plan=plan,
-                preview_rows=plan.rows[:PREVIEW_ROWS],
-                errors=plan.errors[:PREVIEW_ERRORS],
-                more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
-                employees=len({row.email for row in plan.rows}),
-                left_out=plan.left_out[:PREVIEW_ERRORS],
-                needs_approval=needs_approval(plan.total_points),
-                threshold=approval_threshold(),
-                title="Check the import before applying it",
-            )
-            return TemplateResponse(request, "admin/points/pointstransaction/import_preview.html", context)
+            return self._preview(request, context, staged)
         context["form"] = form
         return TemplateResponse(request, "admin/points/pointstransaction/import.html", context)
+
+    def _preview(
+        self, request: HttpRequest, context: dict[str, Any], staged: StagedGrantImport, refused: str = ""
+    ) -> TemplateResponse:
+        plan = staged.plan
+        context.update(
+            staged=staged,
+            plan=plan,
+            refused=refused,
+            preview_rows=plan.rows[:PREVIEW_ROWS],
+            errors=plan.errors[:PREVIEW_ERRORS],
+            more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
+            employees=len({row.email for row in plan.rows}),
+            left_out=plan.left_out[:PREVIEW_ERRORS],
+            needs_approval=needs_approval(plan.total_points),
+            threshold=approval_threshold(),
+            title="Check the import before applying it",
+        )
+        return TemplateResponse(request, "admin/points/pointstransaction/import_preview.html", context)
 
 
 @admin.register(GrantBatch)
 class GrantBatchAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "source", "filename", "rows", "points", "created_by", "entries_link")
+    """Every bulk grant: what it was for (the department or file named), its reason, who made
+    it and, above the threshold, who approved it."""
+
+    list_display = (
+        "created_at",
+        "what",
+        "reason",
+        "points",
+        "created_by",
+        "approved_by",
+        "entries_link",
+    )
     list_filter = ("source",)
-    list_select_related = ("created_by",)
+    list_select_related = ("created_by", "grant_request__decided_by")
+    search_fields = ("department", "filename")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GrantBatch]:
+        # One subquery per page for the reason of each batch (its first entry's), not a query per row.
+        first_reason = (
+            PointsTransaction.objects.filter(batch=OuterRef("pk"))
+            .order_by("created_at")
+            .values("description")[:1]
+        )
+        return super().get_queryset(request).annotate(first_reason=Subquery(first_reason))
+
+    @admin.display(description="Granted to", ordering="source")
+    def what(self, obj: GrantBatch) -> str:
+        if obj.source == GrantBatch.Source.DEPARTMENT and obj.department:
+            return f"Department {obj.department}"
+        if obj.filename:
+            return f"{obj.get_source_display()}: {obj.filename}"
+        return obj.get_source_display()
+
+    @admin.display(description="Reason")
+    def reason(self, obj: GrantBatch) -> str:
+        if obj.source == GrantBatch.Source.CSV:
+            return "Per row (see the entries)"
+        return str(getattr(obj, "first_reason", "") or "")
+
+    @admin.display(description="Approved by")
+    def approved_by(self, obj: GrantBatch) -> str:
+        approval = getattr(obj, "grant_request", None)
+        if approval is None or approval.decided_by is None:
+            return "-"
+        return approval.decided_by.email
 
     @admin.display(description="Total points", ordering="total_points")
     def points(self, obj: GrantBatch) -> str:
-        return points_figure(obj.total_points)
+        return f"{points_figure(obj.total_points)} ({counted(obj.rows, 'row')})"
 
     @admin.display(description="Ledger entries")
     def entries_link(self, obj: GrantBatch) -> str:
@@ -216,18 +276,9 @@ class GrantRequestAdmin(ReadOnlyAdmin):
 
     list_filter = ("status", "kind", "source", RequestedDateFilter)
     change_form_template = "admin/points/grantrequest/change_form.html"
-    list_display = (
-        "requested_at",
-        "kind",
-        "source",
-        "rows",
-        "total_points",
-        "reason",
-        "requested_by",
-        "status",
-        "decided_by",
-        "decided_at",
-    )
+    # Six columns that fit a 1366 px screen: what it is (kind, and whom for), how many points,
+    # why, who asked, and its decision (who and when) in one column.
+    list_display = ("requested_at", "what", "points", "reason", "requested_by", "decision")
     list_select_related = ("requested_by", "decided_by")
     search_fields = ("reason", "requested_by__email", "filename", "note")
     list_per_page = 100
@@ -251,6 +302,27 @@ class GrantRequestAdmin(ReadOnlyAdmin):
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("points.grant_points")
+
+    @admin.display(description="Request", ordering="kind")
+    def what(self, obj: GrantRequest) -> str:
+        if obj.kind == GrantRequest.Kind.GRANT:
+            return "Grant"
+        if obj.kind == GrantRequest.Kind.ADJUST:
+            return "Adjustment"
+        if obj.department:
+            return f"Bulk: department {obj.department}"
+        return f"Bulk: {obj.get_source_display().lower()}" if obj.source else "Bulk"
+
+    @admin.display(description="Points", ordering="total_points")
+    def points(self, obj: GrantRequest) -> str:
+        return f"{points_figure(obj.total_points)} ({counted(obj.rows, 'row')})"
+
+    @admin.display(description="Status", ordering="status")
+    def decision(self, obj: GrantRequest) -> str:
+        if obj.status == GrantRequest.Status.PENDING or obj.decided_at is None:
+            return obj.get_status_display()
+        who = obj.decided_by.email if obj.decided_by else "someone"
+        return f"{obj.get_status_display()} by {who}, {timezone.localtime(obj.decided_at):%Y-%m-%d %H:%M}"
 
     @admin.display(description="Ledger entries")
     def batch_link(self, obj: GrantRequest) -> str:
@@ -313,7 +385,7 @@ class GrantRequestAdmin(ReadOnlyAdmin):
                 request, f"This request was already {obj.status}; nothing was changed.", messages.WARNING
             )
             return HttpResponseRedirect(admin_url(obj))
-        form = DecisionForm(request.POST if request.method == "POST" else None)
+        form = DecisionForm(request.POST if request.method == "POST" else None, reject=not approve)
         if request.method == "POST" and form.is_valid():
             note = form.cleaned_data["note"]
             try:
@@ -331,7 +403,8 @@ class GrantRequestAdmin(ReadOnlyAdmin):
             verb = "Approved" if approve else "Rejected"
             self.log_change(request, decided, f"{verb}: {note}" if note else verb)
             done = (
-                f"Approved: {decided.total_points} points to {decided.rows} employee(s) are applied."
+                f"Approved: {points_figure(decided.total_points)} points to {counted(decided.rows, 'employee')} "
+                "are applied."
                 if approve
                 else "Rejected: nothing moved; the note is kept with the request."
             )
@@ -341,7 +414,8 @@ class GrantRequestAdmin(ReadOnlyAdmin):
             request,
             self,
             title=("Approve" if approve else "Reject") + f" {obj}",
-            intro=f"Requested by {obj.requested_by.email}: {obj.rows} row(s), {obj.total_points} points. "
+            intro=f"Requested by {obj.requested_by.email}: {counted(obj.rows, 'row')}, "
+            f"{points_figure(obj.total_points)} points. "
             + (
                 "Approving applies it now."
                 if approve

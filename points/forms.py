@@ -8,15 +8,18 @@ from typing import Any
 from django import forms
 
 from points.services import MAX_GRANT
+from shop.repeats import RepeatConfirmForm
 from shop.selectors import departments_list
 
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 
 
-class OneTimeSubmissionForm(forms.Form):
+class OneTimeSubmissionForm(RepeatConfirmForm):
     """A form that moves points. Each render carries a fresh one-time key, spent in the
     transaction that writes the change (or queues it for approval), so submitting the same page
-    twice (a double click, a resend, two tabs) changes the points once."""
+    twice (a double click, a resend, two tabs) changes the points once. Back re-fetches the page
+    (a fresh key) while the browser restores what was typed; that repeat is caught by its content
+    and needs HR's confirmation (RepeatConfirmForm)."""
 
     submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -85,11 +88,20 @@ class GrantCsvUploadForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    """Approve or reject a grant request; a rejection must say why."""
+    """Approve or reject a grant request; a rejection must say why (checked here, so the page
+    shows the form again with the error rather than refusing after the click)."""
 
     note = forms.CharField(
         max_length=255, required=False, help_text="Kept with the request; required when rejecting."
     )
+
+    def __init__(self, *args: Any, reject: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if reject:
+            field = self.fields["note"]
+            field.required = True
+            field.error_messages["required"] = "Say why the request is rejected; the requester sees the note."
+            field.help_text = "Required: why the request is rejected. Kept with the request."
 
 
 class DepartmentGrantForm(BulkGrantForm):
@@ -97,9 +109,13 @@ class DepartmentGrantForm(BulkGrantForm):
 
     field_order = ("department", "amount", "reason")
     department = forms.ChoiceField(choices=())
+    # The department whose recipients the page showed: a department picked in the list on the
+    # page is shown first (count, left-out list) rather than granted in the same press.
+    shown_for = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["shown_for"].initial = self.initial.get("department") or ""
         field = self.fields["department"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", "Choose a department")] + [(d, d) for d in departments_list()]

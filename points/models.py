@@ -157,6 +157,8 @@ class GrantBatch(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=32, choices=Source.choices)
     filename = models.CharField(max_length=255, blank=True)
+    # For a grant to a department: its name when granted (a later rename keeps this as it was).
+    department = models.CharField(max_length=100, blank=True, default="", db_default="")
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     rows = models.PositiveIntegerField(default=0)
     total_points = models.BigIntegerField(default=0)
@@ -170,7 +172,11 @@ class GrantBatch(models.Model):
         verbose_name_plural = "grant batches"
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} {self.filename} ({self.rows} rows)".replace("  ", " ")
+        what = self.get_source_display()
+        if self.source == self.Source.DEPARTMENT and self.department:
+            what = f"Department {self.department}"
+        rows = f"{self.rows:,} row" + ("" if self.rows == 1 else "s")
+        return f"{what} {self.filename} ({rows})".replace("  ", " ")
 
 
 class GrantSubmission(models.Model):
@@ -236,13 +242,14 @@ class GrantRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     source = models.CharField(
-        max_length=32, blank=True, help_text="For bulk grants: all_active, selection, department, csv."
+        max_length=32, blank=True, choices=GrantBatch.Source.choices, help_text="Whom a bulk grant was for."
     )
     reason = models.CharField(max_length=255)
     payload = models.JSONField()
     rows = models.PositiveIntegerField()
     total_points = models.BigIntegerField(help_text="Sum of the points moved, deductions counted by size.")
     filename = models.CharField(max_length=255, blank=True)
+    department = models.CharField(max_length=100, blank=True, default="", db_default="")
     content_hash = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -26,12 +26,14 @@ from points.models import (
     PointsAccount,
     PointsTransaction,
 )
+from points.repeats import earlier_bulk, earlier_single
 from points.selectors import grant_left_out_reason
 from points.signals import points_granted
 from shop import metrics
 from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict, save_fields
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
+from shop.repeats import check_repeat
 
 MAX_GRANT = 1_000_000  # one grant larger than this is a typo, not a reward
 Type = PointsTransaction.Type
@@ -208,9 +210,12 @@ def points_grant(
     approval: GrantRequest | None = None,
     batch: GrantBatch | None = None,
     submission_key: str = "",
+    confirm_repeat_of: str | None = None,
 ) -> PointsTransaction:
     """Grant points to one employee. `submission_key` (the grant form's one-time key) makes a
-    second submit of the same form refused with DuplicateSubmission."""
+    second submit of the same form refused with DuplicateSubmission; `confirm_repeat_of` ("" or
+    the token HR confirmed) refuses the same grant made within the repeat window unless HR
+    confirmed that one (shop.repeats); None skips that check."""
     _check_amount(amount)
     reason = _check_reason(reason)
     check_not_own_account(actor=granted_by, user_ids=[user.pk])
@@ -219,6 +224,9 @@ def points_grant(
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         grant_submission_record(key=submission_key, submitted_by=granted_by)
         account = account_for_update(user.pk)
+        if confirm_repeat_of is not None:
+            earlier = earlier_single(user=user, type=Type.EARNED, amount=amount, reason=reason)
+            check_repeat(earlier, confirm_repeat_of)
         entry = ledger_apply(
             account=account,
             type=Type.EARNED,
@@ -241,13 +249,15 @@ def points_adjust(
     approval: GrantRequest | None = None,
     batch: GrantBatch | None = None,
     submission_key: str = "",
+    confirm_repeat_of: str | None = None,
 ) -> PointsTransaction:
     """An HR correction: usually a deduction (negative). Refused if the balance would go below 0.
 
     Deductions may be made from anyone's account (a leaver's, say) but never one's own; adding
     points is a grant, so only employees on the roster receive them. Its size counts towards
     the approval threshold either way. `submission_key` (the adjust form's one-time key) makes a
-    second submit of the same form refused with DuplicateSubmission.
+    second submit of the same form refused with DuplicateSubmission, and `confirm_repeat_of` the
+    same adjustment within the repeat window (see points_grant).
     """
     _check_amount(amount, allow_negative=True)
     reason = _check_reason(reason)
@@ -258,6 +268,9 @@ def points_adjust(
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         grant_submission_record(key=submission_key, submitted_by=adjusted_by)
         account = account_for_update(user.pk)
+        if confirm_repeat_of is not None:
+            earlier = earlier_single(user=user, type=Type.ADJUSTED, amount=amount, reason=reason)
+            check_repeat(earlier, confirm_repeat_of)
         return ledger_apply(
             account=account,
             type=Type.ADJUSTED,
@@ -439,6 +452,8 @@ def points_grant_bulk(
     progress: Callable[[int], None] | None = None,
     approval: GrantRequest | None = None,
     submission_key: str = "",
+    confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantBatch:
     """Grant to many employees in one transaction: all rows or none.
 
@@ -446,7 +461,7 @@ def points_grant_bulk(
     Several rows for the same employee are applied one after another, each with its own entry.
     Every recipient must be an active employee other than the granter, and a total above the
     approval threshold needs an approved GrantRequest; callers leave such people out first
-    (and tell HR), this refuses whatever slips through.
+    (and tell HR), this refuses whatever slips through. `confirm_repeat_of`: see points_grant.
     """
     for _, amount, reason in grants:
         _check_amount(amount)
@@ -457,15 +472,20 @@ def points_grant_bulk(
     _check_approval(approval, sum(amount for _, amount, _ in grants))
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):
         grant_submission_record(key=submission_key, submitted_by=granted_by)
+        # The accounts are locked before the batch row is written (the repeat check reads
+        # the batches of other grants to the same people, which hold these locks until they commit).
+        accounts = {a.user_id: a for a in accounts_for_update(u.pk for u, _, _ in grants)}
+        if confirm_repeat_of is not None:
+            check_repeat(earlier_bulk(source=source, grants=grants), confirm_repeat_of)
         batch = GrantBatch.objects.create(
             source=source,
             filename=filename[:255],
+            department=department[:100],
             content_hash=content_hash,
             rows=len(grants),
             total_points=sum(amount for _, amount, _ in grants),
             created_by=granted_by,
         )
-        accounts = {a.user_id: a for a in accounts_for_update(u.pk for u, _, _ in grants)}
         entries: list[PointsTransaction] = []
         for index, (user, amount, reason) in enumerate(grants, start=1):
             account = accounts[user.pk]
@@ -556,6 +576,25 @@ def grant_import_stage(*, content: bytes, filename: str, staged_by: User) -> Sta
         plan=plan,
         token=token,
         filename=filename,
+        previous=grant_batch_previously_applied(plan.content_hash, plan.bytes_hash),
+    )
+
+
+def grant_import_staged(*, token: str, staged_by: User) -> StagedGrantImport | None:
+    """The preview of an upload still waiting for confirmation (after a refused confirm), or None
+    when the token or the upload is no longer valid. Reads only."""
+    try:
+        data = signing.loads(token, salt=IMPORT_TOKEN_SALT, max_age=IMPORT_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    pending = PendingGrantImport.objects.filter(pk=data["id"], created_by=staged_by).first()
+    if pending is None:
+        return None
+    plan = grant_plan_from_csv(pending.content.encode("utf-8"), acting=staged_by)
+    return StagedGrantImport(
+        plan=plan,
+        token=token if plan.ok else "",
+        filename=pending.filename,
         previous=grant_batch_previously_applied(plan.content_hash, plan.bytes_hash),
     )
 
@@ -654,6 +693,8 @@ def grant_request_create(
     filename: str = "",
     content_hash: str = "",
     submission_key: str = "",
+    confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantRequest:
     """Record a change that waits for a second HR user; moves no points.
 
@@ -672,6 +713,16 @@ def grant_request_create(
     check_not_own_account(actor=requested_by, user_ids=[u.pk for u, _, _ in grants])
     with transaction.atomic():
         grant_submission_record(key=submission_key, submitted_by=requested_by)
+        if confirm_repeat_of is not None:
+            # The same locks as applying it would take, so two tabs at once are seen in turn.
+            list(accounts_for_update(u.pk for u, _, _ in grants))
+            if kind == GrantRequest.Kind.BULK:
+                earlier = earlier_bulk(source=source, grants=grants)
+            else:
+                user, amount, row_reason = grants[0]
+                entry_type = Type.EARNED if kind == GrantRequest.Kind.GRANT else Type.ADJUSTED
+                earlier = earlier_single(user=user, type=entry_type, amount=amount, reason=row_reason)
+            check_repeat(earlier, confirm_repeat_of)
         return GrantRequest.objects.create(
             kind=kind,
             source=source,
@@ -680,13 +731,20 @@ def grant_request_create(
             rows=len(grants),
             total_points=sum(abs(amount) for _, amount, _ in grants),
             filename=filename[:255],
+            department=department[:100],
             content_hash=content_hash,
             requested_by=requested_by,
         )
 
 
 def points_grant_or_request(
-    *, user: User, amount: int, reason: str, requested_by: User | None, submission_key: str = ""
+    *,
+    user: User,
+    amount: int,
+    reason: str,
+    requested_by: User | None,
+    submission_key: str = "",
+    confirm_repeat_of: str | None = None,
 ) -> PointsTransaction | GrantRequest:
     """What HR's grant form and `grant_points` call: applied now, or queued above the threshold.
     `submission_key` (the form's one-time key) refuses a second submit with DuplicateSubmission."""
@@ -697,14 +755,26 @@ def points_grant_or_request(
         reason=reason,
         requested_by=requested_by,
         submission_key=submission_key,
+        confirm_repeat_of=confirm_repeat_of,
         apply=lambda: points_grant(
-            user=user, amount=amount, reason=reason, granted_by=requested_by, submission_key=submission_key
+            user=user,
+            amount=amount,
+            reason=reason,
+            granted_by=requested_by,
+            submission_key=submission_key,
+            confirm_repeat_of=confirm_repeat_of,
         ),
     )
 
 
 def points_adjust_or_request(
-    *, user: User, amount: int, reason: str, requested_by: User | None, submission_key: str = ""
+    *,
+    user: User,
+    amount: int,
+    reason: str,
+    requested_by: User | None,
+    submission_key: str = "",
+    confirm_repeat_of: str | None = None,
 ) -> PointsTransaction | GrantRequest:
     """What HR's adjust form calls: applied now, or queued above the threshold, once per
     `submission_key` (the form's one-time key)."""
@@ -715,8 +785,14 @@ def points_adjust_or_request(
         reason=reason,
         requested_by=requested_by,
         submission_key=submission_key,
+        confirm_repeat_of=confirm_repeat_of,
         apply=lambda: points_adjust(
-            user=user, amount=amount, reason=reason, adjusted_by=requested_by, submission_key=submission_key
+            user=user,
+            amount=amount,
+            reason=reason,
+            adjusted_by=requested_by,
+            submission_key=submission_key,
+            confirm_repeat_of=confirm_repeat_of,
         ),
     )
 
@@ -730,6 +806,7 @@ def _one_or_request(
     requested_by: User | None,
     submission_key: str,
     apply: Callable[[], PointsTransaction],
+    confirm_repeat_of: str | None = None,
 ) -> PointsTransaction | GrantRequest:
     """One employee's change: queued for a second HR user when its size (a deduction's too) is
     above the threshold and a person asked for it, else applied now by ``apply``."""
@@ -740,6 +817,7 @@ def _one_or_request(
             reason=reason,
             requested_by=requested_by,
             submission_key=submission_key,
+            confirm_repeat_of=confirm_repeat_of,
         )
     return apply()
 
@@ -753,6 +831,8 @@ def points_grant_bulk_or_request(
     content_hash: str = "",
     progress: Callable[[int], None] | None = None,
     submission_key: str = "",
+    confirm_repeat_of: str | None = None,
+    department: str = "",
 ) -> GrantBatch | GrantRequest:
     """A bulk grant applied now, or queued above the threshold. `submission_key` (the form's
     one-time key) makes a second submit of the same form refused with DuplicateSubmission."""
@@ -767,6 +847,8 @@ def points_grant_bulk_or_request(
             filename=filename,
             content_hash=content_hash,
             submission_key=submission_key,
+            confirm_repeat_of=confirm_repeat_of,
+            department=department,
         )
     return points_grant_bulk(
         grants=grants,
@@ -776,6 +858,8 @@ def points_grant_bulk_or_request(
         content_hash=content_hash,
         progress=progress,
         submission_key=submission_key,
+        confirm_repeat_of=confirm_repeat_of,
+        department=department,
     )
 
 
@@ -861,6 +945,7 @@ def grant_request_approve(*, request_id: Any, approved_by: User, note: str = "")
                 filename=request.filename,
                 content_hash=request.content_hash,
                 approval=request,
+                department=request.department,
             )
         else:
             user, amount, reason = grants[0]

@@ -46,7 +46,14 @@ Try it:
   (every order needs its own Idempotency-Key; resending the same one replays the first answer)
 
 MSG
+# The e-mail sender runs beside the server, as the worker service does in AWS, so a grant's or
+# an order's notification is sent (EMAIL_BACKEND: console by default, printed in this terminal)
+# instead of staying "Pending"; it stops with the server.
+echo "E-mail sender: started beside the server (manage.py send_notifications --loop); e-mails are printed here."
+$py manage.py send_notifications --loop --interval 2 &
+sender=$!
+trap 'kill "${sender}" 2>/dev/null || true' EXIT
 # Each request is logged as JSON: gunicorn's access line (gunicorn.conf.py) and the app's own,
 # which carries the request id.
-exec .venv/bin/gunicorn awsomeshop.wsgi:application --bind "${HOST}:${PORT}" --workers 2 \
+.venv/bin/gunicorn awsomeshop.wsgi:application --bind "${HOST}:${PORT}" --workers 2 \
   --log-level info

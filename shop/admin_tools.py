@@ -170,6 +170,11 @@ def points_figure(value: int, *, signed: bool = False) -> str:
     return f"{value:+,}" if signed else f"{value:,}"
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """ "1 employee", "1,250 employees": the number as HR reads it, the noun agreeing with it."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def admin_url(obj: Model, view: str = "change") -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])

@@ -88,6 +88,43 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email
 
 
+class Department(models.Model):
+    """A department HR manages: the list employees, the roster import, grants and reports use.
+
+    An employee's department is stored by name on ``User.department`` (the column the previous
+    releases read and write); renaming a department renames it on every employee in the same
+    transaction (shop.departments.department_rename), so reports keep one department under its
+    current name and the admin history keeps the old one. Names are unique ignoring case and
+    spacing, checked by the services rather than by a unique index: the database's collation
+    decides case there (MariaDB's is case-insensitive, PostgreSQL's is not), and the free-text
+    departments migrated into records may hold such near-duplicates until HR merges them.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=100, db_index=True)
+    manager = models.ForeignKey(
+        "shop.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_departments",
+        help_text="Who runs the department, if recorded.",
+    )
+    location = models.CharField(max_length=100, blank=True, default="", db_default="")
+    is_active = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Inactive departments are no longer offered for employees or grants; reports keep them.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IdentitySync(models.Model):
     """One change to push to the Cognito user pool for an employee, and how it went.
 

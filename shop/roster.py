@@ -21,6 +21,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from shop.departments import department_clean_name, department_key, departments_by_key, departments_create
 from shop.errors import ApplicationError
 from shop.models import PendingRosterImport, User
 from shop.services import (
@@ -72,6 +73,9 @@ class RosterPlan:
     skipped: list[str] = field(default_factory=list)
     leavers: list[User] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Departments the file names that HR has not added: name -> line numbers. Applying the
+    # file needs HR's explicit "create these departments" (a typo would otherwise split one).
+    unknown_departments: dict[str, list[int]] = field(default_factory=dict)
     content_hash: str = ""
     deactivate_leavers: bool = False
 
@@ -118,7 +122,11 @@ def roster_plan_from_csv(content: bytes | str, *, deactivate_leavers: bool = Fal
         )
     if not rows and not plan.errors:
         plan.errors.append("The file has no rows.")
-    _check_duplicates(rows, plan)
+    _resolve_departments(rows, plan)
+    duplicates_of = [row.email for row in rows]
+    # A second line for the same person is an error, and only the first is planned (it would
+    # otherwise be listed as registered too).
+    rows = _check_duplicates(rows, plan)
     # One query each for the records the file names, by email and by employee id.
     by_email = {u.email: u for u in User.objects.filter(email__in={r.email for r in rows})}
     by_id = {u.employee_id: u for u in User.objects.filter(employee_id__in={r.employee_id for r in rows})}
@@ -128,28 +136,58 @@ def roster_plan_from_csv(content: bytes | str, *, deactivate_leavers: bool = Fal
             _plan_new(row, by_id, plan)
         else:
             _plan_existing(row, existing, by_id, plan)
-    if deactivate_leavers and plan.rows and not plan.errors:
-        in_file = {row.email for row in rows}
+    if deactivate_leavers and rows:
+        # Listed even when the file has problems, so the preview says who a corrected file
+        # would deactivate (a file with problems is never applied).
+        in_file = {row.email for row in rows} | set(duplicates_of)
         plan.leavers = [
             u
             for u in User.objects.filter(is_employee=True, is_active=True, is_staff=False).order_by("email")
             if u.email not in in_file
         ]
+    plan.errors.sort(key=_line_of)
     return plan
 
 
-def _check_duplicates(rows: list[RosterRow], plan: RosterPlan) -> None:
+def _line_of(problem: str) -> int:
+    # "line 7: ..." problems in file order; problems of the whole file first.
+    head = problem.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+
+
+def _resolve_departments(rows: list[RosterRow], plan: RosterPlan) -> None:
+    """Each row's department in HR's spelling (case and spacing ignored); unknown ones listed."""
+    known = departments_by_key()
+    for row in rows:
+        if not row.department:
+            continue
+        spelled = known.get(department_key(row.department))
+        if spelled is None:
+            plan.unknown_departments.setdefault(department_clean_name(row.department), []).append(row.line)
+            row.department = department_clean_name(row.department)
+        else:
+            row.department = spelled
+
+
+def _check_duplicates(rows: list[RosterRow], plan: RosterPlan) -> list[RosterRow]:
     first_email: dict[str, int] = {}
     first_id: dict[str, int] = {}
+    kept: list[RosterRow] = []
     for row in rows:
+        duplicate = False
         if row.email in first_email:
             plan.errors.append(f"line {row.line}: {row.email} is also on line {first_email[row.email]}")
+            duplicate = True
         first_email.setdefault(row.email, row.line)
         if row.employee_id and row.employee_id in first_id:
             plan.errors.append(
                 f"line {row.line}: employee id {row.employee_id} is also on line {first_id[row.employee_id]}"
             )
+            duplicate = True
         first_id.setdefault(row.employee_id, row.line)
+        if not duplicate:
+            kept.append(row)
+    return kept
 
 
 def _plan_new(row: RosterRow, by_id: dict[str | None, User], plan: RosterPlan) -> None:
@@ -161,6 +199,7 @@ def _plan_new(row: RosterRow, by_id: dict[str | None, User], plan: RosterPlan) -
         employee_id=row.employee_id,
         department=row.department,
         check_taken=False,
+        check_department=False,
     )
     if row.employee_id and row.employee_id in by_id:
         problems.setdefault("employee_id", []).append(
@@ -229,6 +268,7 @@ class RosterImportResult:
     updated: list[User]
     deactivated: list[User]
     filename: str
+    departments_created: list[str] = field(default_factory=list)
 
 
 def roster_import_stage(
@@ -252,8 +292,14 @@ def roster_import_stage(
     return StagedRosterImport(plan=plan, token=token, filename=filename)
 
 
-def roster_import_confirm(*, token: str, confirmed_by: User) -> RosterImportResult:
-    """Apply a previewed roster: re-checked now, all rows or none, leavers exactly as previewed."""
+def roster_import_confirm(
+    *, token: str, confirmed_by: User, create_departments: bool = False
+) -> RosterImportResult:
+    """Apply a previewed roster: re-checked now, all rows or none, leavers exactly as previewed.
+
+    Departments the file names that HR has not added are refused, unless HR ticked "create these
+    departments" on the preview (``create_departments``): then they are added first, as spelled
+    in the file."""
     try:
         data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -276,11 +322,18 @@ def roster_import_confirm(*, token: str, confirmed_by: User) -> RosterImportResu
             raise RosterImportRefused(
                 "The file no longer passes its checks; nothing was changed: " + "; ".join(plan.errors[:5])
             )
+        if plan.unknown_departments and not create_departments:
+            raise RosterImportRefused(
+                "The file names departments that do not exist: "
+                + ", ".join(sorted(plan.unknown_departments))
+                + ". Nothing was changed. Tick 'Create these departments' on the preview, or correct the file."
+            )
         if plan.leavers_hash != pending.leavers_hash:
             raise RosterImportRefused(
                 "The employees to deactivate have changed since the preview; nothing was changed. "
                 "Upload the file again to see the current list."
             )
+        created = departments_create(names=plan.unknown_departments) if plan.unknown_departments else []
         try:
             registered = employees_register(
                 employees=[
@@ -304,5 +357,9 @@ def roster_import_confirm(*, token: str, confirmed_by: User) -> RosterImportResu
         deactivated = users_deactivate(users=plan.leavers) if plan.leavers else []
         pending.delete()
     return RosterImportResult(
-        registered=registered, updated=updated, deactivated=deactivated, filename=pending.filename
+        registered=registered,
+        updated=updated,
+        deactivated=deactivated,
+        filename=pending.filename,
+        departments_created=[d.name for d in created],
     )

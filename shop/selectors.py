@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from shop.auth.verifier import Claims
+from shop.departments import department_names
 from shop.errors import NotRegistered
 from shop.models import User
 from shop.prepared import PreparedLookup
@@ -146,14 +147,10 @@ def _not_registered_detail(claims: Claims) -> str:
     )
 
 
-def departments_list() -> list[str]:
-    """The departments named on the roster, sorted (one DISTINCT query)."""
-    return list(
-        User.objects.exclude(department="")
-        .order_by("department")
-        .values_list("department", flat=True)
-        .distinct()
-    )
+def departments_list(*, active_only: bool = True) -> list[str]:
+    """HR's departments by name, sorted (one query): the active ones to choose for employees and
+    grants, or all of them (reports, which keep a department after it is closed)."""
+    return department_names(active_only=active_only)
 
 
 def department_members(*, department: str) -> list[User]:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from shop.departments import department_resolve
 from shop.errors import ApplicationError
 from shop.identity_sync import Action, identity_sync_schedule
 from shop.models import User
@@ -92,12 +93,19 @@ DEPARTMENT_MAX = User._meta.get_field("department").max_length or 100
 
 
 def employee_validate(
-    *, email: str, name: str, employee_id: str, department: str = "", check_taken: bool = True
+    *,
+    email: str,
+    name: str,
+    employee_id: str,
+    department: str = "",
+    check_taken: bool = True,
+    check_department: bool = True,
 ) -> dict[str, list[str]]:
     """Problems with one registration, by field (empty when it can be registered). Reads only.
 
-    `check_taken=False` skips the two uniqueness queries, for a caller that has already looked
-    the emails and ids up in bulk (the roster import).
+    `check_taken=False` skips the two uniqueness queries, and `check_department=False` the
+    lookup of the department among HR's departments, for a caller that has already looked them
+    up in bulk (the roster import).
     """
     errors: dict[str, list[str]] = {}
     email = normalize_email(email)
@@ -119,6 +127,10 @@ def employee_validate(
     if len(department) > DEPARTMENT_MAX:
         errors.setdefault("department", []).append(
             f"The department is longer than {DEPARTMENT_MAX} characters."
+        )
+    elif check_department and department and department_resolve(department) is None:
+        errors.setdefault("department", []).append(
+            f"There is no department named {department!r}; HR adds departments on the Departments page."
         )
     if not check_taken:
         return errors
@@ -146,7 +158,7 @@ def employee_register(*, email: str, name: str, employee_id: str, department: st
             email=email,
             name=name.strip(),
             employee_id=employee_id.strip(),
-            department=department.strip(),
+            department=department_resolve(department) or "",
             is_employee=True,
         )
     except ValidationError as exc:
@@ -194,7 +206,12 @@ def employees_register(*, employees: Sequence[EmployeeData]) -> list[User]:
     errors: dict[str, list[str]] = {}
     for e in clean:
         problems = employee_validate(
-            email=e.email, name=e.name, employee_id=e.employee_id, department=e.department, check_taken=False
+            email=e.email,
+            name=e.name,
+            employee_id=e.employee_id,
+            department=e.department,
+            check_taken=False,
+            check_department=False,
         )
         messages = [m for ms in problems.values() for m in ms]
         if e.email in taken_emails:

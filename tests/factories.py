@@ -11,7 +11,7 @@ from catalog.models import Category, Product
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import ledger_apply
-from shop.models import User
+from shop.models import Department, User
 from shop.services import user_create
 
 
@@ -28,6 +28,9 @@ class UserFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         points = kwargs.pop("points", 0)
+        if kwargs.get("department"):
+            # HR's departments are records; a test naming one gets it, as HR would have added it.
+            Department.objects.get_or_create(name=kwargs["department"])
         user = user_create(**kwargs)
         if points:
             # Starting balances are fixture data: written through the ledger, but not through

@@ -55,8 +55,9 @@ def admin_theme_settings() -> dict[str, Any]:
         "SITE_HEADER": SITE_NAME,
         "SITE_SUBHEADER": "HR back office",
         "SITE_SYMBOL": "redeem",
-        # There is no public site, only the API docs (awsomeshop/urls.py says the same to Django).
-        "SITE_URL": "/api/docs/",
+        # "View site" and "Return to site" lead to the employee storefront at the site root
+        # (awsomeshop/urls.py says the same to Django).
+        "SITE_URL": "/",
         "SHOW_HISTORY": True,
         "SHOW_VIEW_ON_SITE": False,
         "BORDER_RADIUS": "6px",
@@ -74,6 +75,12 @@ def admin_theme_settings() -> dict[str, Any]:
                     "items": [
                         _item("Dashboard", "dashboard", "admin:index"),
                         _item("Employees", "group", "admin:shop_user_changelist", "shop.view_user"),
+                        _item(
+                            "Departments",
+                            "apartment",
+                            "admin:shop_department_changelist",
+                            "shop.view_department",
+                        ),
                         _item(
                             "Cognito syncs", "sync", "admin:shop_identitysync_changelist", "shop.change_user"
                         ),

@@ -167,6 +167,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# One date and time format on every page (awsomeshop/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["awsomeshop.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -423,6 +425,9 @@ ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 # Four eyes: a grant or adjustment moving more points than this (a bulk grant counted in
 # total) waits for a second HR user's approval instead of being applied.
 GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
+# The same grant or stock change again within this many minutes needs HR's confirmation
+# (shop.repeats): the browser's Back button restores a sent form with a fresh one-time key.
+REPEAT_WINDOW_MINUTES = env.int("REPEAT_WINDOW_MINUTES", default=10)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 

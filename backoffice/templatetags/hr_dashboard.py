@@ -29,6 +29,15 @@ DASHBOARD_DAYS = 12 * 7
 MAX_CHART_WEEKS = 104
 
 
+@register.filter
+def hr_number(value: Any) -> Any:
+    """Whole numbers as HR reads them on a page (22,865, not 22865); anything else unchanged.
+    The CSV downloads keep plain numbers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return value
+
+
 @register.inclusion_tag("admin/hr/dashboard.html", takes_context=True)
 def hr_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     user = context["request"].user

@@ -147,7 +147,7 @@ def test_hr_opens_the_dashboard(page, live_server, hr):
         order_place(user=user, product_id=ProductFactory(name=f"Gift {i}", points_cost=100, stock=2 + i).pk)
     sign_in(page, live_server, hr)
     assert page.locator("#points-chart rect").count() >= 2
-    assert re.search(r"Granted: 2200", page.inner_text("#hr-dashboard"))
+    assert re.search(r"Granted: 2,200", page.inner_text("#hr-dashboard"))
     assert "Gift 0" in page.inner_text("#low-stock")
     assert "e3@example.com" in page.inner_text("#unspent-points")
     screenshot(page, "08-dashboard")

@@ -26,7 +26,7 @@ from notifications.models import Notification
 from orders.services import order_place
 from points.models import GrantRequest, PointsTransaction
 from points.services import points_grant, points_grant_bulk, points_grant_or_request
-from shop.models import IdentitySync, User
+from shop.models import Department, IdentitySync, User
 from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.factories import CategoryFactory, ProductFactory
@@ -108,6 +108,49 @@ LIST_FIT_JS = """
 }
 """
 PAGE_WIDTH_JS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+# Tables that scroll sideways inside their own box (a report card, the result list): [id, wide, box].
+TABLES_SCROLL_JS = """
+() => [...document.querySelectorAll('#content table')].map(t => {
+  let box = t.parentElement;
+  while (box && box.id !== 'content' && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) {
+    box = box.parentElement;
+  }
+  const where = t.closest('[id]');
+  return [where ? where.id : 'table', t.getBoundingClientRect().width, box ? box.clientWidth : 0];
+}).filter(([, wide, box]) => wide > box + 1).map(([id, wide, box]) => `${id}: ${Math.round(wide)} px in ${box} px`)
+"""
+# Pages read whole at 1366 px: none of their tables scrolls sideways, even inside its own box.
+NO_SIDEWAYS_TABLES = {"reports", "grant-requests", "grant-batches"}
+# On a phone, a page's own actions are labelled buttons on the screen, not behind the header's "⋯".
+PHONE_ACTIONS = {
+    "change-employee": ["Grant points", "Adjust / deduct points"],
+    "change-order": ["Refund this order"],
+    "change-grant-request": ["Approve and apply", "Reject"],
+    "change-product": ["Change stock"],
+}
+PHONE_ACTIONS_JS = """
+(titles) => titles.filter(title => ![...document.querySelectorAll('#content a')].some(a => {
+  const r = a.getBoundingClientRect();
+  return a.innerText.trim().endsWith(title) && r.width > 0 && r.left >= 0 && r.right <= window.innerWidth
+    && getComputedStyle(a).visibility !== 'hidden';
+}))
+"""
+# A list card on a phone: its checkbox unlabelled (not "Select record"), its links underlined.
+PHONE_CARD_JS = """
+() => {
+  const problems = [];
+  const box = document.querySelector('#result_list tbody td.action-checkbox');
+  if (box) {
+    const label = getComputedStyle(box, '::before').content;
+    if (label && label !== 'none' && label !== 'normal' && label !== '""') problems.push(`checkbox labelled ${label}`);
+  }
+  const link = document.querySelector('#result_list tbody th a, #result_list tbody td a');
+  if (link && !getComputedStyle(link).textDecorationLine.includes('underline')) problems.push('links look like plain text');
+  return problems;
+}
+"""
+# Each of the columns of a list row must be at least this wide at 1366 px: a word, not a syllable.
+MIN_COLUMN_PX = 64
 # The first result row's cells for these columns, as the phone shows them: [left, right, text].
 CELLS_JS = """
 (fields) => fields.map(f => {
@@ -151,6 +194,17 @@ class Layout:
             self.problems.append(f"{name}: the page is {scroll_width} px wide in a {inner_width} px window")
         for problem in page.evaluate(CLIPPED_JS):
             self.problems.append(f"{name}: {problem}")
+        if name in NO_SIDEWAYS_TABLES:
+            for problem in page.evaluate(TABLES_SCROLL_JS):
+                self.problems.append(f"{name}: a table scrolls sideways at 1366 px: {problem}")
+            narrow = page.evaluate(
+                "(min) => [...document.querySelectorAll('#result_list thead th')]"
+                ".filter(th => th.getBoundingClientRect().width < min && th.innerText.trim())"
+                ".map(th => th.innerText.trim())",
+                MIN_COLUMN_PX,
+            )
+            if narrow:
+                self.problems.append(f"{name}: columns squeezed below {MIN_COLUMN_PX} px: {narrow}")
         if name in KEY_FACTS:
             # HR's main lists are read whole at 1366 px: no sideways scrolling, even in their own box.
             fit = page.evaluate(LIST_FIT_JS)
@@ -170,6 +224,10 @@ class Layout:
                 )
             if name in KEY_FACTS:
                 self._key_facts(name, KEY_FACTS[name])
+            for missing in page.evaluate(PHONE_ACTIONS_JS, PHONE_ACTIONS.get(name, [])):
+                self.problems.append(f"{name} at 390 px: no labelled {missing!r} button on the screen")
+            for problem in page.evaluate(PHONE_CARD_JS):
+                self.problems.append(f"{name} at 390 px: list cards: {problem}")
             screenshot(page, f"layout-{name}-390")
         finally:
             page.set_viewport_size(WIDE)
@@ -213,6 +271,8 @@ def _back_office(hr: User) -> dict[str, Any]:
         name="Height-adjustable standing desk with memory presets (walnut)", category=category, stock=3
     )
     ProductFactory(name="Noise-cancelling headphones", category=category, stock=40)
+    for department in ("Finance and procurement", "Engineering", "People operations"):
+        Department.objects.create(name=department, location="Lisbon")
     people = [
         user_create(
             email=f"{first}.{last}@example.com",
@@ -282,6 +342,7 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
 
     changelists: list[tuple[str, str]] = [
         ("employees", "shop_user"),
+        ("departments", "shop_department"),
         ("cognito-syncs", "shop_identitysync"),
         ("ledger", "points_pointstransaction"),
         ("grant-batches", "points_grantbatch"),
@@ -390,4 +451,4 @@ def test_every_hr_page_fits_at_1366_and_shows_its_key_facts_at_390(browser, live
     context.close()
 
     assert not layout.problems, "\n".join(layout.problems)
-    assert len(layout.visited) == 50, layout.visited  # every page above was looked at
+    assert len(layout.visited) == 51, layout.visited  # every page above was looked at

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.models import User
+from shop.models import Department, User
 from tests.admin.browser_support import screenshot
 from tests.admin.test_browser import hr, sign_in  # noqa: F401
 from tests.factories import UserFactory
@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_hr_imports_the_roster_and_deactivates_a_leaver(page, live_server, hr, tmp_path):
+    Department.objects.create(name="Finance")
     UserFactory(email="stays@example.com", name="Stays", employee_id="E-1")
     UserFactory(email="leaves@example.com", name="Leaves", employee_id="E-2")
     roster = tmp_path / "roster.csv"
@@ -37,9 +38,17 @@ def test_hr_imports_the_roster_and_deactivates_a_leaver(page, live_server, hr, t
     screenshot(page, "31-roster-import-preview")
     assert not User.objects.filter(email="new.hire@example.com").exists()  # nothing yet
 
+    # "Engineering" is not a department yet: the preview says so, and Confirm does nothing until
+    # HR ticks "Create these departments".
+    assert "“Engineering”: line 3" in page.inner_text("#roster-unknown-departments")
+    page.click("input[name=confirm]")
+    assert page.evaluate("document.querySelector('#id_create_departments').validity.valueMissing")
+    assert not User.objects.filter(email="new.hire@example.com").exists()
+    page.check("#id_create_departments")
     page.click("input[name=confirm]")
     page.wait_for_selector("ul.messagelist")
     assert "1 registered, 1 updated, 1 deactivated" in page.inner_text("ul.messagelist")
+    assert "Departments created: Engineering" in page.inner_text("ul.messagelist")
     screenshot(page, "32-roster-imported")
     assert User.objects.get(email="new.hire@example.com").department == "Engineering"
     assert User.objects.get(email="stays@example.com").name == "Stays Here"

@@ -7,7 +7,7 @@ from secrets import token_urlsafe
 from django.urls import reverse
 
 from points.models import GrantBatch, GrantRequest, PointsAccount
-from shop.models import User
+from shop.models import Department, User
 
 CHANGELIST = reverse("admin:shop_user_changelist")
 GRANT_DEPARTMENT = reverse("admin:shop_user_grant_department")
@@ -20,6 +20,7 @@ def balance(user: User) -> int:
 def test_hr_edits_department_manager_and_location(hr_client, make_user):
     boss = make_user(department="Sales")
     employee = make_user(department="Sales")
+    Department.objects.create(name="Marketing")
     url = reverse("admin:shop_user_change", args=[employee.pk])
     page = hr_client.get(url).content.decode()
     assert 'name="manager"' in page and 'name="location"' in page
@@ -64,7 +65,13 @@ def test_grant_to_a_department_reaches_its_active_employees_only(hr_client, hr_u
     assert f"{leaver.email}: deactivated" in page and f"{hr_user.email}: your own account" in page
     response = hr_client.post(
         GRANT_DEPARTMENT,
-        {"department": "Sales", "amount": "30", "reason": "Q3 target", "submission": token_urlsafe(32)},
+        {
+            "department": "Sales",
+            "shown_for": "Sales",
+            "amount": "30",
+            "reason": "Q3 target",
+            "submission": token_urlsafe(32),
+        },
     )
     assert response.status_code == 302
     assert [balance(u) for u in members] == [30, 30]
@@ -82,7 +89,13 @@ def test_grant_to_a_department_above_the_threshold_waits_for_approval(hr_client,
     members = [make_user(department="Sales") for _ in range(3)]
     response = hr_client.post(
         GRANT_DEPARTMENT,
-        {"department": "Sales", "amount": "50", "reason": "Bonus", "submission": token_urlsafe(32)},
+        {
+            "department": "Sales",
+            "shown_for": "Sales",
+            "amount": "50",
+            "reason": "Bonus",
+            "submission": token_urlsafe(32),
+        },
     )
     assert response.status_code == 302
     request = GrantRequest.objects.get()

@@ -54,8 +54,8 @@ def test_each_render_of_the_form_has_its_own_key(hr_client, make_user):
     make_user()
     first, second = submission_of(hr_client.get(GRANT_ALL)), submission_of(hr_client.get(GRANT_ALL))
     assert first != second
-    for key in (first, second):
-        hr_client.post(GRANT_ALL, {"amount": "5", "reason": "Twice on purpose", "submission": key})
+    for key, reason in ((first, "Twice on purpose"), (second, "Another grant")):
+        hr_client.post(GRANT_ALL, {"amount": "5", "reason": reason, "submission": key})
     assert GrantBatch.objects.count() == 2
 
 
@@ -198,7 +198,13 @@ def test_the_single_grant_key_is_spent_with_its_grant(hr_user, make_user):
 def test_grant_to_a_department_posted_twice_creates_one_batch_and_refuses_the_second(hr_client, make_user):
     members = [make_user(department="Sales"), make_user(department="Sales")]
     page = hr_client.get(GRANT_DEPARTMENT, {"department": "Sales"})
-    form = {"department": "Sales", "amount": "15", "reason": "Q3 target", "submission": submission_of(page)}
+    form = {
+        "department": "Sales",
+        "shown_for": "Sales",
+        "amount": "15",
+        "reason": "Q3 target",
+        "submission": submission_of(page),
+    }
     first = hr_client.post(GRANT_DEPARTMENT, form)
     assert first.status_code == 302
     second = hr_client.post(GRANT_DEPARTMENT, form, follow=True)
@@ -211,7 +217,13 @@ def test_a_department_request_above_the_threshold_posted_twice_is_queued_once(se
     settings.GRANT_APPROVAL_THRESHOLD = 100
     make_user(department="Sales"), make_user(department="Sales")
     page = hr_client.get(GRANT_DEPARTMENT, {"department": "Sales"})
-    form = {"department": "Sales", "amount": "80", "reason": "Year end", "submission": submission_of(page)}
+    form = {
+        "department": "Sales",
+        "shown_for": "Sales",
+        "amount": "80",
+        "reason": "Year end",
+        "submission": submission_of(page),
+    }
     hr_client.post(GRANT_DEPARTMENT, form)
     again = hr_client.post(GRANT_DEPARTMENT, form, follow=True)
     assert "already submitted" in again.content.decode()

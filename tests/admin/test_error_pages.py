@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -54,8 +56,10 @@ def test_the_api_keeps_json_errors(api):
     assert crash.status_code == 500 and crash["Content-Type"] == "application/json"
 
 
-def test_view_site_leads_to_a_page_that_exists(hr_client):
-    assert admin.site.site_url == "/api/docs/"
+def test_view_site_leads_to_the_employee_storefront_not_the_api_docs(hr_client):
+    # "View site" and "Return to site" are for HR going to the shop employees use: the
+    # storefront's pages, served at the site's root.
+    assert admin.site.site_url == "/"
     body = hr_client.get(reverse("admin:index")).content.decode()
-    assert 'href="/api/docs/"' in body
-    assert Client().get("/api/docs/").status_code == 200
+    assert "/api/docs/" not in body
+    assert re.search(r'<a[^>]+href="/"[^>]*>', body), "no link to the storefront"

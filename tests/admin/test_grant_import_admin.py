@@ -69,12 +69,18 @@ def test_same_file_twice_is_flagged_and_needs_explicit_consent(hr_client, make_u
     hr_client.post(URL, {"token": token_of(upload(hr_client, text)), "confirm": "1"})
     second = upload(hr_client, text)
     assert "This exact file was already imported" in second.content.decode()
-    refused = hr_client.post(URL, {"token": token_of(second), "confirm": "1"}, follow=True)
-    assert "already imported" in refused.content.decode()
+    refused = hr_client.post(URL, {"token": token_of(second), "confirm": "1"})
+    # Refused without the box ticked: the preview again, with the reason, not an empty upload form.
+    assert refused.status_code == 200 and 'id="import-refused"' in refused.content.decode()
+    assert (
+        "already imported" in refused.content.decode() and 'id="import-preview"' in refused.content.decode()
+    )
     assert PointsAccount.objects.get(user=a).balance == 100
+    hr_client.post(URL, {"token": token_of(refused), "confirm": "1", "allow_duplicate": "1"})
+    assert PointsAccount.objects.get(user=a).balance == 200
     third = upload(hr_client, text)
     hr_client.post(URL, {"token": token_of(third), "confirm": "1", "allow_duplicate": "1"})
-    assert PointsAccount.objects.get(user=a).balance == 200
+    assert PointsAccount.objects.get(user=a).balance == 300
 
 
 def test_confirm_revalidates_all_rows_or_none(hr_client, make_user):

@@ -7,7 +7,9 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -437,3 +439,24 @@ def test_the_random_ledger_stays_right_as_it_grows_with_the_cache(make_user, set
         replays.clear()
         assert points_expiring_windows(after=day, windows=(5, 31)) == _replayed_windows(day, (5, 31), 1), step
         assert replays == [user.pk], step
+
+
+def test_the_reports_page_reads_as_hr_expects(hr_client, make_user, hr_user):
+    """Numbers with thousands separators, the default period shown in From and To, the first
+    period labelled with the period's first day, and the wide tables on a row of their own."""
+    from points.services import points_grant
+
+    points_grant(user=make_user(), amount=2865, reason="Big award", granted_by=hr_user)
+    points_grant(user=make_user(), amount=9000, reason="Big award", granted_by=hr_user)
+    points_grant(user=make_user(), amount=9000, reason="Big award", granted_by=hr_user)
+    points_grant(user=make_user(), amount=2000, reason="Big award", granted_by=hr_user)
+    page = hr_client.get(REPORTS).content.decode()
+    today = timezone.localdate()
+    start = today - timedelta(days=364)
+    assert f'name="date_from" value="{start.isoformat()}"' in page
+    assert f'name="date_to" value="{today.isoformat()}"' in page
+    assert ">22,865<" in page and ">22865<" not in page
+    first_row = re.search(r'id="report-flows".*?<tbody><tr><td>([^<]+)</td>', page, re.S)
+    assert first_row and first_row.group(1) == start.isoformat()
+    for name in ("liability", "flows", "departments"):
+        assert f'class="module report report-wide" id="report-{name}"' in page

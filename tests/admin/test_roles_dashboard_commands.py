@@ -38,7 +38,7 @@ def test_dashboard_on_the_admin_index(hr_client, make_user, product):
     ProductFactory(name="Last Mug", stock=1)
     body = hr_client.get(reverse("admin:index")).content.decode()
     assert 'id="points-chart"' in body and "<svg" in body
-    assert "Granted: 2000" in body and "Redeemed: 600" in body
+    assert "Granted: 2,000" in body and "Redeemed: 600" in body
     assert "Earbuds" in body  # top product
     assert "Last Mug" in body  # low stock
     assert user.email in body  # unspent points

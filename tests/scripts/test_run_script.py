@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,44 @@ def test_make_run_prints_the_readme_examples(tmp_path: Path) -> None:
     first_mention = readme.index("create_hr_user")
     assert "HR_USER_PASSWORD" in readme[first_mention : first_mention + 400]
     assert "/api/v1/points/transactions/" in readme.split("## Registering employees")[0]
+
+
+def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
+    _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    sender = tmp_path / "sender"
+    # manage.py send_notifications records its arguments and pid, then runs until it is stopped.
+    _stub(
+        project / ".venv" / "bin" / "python",
+        f'#!/bin/sh\nif [ "$2" = send_notifications ]; then echo "$*" > {sender}.args; '
+        f"echo $$ > {sender}.pid; exec sleep 60; fi\necho demo-token\n",
+    )
+    # The server runs until the sender has started, then stops (as after Ctrl-C).
+    _stub(
+        project / ".venv" / "bin" / "gunicorn",
+        f"#!/bin/sh\nfor i in $(seq 50); do [ -s {sender}.pid ] && exit 0; sleep 0.1; done\nexit 0\n",
+    )
+    result = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "E-mail sender: started" in result.stdout
+    assert "manage.py send_notifications --loop" in (tmp_path / "sender.args").read_text()
+    pid = int((tmp_path / "sender.pid").read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the e-mail sender kept running after the server stopped")

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from points.models import PointsAccount
 from shop.auth.local_issuer import get_local_issuer
-from shop.models import IdentitySync, User
+from shop.models import Department, IdentitySync, User
 from shop.services import EmployeeInvalid, employee_register
 
 
@@ -19,6 +19,7 @@ def _counts() -> tuple[int, int, int]:
 
 
 def test_register_puts_the_person_on_the_roster_with_an_account(db):
+    Department.objects.create(name="Finance")
     user = employee_register(
         email=" Ana.Silva@Example.com ", name=" Ana Silva ", employee_id=" E-1 ", department="Finance"
     )
@@ -68,6 +69,7 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(make_user
 
 
 def test_register_employee_command(db):
+    Department.objects.create(name="Engineering")
     out = StringIO()
     call_command(
         "register_employee",
