@@ -14,6 +14,14 @@ if [ "${HOST}" = "0.0.0.0" ]; then URL_HOST=127.0.0.1; fi
 BASE="http://${URL_HOST}:${PORT}"
 py=.venv/bin/python
 
+# A port another program holds would let everything below run and then fail at gunicorn's bind:
+# say so first, with the way out.
+if (exec 3<>"/dev/tcp/${URL_HOST}/${PORT}") 2>/dev/null; then
+  echo "Port ${PORT} on ${URL_HOST} is already in use (another server is running there)." >&2
+  echo "Stop it, or choose another port: PORT=$((PORT + 1)) make run" >&2
+  exit 1
+fi
+
 $py manage.py migrate --noinput -v0
 $py manage.py seed_demo
 token=$($py manage.py issue_token --email alice@example.com --name "Alice Martin" --employee-id E1001)
@@ -32,14 +40,15 @@ AWSomeShop is starting on ${BASE} (listening on ${HOST}:${PORT})
              (first create an HR user: .venv/bin/python manage.py create_hr_user --email hr@example.com --name "HR";
               it prompts for a password, or takes it from HR_USER_PASSWORD)
 
-A token for the demo employee alice@example.com (valid for one hour):
-${token}
+The API, as the demo employee alice@example.com: paste this line into your shell first (the
+token is valid for one hour), then try the commands below it.
 
-Try it:
-  curl -H "Authorization: Bearer ${token}" ${BASE}/api/v1/me/
-  curl -H "Authorization: Bearer ${token}" "${BASE}/api/v1/products/?affordable=true"
-  curl -H "Authorization: Bearer ${token}" ${BASE}/api/v1/points/transactions/
-  curl -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" \\
+  export TOKEN=${token}
+
+  curl -H "Authorization: Bearer \$TOKEN" ${BASE}/api/v1/me/
+  curl -H "Authorization: Bearer \$TOKEN" "${BASE}/api/v1/products/?affordable=true"
+  curl -H "Authorization: Bearer \$TOKEN" ${BASE}/api/v1/points/transactions/
+  curl -H "Authorization: Bearer \$TOKEN" -H "Content-Type: application/json" \\
        -H "Idempotency-Key: order-\$(date +%s%N)" \\
        -d '{"product_id": "<an id from the product list>", "quantity": 1}' \\
        ${BASE}/api/v1/orders/

@@ -108,3 +108,40 @@ def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path:
     else:
         os.kill(pid, 9)
         pytest.fail("the e-mail sender kept running after the server stopped")
+
+
+def test_make_run_prints_the_token_once_as_an_export_line(tmp_path: Path) -> None:
+    output, _ = _run(tmp_path)
+    # The stub prints "demo-token" for every manage.py call; in the banner it stands for the
+    # token (once, on the export line) and the storefront's sign-in link.
+    banner = output[output.index("AWSomeShop is starting") : output.index("E-mail sender")]
+    assert banner.count("demo-token") == 2
+    assert "  export TOKEN=demo-token\n" in output
+    assert 'curl -H "Authorization: Bearer $TOKEN"' in output
+
+
+def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        project = tmp_path / "project"
+        (project / "scripts").mkdir(parents=True)
+        shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
+        _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
+        (project / ".venv" / "bin").mkdir(parents=True)
+        _stub(project / ".venv" / "bin" / "python", "#!/bin/sh\necho demo-token\n")
+        result = subprocess.run(
+            ["bash", "scripts/run.sh"],
+            cwd=project,
+            env={**os.environ, "PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"PORT={port + 1} make run" in result.stderr
+    assert "demo-token" not in result.stdout  # nothing else was started or printed
