@@ -292,7 +292,9 @@ def _is_example(value: str) -> bool:
 
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
-    "dev": EnvironmentConfig(name="dev"),
+    # The design's $50/$100/$150 alerts sat below dev's own cost (cache, worker, RDS Proxy,
+    # custom metrics): they would fire every month. Each threshold is above the estimate.
+    "dev": EnvironmentConfig(name="dev", budget_alert_usd=(225, 275, 350)),
     "prod": EnvironmentConfig(
         name="prod",
         nat_gateway_per_az=True,
@@ -304,7 +306,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         domain_name="awsomeshop.example.com",
         hosted_zone_name="awsomeshop.example.com",
         # Above prod's own estimate (docs/deploy.md, What it costs), so an alert means something.
-        budget_alert_usd=(200, 275, 325),
+        budget_alert_usd=(300, 400, 500),
         promote_image_from="dev",
         approve_applies=True,
     ),

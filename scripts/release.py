@@ -197,6 +197,16 @@ class Release:
         if serving is None:
             deployed = self._deploy(bootstrap=True)
             self._migrate()
+            # The worker started before its tables existed; start it again on the new schema.
+            self.aws(
+                "ecs",
+                "update-service",
+                {
+                    "cluster": self.names.cluster,
+                    "service": self.names.worker_service,
+                    "forceNewDeployment": True,
+                },
+            )
         else:
             if migrations:
                 self._snapshot()

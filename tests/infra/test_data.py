@@ -128,7 +128,7 @@ def test_only_the_first_release_writes_the_app_user_placeholder(
     # Every other configuration has no version at all: no apply can write an empty password
     # back as the current version.
     assert versions(dev) == {}
-    assert "password" not in json.dumps(dev.resources("aws_secretsmanager_secret_version"))
+    assert "awsomeshop_app" not in json.dumps(dev.resources("aws_secretsmanager_secret_version"))
 
 
 def test_the_bootstrap_variable_comes_from_the_release_not_the_settings_file() -> None:

@@ -204,8 +204,11 @@ def test_first_release_deploys_then_migrates(released: Workspace) -> None:
     login = next(c for c in calls if c["args"][:1] == ["login"])
     assert login["stdin"].strip() and login["stdin"].strip() not in " ".join(login["args"])
     assert keys.index("docker push") < keys.index("cdktf deploy")
-    # No service existed: the deploy creates it, then the migrations run.
-    assert keys.index("cdktf deploy") < keys.index("aws ecs run-task")
+    # No service existed: the deploy creates it, then the migrations run, then the worker
+    # (started before its tables existed) starts again.
+    assert keys.index("cdktf deploy") < keys.index("aws ecs run-task") < keys.index("aws ecs update-service")
+    restart = json.loads(next(c for c in calls if c["args"][:2] == ["ecs", "update-service"])["args"][-1])
+    assert restart == {"cluster": CLUSTER, "service": WORKER_SERVICE, "forceNewDeployment": True}
     deploy = next(c for c in calls if c["tool"] == "cdktf")
     assert deploy["args"] == ["deploy", "awsomeshop-dev", "--auto-approve"]
     assert deploy["env"]["AWSOMESHOP_IMAGE_TAG"] == tag and deploy["env"]["AWSOMESHOP_ENVIRONMENTS"] == "dev"
