@@ -17,7 +17,9 @@ class CognitoClientSecretProps:
 
 
 class CognitoClientSecret(Construct):
-    """The web app client's secret (seed 001), for whatever computes SECRET_HASH server-side.
+    """The web app client's secret (seed 001): with a domain the storefront's OIDC client
+    secret (STOREFRONT_OIDC_CLIENT_SECRET, injected by ECS), and for whatever computes
+    SECRET_HASH server-side.
 
     Cognito generates it; the provider keeps it in the client's state regardless, so copying it
     here adds no exposure, and a replaced client updates the copy on the next apply.

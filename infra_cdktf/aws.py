@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.budgets_budget import (
 )
 from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
+    CloudfrontDistributionOrderedCacheBehavior,
     CloudfrontDistributionOrigin,
     CloudfrontDistributionOriginCustomHeader,
 )
@@ -27,6 +28,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import CloudwatchLogMetricFilter
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarm,
     CloudwatchMetricAlarmMetricQuery,
@@ -49,6 +51,7 @@ from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServ
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_proxy import DbProxy, DbProxyAuth
@@ -73,8 +76,11 @@ from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
 from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.instance import Instance
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.lb import Lb
@@ -148,12 +154,14 @@ __all__ = [
     "BudgetsBudgetCostFilter",
     "BudgetsBudgetNotification",
     "CloudfrontDistribution",
+    "CloudfrontDistributionOrderedCacheBehavior",
     "CloudfrontDistributionOrigin",
     "CloudfrontDistributionOriginCustomHeader",
     "CloudwatchDashboard",
     "CloudwatchEventRule",
     "CloudwatchEventTarget",
     "CloudwatchLogGroup",
+    "CloudwatchLogMetricFilter",
     "CloudwatchMetricAlarm",
     "CloudwatchMetricAlarmMetricQuery",
     "CloudwatchMetricAlarmMetricQueryMetric",
@@ -170,6 +178,7 @@ __all__ = [
     "DataAwsPartition",
     "DataAwsRoute53Zone",
     "DataAwsSecretsmanagerSecretVersion",
+    "DataAwsSsmParameter",
     "DbInstance",
     "DbParameterGroup",
     "DbParameterGroupParameter",
@@ -194,8 +203,11 @@ __all__ = [
     "ElasticacheReplicationGroup",
     "ElasticacheSubnetGroup",
     "FlowLog",
+    "IamInstanceProfile",
     "IamRole",
     "IamRolePolicy",
+    "IamRolePolicyAttachment",
+    "Instance",
     "InternetGateway",
     "KmsKey",
     "Lb",

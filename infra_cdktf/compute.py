@@ -113,7 +113,9 @@ class AppServiceProps:
     environment: dict[str, str]
     # Name -> Secrets Manager reference ("arn" or "arn:json-key::").
     secrets: dict[str, str]
-    # The migrate task logs in as the database owner: its own role, and these on top of the above.
+    # The migrate task logs in as the database owner: its own roles (only its execution role
+    # reads the master secret), and these on top of the above.
+    migrate_execution_role_arn: str
     migrate_task_role_arn: str
     migrate_environment: dict[str, str]
     migrate_secrets: dict[str, str]
@@ -228,8 +230,15 @@ class AppService(Construct):
             "migrate_task_definition",
             family=f"awsomeshop-migrate-task-{cfg.name}",
             container_definitions=json.dumps([migrate_container]),
-            **{**common, "task_role_arn": props.migrate_task_role_arn},  # type: ignore[arg-type]
+            **{  # type: ignore[arg-type]
+                **common,
+                "execution_role_arn": props.migrate_execution_role_arn,
+                "task_role_arn": props.migrate_task_role_arn,
+            },
         )
+        # scripts/release.sh registers this definition alone (terraform apply -target) before the
+        # migrations run, so its address must not depend on the construct tree.
+        self.migrate_task_definition.override_logical_id("migrate_task_definition")
 
         if cfg.use_fargate_spot:
             # One on-demand task always; the rest mostly on Spot (up to 70 % cheaper).
@@ -251,9 +260,9 @@ class AppService(Construct):
             deployment_maximum_percent=200,
             deployment_minimum_healthy_percent=50,
             deployment_circuit_breaker={"enable": True, "rollback": True},
-            # Apply waits until the new tasks are serving; a deployment the circuit breaker rolls
-            # back makes the apply fail instead of reporting success (scripts/release.sh then
-            # prints the rollout's reason).
+            # Apply waits until the service is steady. It does NOT fail when the circuit breaker
+            # rolls the deployment back (the rolled-back service is steady too; provider issue
+            # #20858), so scripts/release.sh checks every rollout afterwards and prints the reason.
             wait_for_steady_state=True,
             health_check_grace_period_seconds=60,
             network_configuration={

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,16 @@ from infra_cdktf.engines import ENGINES, EngineSpec
 PROJECT = "awsomeshop"
 # The CloudWatch namespace the app writes its metrics to (shop/metrics.py NAMESPACE).
 METRICS_NAMESPACE = "AWSomeShop"
+# What the app's database backends log (shop/db_backends) when the database refuses the
+# credentials the app user's secret holds now: not a rotation being followed, a real failure.
+# An alarm counts it and scripts/release.sh looks for it after a deploy.
+LOGIN_REFUSED_MESSAGE = "database login refused with the current credentials"
 # The app's liveness path (seed 004): the ALB target group and the ECS container check call it.
 LIVENESS_PATH = "/healthz"
+
+
+class ConfigurationError(ValueError):
+    """A deployment's configuration is missing or contradictory; the message says what to set."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +83,9 @@ class EnvironmentConfig:
     # The release's image tag (the git commit). No default: a forgotten tag must stop synth, not
     # point the service and the migrate task at whatever `latest` happens to be.
     image_tag: str | None = None
+    # Set for the first release's deploy only (BOOTSTRAP_VARIABLE, from scripts/release.sh):
+    # the one configuration that writes the app user's placeholder secret (data.py).
+    bootstrap_app_db_secret: bool = False
     log_level: str = "INFO"
     log_retention_days: int = 30
     ecr_keep_images: int = 10
@@ -124,33 +136,56 @@ class EnvironmentConfig:
     cache_replicas: int = 0
     cache_maintenance_window: str = "sun:05:00-sun:06:00"
     # Storage.
-    cors_allowed_origins: tuple[str, ...] = ("*",)
+    # Browser origins allowed to upload images with presigned URLs. Empty: the site's own
+    # https://<domain_name> (with or without CloudFront, the one public address), or any origin
+    # without a domain (an internal ALB, reached from the VPC or a forwarded local port).
+    cors_allowed_origins: tuple[str, ...] = ()
     # Long-lived environment: deletion protection on the database, ALB and user pool, a final
     # snapshot, no force-deleting a registry that still holds images.
     protect_from_deletion: bool = False
     # Secrets: 0 deletes at once so a torn-down dev stack can be rebuilt under the same names.
     secret_recovery_window_days: int = 0
-    # HR's company sign-in to the admin (needs domain_name for its HTTPS callback). The hosted-UI
-    # domain prefix must be unique in the region across AWS and may not contain "aws",
-    # "amazon" or "cognito"; None derives one from the environment's name.
+    # The Cognito hosted UI (company sign-in to the admin and the storefront; needs domain_name
+    # for its HTTPS callbacks) lives at <prefix>.auth.<region>.amazoncognito.com. The prefix
+    # must be unique in the region across every AWS account, so a fixed default would make the
+    # second deployment that keeps it fail half-way through its apply. None derives
+    # "rewards-shop-<env>-<account id>" at apply time (unique per account and environment);
+    # a chosen prefix is checked against Cognito's rules here.
     hosted_ui_domain_prefix: str | None = None
     # Superusers allowed to sign in to the admin with a password (break glass).
     break_glass_emails: tuple[str, ...] = ()
-    # Monitoring.
+    # Monitoring: alarms and budget alerts go to this address once its owner confirms the
+    # subscription e-mail AWS sends (docs/deploy.md, First deploy).
     alarm_email: str | None = None
     # Points lifecycle (docs/deploy.md "Points expiry and notifications in AWS"). Expiry is off
     # (0) until HR announces a policy: turning it on expires old grants at the next daily run.
     points_expiry_months: int = 0
     # The domain notification e-mail is sent from (SES identity); defaults to domain_name.
     email_domain: str | None = None
-    # Monthly AWS Budgets alerts on actual spend (the design's billing alerts).
+    # Monthly AWS Budgets alerts on actual spend (the design's billing alerts). The highest is
+    # the budget's limit; it must sit above the environment's own estimate (docs/deploy.md,
+    # What it costs), or it alerts every month and means nothing.
     budget_alert_usd: tuple[int, ...] = (50, 100, 150)
+    # Without a domain the ALB is internal: a small SSM-managed instance in a private subnet
+    # lets an operator reach it with Session Manager port forwarding (no inbound port, no key).
+    access_host: bool = True
+    # Releases (scripts/release.sh): ship the image this other environment tested (its digest)
+    # instead of building, and show each plan and ask before applying (unless --yes).
+    promote_image_from: str | None = None
+    approve_applies: bool = False
     # Signed-in session length (the design's 8 hours): Cognito refresh tokens, admin sessions.
     session_hours: int = 8
     remote_state: RemoteState | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.hosted_ui_domain_prefix is not None:
+            check_hosted_ui_prefix(self.name, self.hosted_ui_domain_prefix)
+        if self.domain_name is not None and not _within(self.domain_name, self.zone_name or ""):
+            raise ConfigurationError(
+                f"{self.name}: domain_name {self.domain_name} is not in hosted_zone_name {self.hosted_zone_name}: "
+                "the certificate's validation record and the alias go into that Route 53 zone"
+            )
         if self.db_engine not in ENGINES:
             raise ValueError(f"db_engine must be one of {sorted(ENGINES)}, not {self.db_engine!r}")
         if self.cloudfront_enabled and not self.https_enabled:
@@ -158,6 +193,32 @@ class EnvironmentConfig:
             raise ValueError(
                 f"{self.name}: CloudFront needs a domain (domain_name in the settings file) for HTTPS to the ALB"
             )
+
+    @property
+    def zone_name(self) -> str | None:
+        """The Route 53 public hosted zone that must already exist, delegated (docs/deploy.md)."""
+        return self.hosted_zone_name or self.domain_name
+
+    @property
+    def upload_origins(self) -> tuple[str, ...]:
+        if self.cors_allowed_origins:
+            return self.cors_allowed_origins
+        return (f"https://{self.domain_name}",) if self.domain_name else ("*",)
+
+    @property
+    def internal_access_host(self) -> bool:
+        return self.access_host and not self.alb_internet_facing
+
+    def placeholders(self) -> list[str]:
+        """Settings still holding the committed example values, which no real deploy can use."""
+        found = []
+        for key in ("alarm_email", "domain_name", "hosted_zone_name"):
+            value = getattr(self, key)
+            if value and _is_example(value):
+                found.append(f"{key}={value}")
+        for key in ("cors_allowed_origins", "break_glass_emails"):
+            found += [f"{key}={v}" for v in getattr(self, key) if _is_example(v)]
+        return found
 
     @property
     def engine(self) -> EngineSpec:
@@ -206,8 +267,34 @@ class EnvironmentConfig:
         }
 
 
+# Cognito's rules for a hosted-UI domain prefix.
+_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_RESERVED_IN_PREFIX = ("aws", "amazon", "cognito")
+
+
+def check_hosted_ui_prefix(env_name: str, prefix: str) -> None:
+    if not _PREFIX.match(prefix) or any(word in prefix for word in _RESERVED_IN_PREFIX):
+        raise ConfigurationError(
+            f"{env_name}: hosted_ui_domain_prefix {prefix!r} is not a valid Cognito domain prefix: "
+            "lowercase letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen, "
+            'and none of "aws", "amazon", "cognito"; leave it unset to derive a unique one'
+        )
+
+
+def _within(name: str, zone: str) -> bool:
+    name, zone = name.rstrip(".").lower(), zone.rstrip(".").lower()
+    return name == zone or name.endswith(f".{zone}")
+
+
+def _is_example(value: str) -> bool:
+    host = value.rsplit("@", 1)[-1].split("//", 1)[-1].split("/", 1)[0].lower()
+    return any(_within(host, example) for example in ("example.com", "example.org", "example.net"))
+
+
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
-    "dev": EnvironmentConfig(name="dev"),
+    # The design's $50/$100/$150 alerts sat below dev's own cost (cache, worker, RDS Proxy,
+    # custom metrics): they would fire every month. Each threshold is above the estimate.
+    "dev": EnvironmentConfig(name="dev", budget_alert_usd=(225, 275, 350)),
     "prod": EnvironmentConfig(
         name="prod",
         nat_gateway_per_az=True,
@@ -218,12 +305,18 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         # A placeholder from the design: operators set domain_name in environments/prod.json.
         domain_name="awsomeshop.example.com",
         hosted_zone_name="awsomeshop.example.com",
-        cors_allowed_origins=("https://awsomeshop.example.com",),
+        # Above prod's own estimate (docs/deploy.md, What it costs), so an alert means something.
+        budget_alert_usd=(300, 400, 500),
+        promote_image_from="dev",
+        approve_applies=True,
     ),
 }
 
 
 IMAGE_TAG_VARIABLE = "AWSOMESHOP_IMAGE_TAG"
+BOOTSTRAP_VARIABLE = "AWSOMESHOP_BOOTSTRAP_APP_DB_SECRET"
+# Set per run from the environment, never in a settings file.
+PER_RUN_FIELDS = ("image_tag", "bootstrap_app_db_secret")
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 # Stable settings that used to be environment variables; they now live in the committed file,
 # and setting one is an error rather than silently ignored.
@@ -241,10 +334,6 @@ RETIRED_VARIABLES = {
 }
 
 
-class ConfigurationError(ValueError):
-    """A deployment's configuration is missing or contradictory; the message says what to set."""
-
-
 def _settings_file(name: str, env: Mapping[str, str]) -> Path:
     # AWSOMESHOP_ENVIRONMENTS_DIR points synth at another directory of settings files (previews,
     # the tests' every-option variant); a missing file there is an error like here.
@@ -258,7 +347,7 @@ def _settings_file(name: str, env: Mapping[str, str]) -> Path:
 
 def apply_settings(base: EnvironmentConfig, settings: Mapping[str, Any]) -> EnvironmentConfig:
     """The committed settings of one environment over its design defaults; unknown keys fail."""
-    fields = {f.name for f in dataclasses.fields(EnvironmentConfig)} - {"name", "image_tag"}
+    fields = {f.name for f in dataclasses.fields(EnvironmentConfig)} - {"name", *PER_RUN_FIELDS}
     unknown = sorted(set(settings) - fields - {"local_state", "$comment"})
     if unknown:
         raise ConfigurationError(f"{base.name}: unknown setting(s) {unknown}")
@@ -307,7 +396,9 @@ def load_environment(name: str, env: Mapping[str, str] | None = None) -> Environ
         )
     if tag == "latest":
         raise ConfigurationError(f"{IMAGE_TAG_VARIABLE}=latest is refused: deploy a commit's tag")
-    return dataclasses.replace(config, image_tag=tag)
+    return dataclasses.replace(
+        config, image_tag=tag, bootstrap_app_db_secret=env.get(BOOTSTRAP_VARIABLE) == "1"
+    )
 
 
 def selected_environments(env: Mapping[str, str] | None = None) -> list[EnvironmentConfig]:

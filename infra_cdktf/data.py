@@ -33,6 +33,7 @@ from infra_cdktf.config import EnvironmentConfig
 # The app's own database user (db_grant_app_user creates it; the web tasks log in as it).
 APP_DB_USER = "awsomeshop_app"
 DJANGO_KEY_GENERATOR = "django_secret_key"
+APP_DB_PLACEHOLDER_ID = "data_app_db_secret_placeholder_5FBBE15C"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +61,8 @@ class Data(Construct):
     django_secret: SecretsmanagerSecret
     django_secret_version: SecretsmanagerSecretVersion
     app_db_secret: SecretsmanagerSecret
+    # Only in the first release's configuration (cfg.bootstrap_app_db_secret).
+    app_db_secret_placeholder: SecretsmanagerSecretVersion | None
 
     def __init__(self, scope: Construct, id_: str, *, props: DataProps) -> None:
         super().__init__(scope, id_)
@@ -158,15 +161,24 @@ class Data(Construct):
         # A placeholder with the user name and no password, so that the web tasks of the very
         # first release can start (ECS needs the secret's keys to exist) and pass their liveness
         # check before the migrate task has run; until then they answer 503 and, once it has
-        # stored the real password, follow it (DB_SECRET_ARN). Terraform never reads the value
-        # back: the real password stays out of state.
-        self.app_db_secret_placeholder = SecretsmanagerSecretVersion(
-            self,
-            "app_db_secret_placeholder",
-            secret_id=self.app_db_secret.id,
-            secret_string=json.dumps({"username": APP_DB_USER, "password": ""}),
-            lifecycle={"ignore_changes": ["secret_string"]},
-        )
+        # stored the real password, follow it (DB_SECRET_ARN). Only the first release's deploy
+        # writes it (scripts/release.sh sets AWSOMESHOP_BOOTSTRAP_APP_DB_SECRET); every other
+        # configuration leaves the version out, so no later apply can write an empty password
+        # back as the current version (as one would if the tracked version disappeared: provider
+        # issue #37302). The next apply "destroys" the placeholder from state: the provider then
+        # only removes its non-current staging labels and never takes AWSCURRENT off a version,
+        # so the real password stays current (docs/deploy.md, The app's database user).
+        self.app_db_secret_placeholder = None
+        if cfg.bootstrap_app_db_secret:
+            self.app_db_secret_placeholder = SecretsmanagerSecretVersion(
+                self,
+                "app_db_secret_placeholder",
+                secret_id=self.app_db_secret.id,
+                secret_string=json.dumps({"username": APP_DB_USER, "password": ""}),
+                lifecycle={"ignore_changes": ["secret_string"]},
+            )
+            # The address environments deployed before this change hold in their state.
+            self.app_db_secret_placeholder.override_logical_id(APP_DB_PLACEHOLDER_ID)
 
         self.proxy_role = IamRole(
             self,

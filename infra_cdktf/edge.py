@@ -10,7 +10,9 @@ from constructs import Construct
 from infra_cdktf.aws import (
     AcmCertificate,
     AcmCertificateValidation,
+    AwsProvider,
     CloudfrontDistribution,
+    CloudfrontDistributionOrderedCacheBehavior,
     CloudfrontDistributionOrigin,
     CloudfrontDistributionOriginCustomHeader,
     DataAwsRoute53Zone,
@@ -30,10 +32,27 @@ from infra_cdktf.aws import (
 from infra_cdktf.config import EnvironmentConfig
 from infra_cdktf.storage import ALB_LOG_PREFIX
 
-# AWS managed policies for CloudFront: CachingDisabled (every page here is per user) and
-# AllViewerExceptHostHeader (keeps the origin's own host name for TLS to the ALB).
+
+def origin_host(cfg: EnvironmentConfig) -> str:
+    """The ALB's own name behind CloudFront (the domain itself belongs to the distribution)."""
+    assert cfg.domain_name is not None
+    return f"{ORIGIN_SUBDOMAIN}.{cfg.domain_name}"
+
+
+# AWS managed policies for CloudFront: CachingDisabled (every page here is per user),
+# CachingOptimized (the hashed static files, cached for as long as they say), and AllViewer
+# (the viewer's Host header, the domain, reaches the ALB: its certificate covers the domain and
+# the app serves it).
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+# CloudFront's own hosted zone, for alias records pointing at a distribution.
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+# Collected, content-hashed static files (WhiteNoise's manifest storage, STATIC_URL).
+STATIC_PATH_PATTERN = "/static/*"
+# With CloudFront the domain points at the distribution, and CloudFront reaches the ALB by
+# this name (its certificate covers both).
+ORIGIN_SUBDOMAIN = "origin"
 # AWS managed SecurityHeadersPolicy: HSTS, nosniff, frame options, referrer policy.
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -63,6 +82,7 @@ class LoadBalancer(Construct):
     certificate: AcmCertificate | None
     certificate_validation: AcmCertificateValidation | None
     alias_record: Route53Record | None
+    zone: DataAwsRoute53Zone | None
     # With CloudFront: the secret header value CloudFront sends and the HTTPS listener requires.
     origin_secret: SecretsmanagerSecret | None
     origin_verify_value: str | None
@@ -113,6 +133,7 @@ class LoadBalancer(Construct):
         self.certificate_validation = None
         self.https_listener = None
         self.alias_record = None
+        self.zone = None
         self.origin_secret = None
         self.origin_verify_value = None
         self.origin_verify_rule = None
@@ -127,34 +148,44 @@ class LoadBalancer(Construct):
             )
             return
 
-        zone = DataAwsRoute53Zone(
-            self, "zone", name=cfg.hosted_zone_name or cfg.domain_name, private_zone=False
-        )
+        # The zone must exist already, public and delegated (docs/deploy.md, Prerequisites):
+        # without it the plan stops here ("no matching Route 53 Hosted Zone found"); if it is not
+        # delegated, the certificate's validation never completes.
+        self.zone = DataAwsRoute53Zone(self, "zone", name=cfg.zone_name, private_zone=False)
+        zone = self.zone
+        behind_cdn = cfg.cloudfront_enabled
         self.certificate = AcmCertificate(
             self,
             "certificate",
             domain_name=cfg.domain_name,
+            subject_alternative_names=[origin_host(cfg)] if behind_cdn else None,
             validation_method="DNS",
             key_algorithm="RSA_2048",
             lifecycle={"create_before_destroy": True},
         )
-        # One domain, one validation record; the set is converted to a list to index it.
-        option = Fn.element(Fn.tolist(self.certificate.domain_validation_options), 0)
-        validation_record = Route53Record(
-            self,
-            "certificate_validation_record",
-            zone_id=zone.zone_id,
-            name=Token.as_string(Fn.lookup(option, "resource_record_name")),
-            type=Token.as_string(Fn.lookup(option, "resource_record_type")),
-            records=[Token.as_string(Fn.lookup(option, "resource_record_value"))],
-            ttl=60,
-            allow_overwrite=True,
-        )
+        # One validation record per name; the set is converted to a list to index it.
+        records = []
+        for index in range(2 if behind_cdn else 1):
+            option = Fn.element(Fn.tolist(self.certificate.domain_validation_options), index)
+            records.append(
+                Route53Record(
+                    self,
+                    "certificate_validation_record"
+                    if index == 0
+                    else f"certificate_validation_record_{index}",
+                    zone_id=zone.zone_id,
+                    name=Token.as_string(Fn.lookup(option, "resource_record_name")),
+                    type=Token.as_string(Fn.lookup(option, "resource_record_type")),
+                    records=[Token.as_string(Fn.lookup(option, "resource_record_value"))],
+                    ttl=60,
+                    allow_overwrite=True,
+                )
+            )
         self.certificate_validation = AcmCertificateValidation(
             self,
             "certificate_validation",
             certificate_arn=self.certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
+            validation_record_fqdns=[r.fqdn for r in records],
         )
         self.https_listener = LbListener(
             self,
@@ -181,11 +212,12 @@ class LoadBalancer(Construct):
                 )
             ],
         )
+        # The domain itself, or behind CloudFront the origin name (the domain is CloudFront's).
         self.alias_record = Route53Record(
             self,
             "alias",
             zone_id=zone.zone_id,
-            name=cfg.domain_name,
+            name=origin_host(cfg) if behind_cdn else cfg.domain_name,
             type="A",
             alias={"name": self.alb.dns_name, "zone_id": self.alb.zone_id, "evaluate_target_health": True},
         )
@@ -255,34 +287,82 @@ class LoadBalancer(Construct):
 @dataclass(frozen=True, kw_only=True)
 class CdnProps:
     config: EnvironmentConfig
-    alb_dns_name: str
     origin_verify_value: str
+    zone_id: str
+    # CloudFront takes certificates from us-east-1 only.
+    us_east_1: AwsProvider
 
 
 class Cdn(Construct):
-    """CloudFront in front of the ALB (from the sibling design); off unless configured."""
+    """CloudFront in front of the ALB (from the sibling design); off unless configured.
+
+    The domain points at the distribution, with a certificate for it in us-east-1, so the
+    browser's address, the sign-in callbacks, the S3 upload CORS origin and the `url` output all
+    name the one public address. CloudFront reaches the ALB as origin.<domain>, over HTTPS,
+    with the secret origin header; static files are cached at the edge.
+    """
 
     distribution: CloudfrontDistribution
+    certificate: AcmCertificate
+    certificate_validation: AcmCertificateValidation
+    alias_records: list[Route53Record]
 
     def __init__(self, scope: Construct, id_: str, *, props: CdnProps) -> None:
         super().__init__(scope, id_)
         cfg = props.config
-        # The ALB's certificate only matches the domain, so CloudFront connects by that name,
-        # over HTTPS only (config refuses CloudFront without a domain).
+        # config refuses CloudFront without a domain.
         assert cfg.domain_name is not None
-        origin_domain = cfg.domain_name
+        domain = cfg.domain_name
+        self.certificate = AcmCertificate(
+            self,
+            "certificate",
+            provider=props.us_east_1,
+            domain_name=domain,
+            validation_method="DNS",
+            key_algorithm="RSA_2048",
+            lifecycle={"create_before_destroy": True},
+        )
+        option = Fn.element(Fn.tolist(self.certificate.domain_validation_options), 0)
+        # ACM asks for the same record as the ALB certificate's for the same name; overwriting
+        # is a no-op then, and keeps this certificate independent of the other.
+        record = Route53Record(
+            self,
+            "certificate_validation_record",
+            zone_id=props.zone_id,
+            name=Token.as_string(Fn.lookup(option, "resource_record_name")),
+            type=Token.as_string(Fn.lookup(option, "resource_record_type")),
+            records=[Token.as_string(Fn.lookup(option, "resource_record_value"))],
+            ttl=60,
+            allow_overwrite=True,
+        )
+        self.certificate_validation = AcmCertificateValidation(
+            self,
+            "certificate_validation",
+            provider=props.us_east_1,
+            certificate_arn=self.certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+        )
         origin_id = "alb"
+        behaviour = {
+            "target_origin_id": origin_id,
+            "viewer_protocol_policy": "redirect-to-https",
+            "origin_request_policy_id": ALL_VIEWER_POLICY_ID,
+            "response_headers_policy_id": SECURITY_HEADERS_POLICY_ID,
+            "compress": True,
+        }
         self.distribution = CloudfrontDistribution(
             self,
             "distribution",
             enabled=True,
             comment=cfg.resource_name("cdn"),
+            aliases=[domain],
             price_class="PriceClass_100",
             http_version="http2and3",
+            is_ipv6_enabled=True,
             origin=[
                 CloudfrontDistributionOrigin(
                     origin_id=origin_id,
-                    domain_name=origin_domain,
+                    domain_name=origin_host(cfg),
                     custom_header=[
                         CloudfrontDistributionOriginCustomHeader(
                             name=ORIGIN_VERIFY_HEADER, value=props.origin_verify_value
@@ -297,15 +377,37 @@ class Cdn(Construct):
                 )
             ],
             default_cache_behavior={
-                "target_origin_id": origin_id,
-                "viewer_protocol_policy": "redirect-to-https",
+                **behaviour,
                 "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
                 "cached_methods": ["GET", "HEAD"],
                 "cache_policy_id": CACHING_DISABLED_POLICY_ID,
-                "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
-                "response_headers_policy_id": SECURITY_HEADERS_POLICY_ID,
-                "compress": True,
             },
+            # Collected static files have content hashes in their names and a year's
+            # Cache-Control (WhiteNoise): cached at the edge, the tasks serve each once.
+            ordered_cache_behavior=[
+                CloudfrontDistributionOrderedCacheBehavior(
+                    **behaviour,  # type: ignore[arg-type]
+                    path_pattern=STATIC_PATH_PATTERN,
+                    allowed_methods=["GET", "HEAD"],
+                    cached_methods=["GET", "HEAD"],
+                    cache_policy_id=CACHING_OPTIMIZED_POLICY_ID,
+                )
+            ],
             restrictions={"geo_restriction": {"restriction_type": "none"}},
-            viewer_certificate={"cloudfront_default_certificate": True},
+            viewer_certificate={
+                "acm_certificate_arn": self.certificate_validation.certificate_arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            },
         )
+        alias = {
+            "name": self.distribution.domain_name,
+            "zone_id": CLOUDFRONT_ZONE_ID,
+            "evaluate_target_health": False,
+        }
+        self.alias_records = [
+            Route53Record(
+                self, f"alias_{type_.lower()}", zone_id=props.zone_id, name=domain, type=type_, alias=alias
+            )
+            for type_ in ("A", "AAAA")
+        ]

@@ -207,7 +207,9 @@ class PointsLifecycleProps:
     # configuration and read-only root with its /tmp, so they do not drift from the web containers.
     web_task_definition: EcsTaskDefinition
     execution_role_arn: str
-    task_role_arn: str
+    # Their own task roles (identity.WorkloadRoles), not the web role.
+    worker_task_role_arn: str
+    expiry_task_role_arn: str
     private_subnet_ids: list[str]
     app_security_group_id: str
     alarm_topic_arn: str
@@ -257,7 +259,7 @@ class PointsLifecycle(Construct):
                 ]
             )
 
-        def task_definition(key: str, family: str, containers: str) -> EcsTaskDefinition:
+        def task_definition(key: str, family: str, containers: str, task_role_arn: str) -> EcsTaskDefinition:
             return EcsTaskDefinition(
                 self,
                 key,
@@ -268,7 +270,7 @@ class PointsLifecycle(Construct):
                 cpu=str(WORKER_CPU),
                 memory=str(WORKER_MEMORY),
                 execution_role_arn=props.execution_role_arn,
-                task_role_arn=props.task_role_arn,
+                task_role_arn=task_role_arn,
                 runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
                 volume=[{"name": TMP_VOLUME}],
             )
@@ -278,6 +280,7 @@ class PointsLifecycle(Construct):
             "worker_task_definition",
             f"awsomeshop-worker-task-{cfg.name}",
             container(WORKER_CONTAINER, WORKER_COMMAND, stopTimeout=WORKER_STOP_TIMEOUT_SECONDS),
+            props.worker_task_role_arn,
         )
         # The outbox is durable, so an interruption only delays mail: Spot is safe when enabled.
         provider = "FARGATE_SPOT" if cfg.use_fargate_spot else "FARGATE"
@@ -296,6 +299,9 @@ class PointsLifecycle(Construct):
             deployment_maximum_percent=100,
             deployment_minimum_healthy_percent=0,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # The apply waits for the worker as for the web service; a rollback still reports
+            # success (provider issue #20858), which scripts/release.sh checks for.
+            wait_for_steady_state=True,
             network_configuration=network,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
@@ -307,7 +313,10 @@ class PointsLifecycle(Construct):
         # provider's scheduler target has no container overrides (terraform-provider-aws #34057).
         family = f"awsomeshop-expire-points-task-{cfg.name}"
         self.expiry_task_definition = task_definition(
-            "expiry_task_definition", family, container(EXPIRY_CONTAINER, EXPIRY_COMMAND)
+            "expiry_task_definition",
+            family,
+            container(EXPIRY_CONTAINER, EXPIRY_COMMAND),
+            props.expiry_task_role_arn,
         )
         account = DataAwsCallerIdentity(self, "account")
         partition = DataAwsPartition(self, "partition")
@@ -371,7 +380,7 @@ class PointsLifecycle(Construct):
                             "Sid": "PassTheTaskRoles",
                             "Effect": "Allow",
                             "Action": ["iam:PassRole"],
-                            "Resource": [props.task_role_arn, props.execution_role_arn],
+                            "Resource": [props.expiry_task_role_arn, props.execution_role_arn],
                             "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                         },
                         {

@@ -12,6 +12,7 @@ from infra_cdktf.aws import (
     BudgetsBudgetCostFilter,
     BudgetsBudgetNotification,
     CloudwatchDashboard,
+    CloudwatchLogMetricFilter,
     CloudwatchMetricAlarm,
     DataAwsCallerIdentity,
     KmsKey,
@@ -19,7 +20,7 @@ from infra_cdktf.aws import (
     SnsTopicPolicy,
     SnsTopicSubscription,
 )
-from infra_cdktf.config import EnvironmentConfig
+from infra_cdktf.config import LOGIN_REFUSED_MESSAGE, METRICS_NAMESPACE, EnvironmentConfig
 
 GIB = 1024**3
 
@@ -36,6 +37,12 @@ class MonitoringProps:
     db_proxy_name: str
     alb_arn_suffix: str
     target_group_arn_suffix: str
+    # The containers' log group (web, worker, expiry, migrate streams).
+    app_log_group_name: str
+
+
+# Counted from the tasks' log lines by a metric filter (no task publishes it).
+LOGIN_REFUSED_METRIC = "DatabaseLoginRefused"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +90,7 @@ class Monitoring(Construct):
     topic_key: KmsKey
     budget: BudgetsBudget
     alarms: dict[str, CloudwatchMetricAlarm]
+    login_refused_filter: CloudwatchLogMetricFilter
     dashboard: CloudwatchDashboard
 
     def __init__(self, scope: Construct, id_: str, *, props: MonitoringProps) -> None:
@@ -243,6 +251,33 @@ class Monitoring(Construct):
                 treat_missing_data="breaching",
             ),
         ]  # fmt: skip
+        # The liveness checks never touch the database, so tasks whose login is refused stay
+        # "healthy": the backends log this line instead (shop/db_backends), counted here.
+        login_namespace = f"{METRICS_NAMESPACE}/{cfg.name}"
+        self.login_refused_filter = CloudwatchLogMetricFilter(
+            self,
+            "login_refused_filter",
+            name=cfg.resource_name("db-login-refused"),
+            log_group_name=props.app_log_group_name,
+            pattern=f'"{LOGIN_REFUSED_MESSAGE}"',
+            metric_transformation={
+                "name": LOGIN_REFUSED_METRIC,
+                "namespace": login_namespace,
+                "value": "1",
+                "default_value": "0",
+            },
+        )
+        specs.append(
+            AlarmSpec(
+                key="db-login-refused", namespace=login_namespace, metric=LOGIN_REFUSED_METRIC,
+                statistic="Sum", comparison="GreaterThanThreshold", threshold=0, period=300,
+                evaluation_periods=1, dimensions={},
+                description=(
+                    "A task's database login was refused with the credentials its secret holds: "
+                    'docs/deploy.md, "The app\'s database user"'
+                ),
+            )
+        )  # fmt: skip
         if not props.db_has_storage_limit:
             specs = [spec for spec in specs if spec.key != "rds-free-storage-low"]
         self.alarms = {spec.key: metric_alarm(self, cfg, spec, topic_arn=self.topic.arn) for spec in specs}

@@ -53,6 +53,7 @@ class Network(Construct):
     proxy_security_group: SecurityGroup
     db_security_group: SecurityGroup
     cache_security_group: SecurityGroup
+    access_security_group: SecurityGroup | None
     s3_endpoint: VpcEndpoint
     ingress_rules: dict[str, VpcSecurityGroupIngressRule]
     egress_rules: dict[str, VpcSecurityGroupEgressRule]
@@ -208,6 +209,14 @@ class Network(Construct):
         )
         self.db_security_group = self._group(cfg, "db", f"AWSomeShop database: {sql} from app and proxy only")
         self.cache_security_group = self._group(cfg, "cache", "AWSomeShop cache: Valkey from the app only")
+        # The operators' way to an internal ALB (access.py): no inbound rule at all.
+        self.access_security_group = (
+            self._group(
+                cfg, "access", "AWSomeShop access host: Session Manager out, HTTP to the internal ALB"
+            )
+            if cfg.internal_access_host
+            else None
+        )
         cache = self.cache_security_group
         alb, app, proxy, db = (
             self.alb_security_group,
@@ -290,5 +299,15 @@ class Network(Construct):
         ingress("db_from_proxy", db, db_port, f"{sql} from RDS Proxy", source=proxy)
         # The database group has no egress rule at all: the database initiates nothing.
         egress("app_to_cache", app, CACHE_PORT, "Valkey (TLS): the order rate-limit counters", target=cache)
+        if self.access_security_group is not None:
+            access = self.access_security_group
+            egress(
+                "access_https",
+                access,
+                443,
+                "Session Manager and SSM over HTTPS through the NAT gateway",
+                cidr=ANYWHERE,
+            )
+            egress("access_to_alb", access, 80, "Forwarded operator traffic to the internal ALB", target=alb)
         ingress("cache_from_app", cache, CACHE_PORT, "Valkey (TLS) from the containers", source=app)
         # Nor does the cache group: the cache initiates nothing.

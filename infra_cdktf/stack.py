@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
 from constructs import Construct
 
+from infra_cdktf.access import LOCAL_PORT, AccessHost, AccessHostProps
 from infra_cdktf.app_metrics import ApplicationMetrics, ApplicationMetricsProps
 from infra_cdktf.app_secrets import CognitoClientSecret, CognitoClientSecretProps
 from infra_cdktf.aws import AwsProvider, AwsProviderDefaultTags
@@ -27,6 +28,7 @@ from infra_cdktf.scaling import ServiceScaling, ServiceScalingProps
 from infra_cdktf.storage import Storage, StorageProps
 
 AWS_PROVIDER_VERSION = "5.100.0"
+TERRAFORM_REQUIRED_VERSION = ">= 1.11.0"
 
 
 def stack_name(config: EnvironmentConfig) -> str:
@@ -44,6 +46,9 @@ class AwsomeShopStack(TerraformStack):
         # The prebuilt bindings pin no version; the provider they were generated for is pinned here.
         self.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_VERSION)
         self.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
+        # Ephemeral resources (1.10) and write-only arguments (1.11) keep generated secrets out
+        # of plan and state; older Terraform fails on them with a confusing parse error.
+        self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
         self._backend(cfg)
 
         self.storage = Storage(self, "storage", props=StorageProps(config=cfg))
@@ -77,6 +82,18 @@ class AwsomeShopStack(TerraformStack):
         self.registry = ContainerRegistry(self, "registry", props=ContainerRegistryProps(config=cfg))
         master_secret = self.data.master_secret_arn
         app_secret = self.data.app_db_secret.arn
+        # What ECS injects into the web, worker and expiry containers (never the master secret).
+        self.app_secrets = {
+            "DB_USER": f"{app_secret}:username::",
+            "DB_PASSWORD": f"{app_secret}:password::",
+            "DJANGO_SECRET_KEY": self.data.django_secret.arn,
+            **self.users.app_secrets,
+        }
+        app_secret_arns = [app_secret, self.data.django_secret.arn, *self.users.secret_arns]
+        if self.users.hosted_ui_domain is not None:
+            # The storefront's OIDC client is the web client; its secret is the copy kept above.
+            self.app_secrets["STOREFRONT_OIDC_CLIENT_SECRET"] = self.cognito_secret.secret.arn
+            app_secret_arns.append(self.cognito_secret.secret.arn)
         self.roles = WorkloadRoles(
             self,
             "roles",
@@ -84,16 +101,17 @@ class AwsomeShopStack(TerraformStack):
                 config=cfg,
                 ecr_repository_arn=self.registry.repository.arn,
                 log_group_arn=self.registry.log_group.arn,
-                secret_arns=[master_secret, app_secret, self.data.django_secret.arn, *self.users.secret_arns],
+                app_secret_arns=app_secret_arns,
                 db_secret_arn=master_secret,
                 app_db_secret_arn=app_secret,
                 images_bucket_arn=self.storage.images_bucket.arn,
-                db_resource_id=self.data.db_resource_id,
-                db_username=cfg.db_master_username,
                 user_pool_arn=self.users.user_pool.arn,
             ),
         )
-        self.mail = Mail(self, "mail", props=MailProps(config=cfg, task_role_id=self.roles.task_role.id))
+        # Only the notification worker sends mail.
+        self.mail = Mail(
+            self, "mail", props=MailProps(config=cfg, task_role_id=self.roles.worker_task_role.id)
+        )
         self.storage.limit_images_to(self.roles.task_role.arn)
         self.load_balancer = LoadBalancer(
             self,
@@ -108,14 +126,32 @@ class AwsomeShopStack(TerraformStack):
                 logs_bucket_policy=self.storage.logs_policy,
             ),
         )
+        self.access_host = None
+        if self.network.access_security_group is not None:
+            self.access_host = AccessHost(
+                self,
+                "access",
+                props=AccessHostProps(
+                    config=cfg,
+                    subnet_id=private_subnet_ids[0],
+                    security_group_id=self.network.access_security_group.id,
+                ),
+            )
         self.cdn = (
             Cdn(
                 self,
                 "cdn",
                 props=CdnProps(
                     config=cfg,
-                    alb_dns_name=self.load_balancer.alb.dns_name,
                     origin_verify_value=Token.as_string(self.load_balancer.origin_verify_value),
+                    zone_id=self.load_balancer.zone.zone_id,  # type: ignore[union-attr]
+                    us_east_1=AwsProvider(
+                        self,
+                        "aws_us_east_1",
+                        alias="us_east_1",
+                        region="us-east-1",
+                        default_tags=[AwsProviderDefaultTags(tags=cfg.tags)],
+                    ),
                 ),
             )
             if cfg.cloudfront_enabled
@@ -158,13 +194,9 @@ class AwsomeShopStack(TerraformStack):
                     **lifecycle_environment(cfg, self.mail),
                     "SESSION_COOKIE_AGE": str(cfg.session_hours * 3600),
                 },
-                secrets={
-                    "DB_USER": f"{app_secret}:username::",
-                    "DB_PASSWORD": f"{app_secret}:password::",
-                    "DJANGO_SECRET_KEY": self.data.django_secret.arn,
-                    **self.users.app_secrets,
-                },
+                secrets=self.app_secrets,
                 # Migrations run as the owner, which then sets up the app user (DB_APP_*).
+                migrate_execution_role_arn=self.roles.migrate_execution_role.arn,
                 migrate_task_role_arn=self.roles.migrate_task_role.arn,
                 migrate_environment={
                     "DB_SECRET_ARN": master_secret,
@@ -189,6 +221,7 @@ class AwsomeShopStack(TerraformStack):
                 db_proxy_name=Token.as_string(self.data.proxy.name),
                 alb_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+                app_log_group_name=self.registry.log_group.name,
             ),
         )
         self.scaling = ServiceScaling(
@@ -225,7 +258,8 @@ class AwsomeShopStack(TerraformStack):
                 capacity_providers=self.app.capacity_providers,
                 web_task_definition=self.app.task_definition,
                 execution_role_arn=self.roles.execution_role.arn,
-                task_role_arn=self.roles.task_role.arn,
+                worker_task_role_arn=self.roles.worker_task_role.arn,
+                expiry_task_role_arn=self.roles.expiry_task_role.arn,
                 private_subnet_ids=private_subnet_ids,
                 app_security_group_id=self.network.app_security_group.id,
                 alarm_topic_arn=self.monitoring.topic.arn,
@@ -235,12 +269,14 @@ class AwsomeShopStack(TerraformStack):
 
     def _host_settings(self, cfg: EnvironmentConfig) -> dict[str, str]:
         """The host names production serves (it refuses any other; health checks by IP need none)."""
-        # CloudFront forwards the origin's host name (the domain, or the ALB's DNS name), but the
-        # browser's Origin header is CloudFront's own name, which CSRF checks must accept.
+        # With CloudFront the domain points at the distribution, which forwards the viewer's Host
+        # header: the app sees the domain either way, and the browser's Origin matches it.
         host = cfg.domain_name if cfg.domain_name is not None else self.load_balancer.alb.dns_name
         settings = {"APP_DOMAIN": host}
-        if self.cdn is not None:
-            settings["CSRF_TRUSTED_ORIGINS"] = f"https://{self.cdn.distribution.domain_name}"
+        if self.access_host is not None:
+            # Operators reach the internal ALB through a port forwarded to their own machine
+            # (access.py); the browser then sends Host: localhost.
+            settings["ALLOWED_HOSTS"] = "localhost"
         if cfg.domain_name is None:
             # Without a domain the ALB has no certificate and listens on HTTP only; redirecting
             # to HTTPS would loop. `check --deploy` flags such an environment, as it should.
@@ -297,6 +333,14 @@ class AwsomeShopStack(TerraformStack):
         if cfg.domain_name is not None:
             outputs["url"] = (f"https://{cfg.domain_name}", "Public URL")
         if self.cdn is not None:
-            outputs["cloudfront_domain_name"] = (self.cdn.distribution.domain_name, "CloudFront URL host")
+            outputs["cloudfront_domain_name"] = (
+                self.cdn.distribution.domain_name,
+                "CloudFront's own name; the domain's record points at it",
+            )
+        if self.access_host is not None:
+            outputs["access_instance_id"] = (
+                self.access_host.instance.id,
+                f"Session Manager port forwarding to the internal ALB (local port {LOCAL_PORT}; docs/deploy.md)",
+            )
         for key, (value, description) in outputs.items():
             TerraformOutput(self, key, value=value, description=description)

@@ -81,7 +81,7 @@ class Storage(Construct):
                 S3BucketCorsConfigurationCorsRule(
                     # Browsers upload with presigned URLs; the signature, not CORS, guards writes.
                     allowed_methods=["GET", "PUT", "POST", "HEAD"],
-                    allowed_origins=list(cfg.cors_allowed_origins),
+                    allowed_origins=list(cfg.upload_origins),
                     allowed_headers=["*"],
                     expose_headers=["ETag"],
                     max_age_seconds=3000,

@@ -1,21 +1,32 @@
 """Ship the committed work tree to one environment: `scripts/release.sh ENV` (docs/deploy.md).
 
-1. Refuse a dirty work tree: a release is a commit, and its image is tagged with it.
+1. Refuse a dirty work tree: a release is a commit, and its image is tagged with it. An
+   environment that asks before applying (prod) is refused here when nobody can answer and
+   `--yes` was not given.
 2. Check the migrations added since the commit the service now runs (expand, release,
    contract: `manage.py check_release_migrations`).
-3. Build the image, push it to the environment's ECR repository (tags are immutable; an image
-   already pushed for this commit is reused).
-4. Run the migrate one-off task with the new image, wait for it to stop and check its exit
-   code. On failure stop here: the service, the infrastructure and the serving tasks are as
-   they were.
-5. `cdktf deploy` the environment with AWSOMESHOP_IMAGE_TAG set to the commit: Terraform stays
-   the one owner of the task definitions and the service, and waits for steady state.
-6. Confirm the service runs this commit's task definition and its deployment COMPLETED; if the
-   circuit breaker rolled it back, fail and print the rollout's reason and the service events.
+3. The image. dev: build it for linux/amd64 (the tasks' platform) and push it (tags are
+   immutable; an image already pushed for this commit is reused). prod: promote the image dev
+   tested, the same digest, which dev must be serving; nothing is rebuilt.
+4. A release that adds migrations first takes a manual RDS snapshot and waits for it.
+5. Terraform registers this release's migrate task definition (`terraform apply -target`, after
+   `cdktf synth`), so the migrations run with the new release's settings and secrets; then the
+   migrate one-off task runs, and the script waits for it to stop and checks its exit code. On
+   failure stop here: the service and the serving tasks are as they were.
+6. `cdktf deploy` the environment with AWSOMESHOP_IMAGE_TAG set to the commit: Terraform stays
+   the one owner of the task definitions and the services. dev applies at once; prod shows the
+   plan and asks, unless `--yes`.
+7. Confirm the rollouts: the web service and the notification worker each run this commit's
+   task definition and their deployments COMPLETED (Terraform reports success even when the
+   circuit breaker rolled a deployment back), and the expiry task definition the schedule
+   starts has this commit's image. Then the app's database user: its secret must hold a
+   password and no task may have logged a refused database login since the release began.
 
-The first release of an environment has no service yet: the deploy creates it first, then the
-migrations run, then the check. AWS is reached with the AWS CLI (JSON in and out), Docker with
-the docker CLI; both are found on PATH, as are git and cdktf.
+The first release of an environment has no service yet: the deploy creates it first (with the
+app user's placeholder secret, which only that deploy writes), then the migrations run, then
+the checks. AWS is reached with the AWS CLI (JSON in and out), Docker with the docker CLI;
+both are found on PATH, as are git and terraform. cdktf runs with the infrastructure venv
+(INFRA_VENV, default .venv-infra) first on PATH, where its `python -m infra_cdktf` finds cdktf.
 """
 
 from __future__ import annotations
@@ -34,28 +45,27 @@ from typing import Any
 REPO = Path.cwd()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra_cdktf.config import ENVIRONMENTS, EnvironmentConfig, environment_settings  # noqa: E402
-
-# What register-task-definition accepts back from describe-task-definition.
-REGISTERABLE = (
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "runtimePlatform",
-    "ephemeralStorage",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
+from infra_cdktf.config import (  # noqa: E402
+    BOOTSTRAP_VARIABLE,
+    ENVIRONMENTS,
+    LOGIN_REFUSED_MESSAGE,
+    EnvironmentConfig,
+    environment_settings,
 )
+
 MIGRATE_CONTAINER = "migrate"
 WEB_CONTAINER = "web"
+WORKER_CONTAINER = "worker"
+EXPIRY_CONTAINER = "expire-points"
+# The migrate task definition's Terraform address (infra_cdktf/compute.py fixes its logical id).
+MIGRATE_ADDRESS = "aws_ecs_task_definition.migrate_task_definition"
+# BOOTSTRAP_VARIABLE is set for the first release's deploy only: the stack then writes the app
+# user's placeholder secret value, which no later apply writes again (infra_cdktf/data.py).
+# What the database backends log when the credentials the secret holds are refused
+# (shop/db_backends); the release looks for it in the tasks' logs, an alarm counts it.
+LOGIN_REFUSED_PATTERN = f'"{LOGIN_REFUSED_MESSAGE}"'
+# The platform every task definition runs on (runtime_platform X86_64).
+IMAGE_PLATFORM = "linux/amd64"
 
 
 class ReleaseError(Exception):
@@ -66,26 +76,40 @@ class ReleaseError(Exception):
 class Names:
     """The environment's resource names, as infra_cdktf names them (tests/infra pins both)."""
 
+    name: str
     region: str
     repository: str
     cluster: str
     service: str
     web_family: str
     migrate_family: str
+    worker_service: str
+    worker_family: str
+    expiry_family: str
     log_group: str
     stack: str
+    app_db_secret: str
+    db_identifier: str
+    db_is_cluster: bool
 
     @classmethod
     def of(cls, cfg: EnvironmentConfig) -> Names:
         return cls(
+            name=cfg.name,
             region=cfg.region,
             repository=cfg.resource_name("core"),
             cluster=cfg.resource_name("cluster"),
             service=cfg.resource_name("core-service"),
             web_family=f"awsomeshop-core-task-{cfg.name}",
             migrate_family=f"awsomeshop-migrate-task-{cfg.name}",
+            worker_service=cfg.resource_name("notifications-worker"),
+            worker_family=f"awsomeshop-worker-task-{cfg.name}",
+            expiry_family=f"awsomeshop-expire-points-task-{cfg.name}",
             log_group=f"/ecs/awsomeshop-core-task-{cfg.name}",
             stack=f"awsomeshop-{cfg.name}",
+            app_db_secret=cfg.resource_name("db-app-user"),
+            db_identifier=cfg.resource_name("db"),
+            db_is_cluster=cfg.engine.cluster,
         )
 
 
@@ -105,6 +129,12 @@ def run(command: list[str], *, stdin: str | None = None, env: dict[str, str] | N
     return done.stdout
 
 
+def stream(command: list[str], *, env: dict[str, str]) -> int:
+    """Run with the terminal attached: the plan, the question and the wait are the operator's view."""
+    say("$ " + shlex.join(command))
+    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
+
+
 class Aws:
     def __init__(self, region: str) -> None:
         self.region = region
@@ -119,13 +149,21 @@ class Aws:
 
 class Release:
     def __init__(
-        self, env_name: str, *, poll_seconds: float, timeout_seconds: float, previous: str | None = None
+        self,
+        env_name: str,
+        *,
+        poll_seconds: float,
+        timeout_seconds: float,
+        previous: str | None = None,
+        assume_yes: bool = False,
+        infra_venv: Path | None = None,
     ) -> None:
         if env_name not in ENVIRONMENTS:
             raise ReleaseError(f"unknown environment {env_name!r}; known: {', '.join(sorted(ENVIRONMENTS))}")
         self.env_name = env_name
         # As synth builds it: the committed settings file may move the region or rename things.
-        self.names = Names.of(environment_settings(env_name))
+        self.config = environment_settings(env_name)
+        self.names = Names.of(self.config)
         self.aws = Aws(self.names.region)
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
@@ -133,26 +171,51 @@ class Release:
         self.image = ""
         # The serving release's commit when its image tag is not one (deployed before this script).
         self.previous = previous
+        # Apply without asking: dev always; an environment with approve_applies only with --yes.
+        self.auto_approve = assume_yes or not self.config.approve_applies
+        self.infra_venv = infra_venv or Path(os.environ.get("INFRA_VENV", ".venv-infra"))
+        self.started_ms = 0
 
     # -- the sequence ---------------------------------------------------------------------------
     def run(self) -> None:
         self.tag = self._commit()
+        self._check_prerequisites()
+        self.started_ms = int(time.time() * 1000)
         say(f"releasing commit {self.tag} to {self.env_name}")
         serving = self._serving_commit()
+        migrations: list[str] = []
         if serving is None:
             say("no service yet: first release (deploy, then migrate)")
         else:
             say(f"the service now runs commit {serving}")
-            self._check_migrations(since=self.previous or serving)
-        self.image = f"{self._repository_uri()}:{self.tag}"
-        self._build_and_push()
-        if serving is None:
-            deployed = self._deploy()
-            self._migrate()
+            migrations = self._check_migrations(since=self.previous or serving)
+        self.image = f"{self._repository_uri(self.names)}:{self.tag}"
+        if self.config.promote_image_from:
+            self._promote(self.config.promote_image_from)
         else:
+            self._build_and_push()
+        if serving is None:
+            deployed = self._deploy(bootstrap=True)
+            self._migrate()
+            # The worker started before its tables existed; start it again on the new schema.
+            self.aws(
+                "ecs",
+                "update-service",
+                {
+                    "cluster": self.names.cluster,
+                    "service": self.names.worker_service,
+                    "forceNewDeployment": True,
+                },
+            )
+        else:
+            if migrations:
+                self._snapshot()
+            self._register_migrate_definition()
             self._migrate()
             deployed = self._deploy()
         self._confirm(deploy_succeeded=deployed)
+        self._confirm_lifecycle()
+        self._check_app_database_login()
         say(f"done: {self.env_name} serves {self.image}")
 
     def _commit(self) -> str:
@@ -163,6 +226,29 @@ class Release:
                 "so commit or stash them first:\n" + dirty
             )
         return run(["git", "rev-parse", "--short=12", "HEAD"]).strip()
+
+    def _check_prerequisites(self) -> None:
+        """What would otherwise fail half-way: example settings, cdktf without its venv, a
+        question nobody answers."""
+        placeholders = self.config.placeholders()
+        if placeholders:
+            raise ReleaseError(
+                f"infra_cdktf/environments/{self.env_name}.json still holds example values: "
+                f"{', '.join(placeholders)}. Set your own (docs/deploy.md, First deploy) and commit."
+            )
+        if not (self.infra_venv / "bin" / "python").exists():
+            raise ReleaseError(
+                f"the infrastructure venv {self.infra_venv} is missing: cdktf runs `python -m "
+                "infra_cdktf` with it. Create it with scripts/test-infra.sh (or python3 -m venv "
+                f"{self.infra_venv} && {self.infra_venv}/bin/pip install -r requirements/infra.txt), "
+                "or name another with INFRA_VENV"
+            )
+        if not self.auto_approve and not sys.stdin.isatty():
+            raise ReleaseError(
+                f"{self.env_name} shows each plan and asks before applying, and nobody can answer "
+                "here (stdin is not a terminal): run it from a terminal, or pass --yes to apply "
+                "without asking. Nothing was changed."
+            )
 
     def _serving_commit(self) -> str | None:
         """The commit the service runs, or None when there is no service yet (first release)."""
@@ -180,7 +266,8 @@ class Release:
             f"cannot tell which commit the service runs ({image}); name it with --previous COMMIT"
         )
 
-    def _check_migrations(self, *, since: str) -> None:
+    def _check_migrations(self, *, since: str) -> list[str]:
+        """Refuse contracting migrations; return the migration files this release adds."""
         try:
             run(["git", "cat-file", "-e", f"{since}^{{commit}}"])
         except ReleaseError as exc:
@@ -192,28 +279,41 @@ class Release:
         env = {**os.environ, "DATABASE_URL": "sqlite:///:memory:"}
         out = run([sys.executable, "manage.py", "check_release_migrations", "--since", since], env=env)
         say(out.strip())
+        added = run(
+            ["git", "diff", "--name-only", "--diff-filter=AR", since, "HEAD", "--", "*/migrations/[0-9]*.py"]
+        )
+        return [line for line in added.splitlines() if line.strip()]
 
-    def _repository_uri(self) -> str:
+    def _repository_uri(self, names: Names) -> str:
+        aws = Aws(names.region)
         try:
-            found = self.aws("ecr", "describe-repositories", {"repositoryNames": [self.names.repository]})
+            found = aws("ecr", "describe-repositories", {"repositoryNames": [names.repository]})
         except ReleaseError as exc:
             raise ReleaseError(
-                f"ECR repository {self.names.repository} not found: create it first "
-                "(docs/deploy.md, First deployment)"
+                f"ECR repository {names.repository} not found: create it first (docs/deploy.md, First deploy)"
             ) from exc
         return str(found["repositories"][0]["repositoryUri"])
 
-    def _build_and_push(self) -> None:
+    def _digest(self, names: Names, tag: str) -> str | None:
         try:
-            self.aws(
+            found = Aws(names.region)(
                 "ecr",
                 "describe-images",
-                {"repositoryName": self.names.repository, "imageIds": [{"imageTag": self.tag}]},
+                {"repositoryName": names.repository, "imageIds": [{"imageTag": tag}]},
             )
         except ReleaseError as exc:
             if "ImageNotFoundException" not in str(exc):
                 raise
-        else:
+            return None
+        return str(found["imageDetails"][0]["imageDigest"])
+
+    def _login(self, image: str, region: str) -> None:
+        password = run(["aws", "ecr", "get-login-password", "--region", region]).strip()
+        registry = image.split("/", 1)[0]
+        run(["docker", "login", "--username", "AWS", "--password-stdin", registry], stdin=password)
+
+    def _build_and_push(self) -> None:
+        if self._digest(self.names, self.tag) is not None:
             say(f"{self.image} is already in the registry (tags are immutable): not rebuilt")
             return
         commit = run(["git", "rev-parse", "HEAD"]).strip()
@@ -221,6 +321,10 @@ class Release:
             [
                 "docker",
                 "build",
+                # The tasks run on X86_64 (runtime_platform); an image built on an ARM laptop
+                # for its own architecture would not start.
+                "--platform",
+                IMAGE_PLATFORM,
                 "--label",
                 f"org.opencontainers.image.revision={commit}",
                 "-t",
@@ -228,19 +332,108 @@ class Release:
                 ".",
             ]
         )
-        password = run(["aws", "ecr", "get-login-password", "--region", self.names.region]).strip()
-        registry = self.image.split("/", 1)[0]
-        run(["docker", "login", "--username", "AWS", "--password-stdin", registry], stdin=password)
+        self._login(self.image, self.names.region)
         run(["docker", "push", self.image])
 
+    def _promote(self, source_env: str) -> None:
+        """Ship the image `source_env` tested, by digest: never a rebuild of the same commit."""
+        source = Names.of(environment_settings(source_env))
+        serving = self._serving_image(source)
+        if serving is None or not serving.endswith(f":{self.tag}"):
+            raise ReleaseError(
+                f"{source_env} does not serve commit {self.tag} (it serves {serving or 'nothing'}): "
+                f"{self.env_name} ships only the image {source_env} runs, so release this commit to "
+                f"{source_env} first (scripts/release.sh {source_env}) and check it there. Nothing was changed."
+            )
+        digest = self._digest(source, self.tag)
+        if digest is None:
+            raise ReleaseError(f"{source.repository}:{self.tag} is not in {source_env}'s registry any more")
+        present = self._digest(self.names, self.tag)
+        if present is None:
+            origin = f"{serving.rsplit(':', 1)[0]}@{digest}"
+            self._login(origin, source.region)
+            self._login(self.image, self.names.region)
+            # A registry-side copy of the manifest (and its layers): the digest stays the same.
+            run(["docker", "buildx", "imagetools", "create", "--tag", self.image, origin])
+            present = self._digest(self.names, self.tag)
+        if present != digest:
+            raise ReleaseError(
+                f"{self.image} has digest {present}, but {source_env} tested {digest}: not shipping a "
+                "different image under the same commit"
+            )
+        say(f"promoted {source_env}'s image {digest} as {self.image}")
+
+    def _snapshot(self) -> None:
+        """A manual snapshot before migrations run: a restore point that outlives the backups."""
+        snapshot = f"{self.names.stack}-pre-{self.tag}"
+        if self.names.db_is_cluster:
+            create, describe, key, listed = (
+                "create-db-cluster-snapshot",
+                "describe-db-cluster-snapshots",
+                "DBClusterSnapshotIdentifier",
+                "DBClusterSnapshots",
+            )
+            payload = {"DBClusterIdentifier": self.names.db_identifier, key: snapshot}
+        else:
+            create, describe, key, listed = (
+                "create-db-snapshot",
+                "describe-db-snapshots",
+                "DBSnapshotIdentifier",
+                "DBSnapshots",
+            )
+            payload = {"DBInstanceIdentifier": self.names.db_identifier, key: snapshot}
+        say(f"this release adds migrations: snapshot {snapshot} first")
+        try:
+            self.aws("rds", create, payload)
+        except ReleaseError as exc:
+            if "AlreadyExists" not in str(exc):  # a retried release: the snapshot is there
+                raise
+        state = self._wait(
+            lambda: self.aws("rds", describe, {key: snapshot})[listed][0],
+            done=lambda s: s.get("Status") in {"available", "failed", "error"},
+            what=f"snapshot {snapshot}",
+        )
+        if state.get("Status") != "available":
+            raise ReleaseError(f"snapshot {snapshot} ended {state.get('Status')}: nothing was migrated")
+        say(f"snapshot {snapshot} available")
+
+    def _infra_env(self, *, bootstrap: bool = False) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "AWSOMESHOP_ENVIRONMENTS": self.env_name,
+            "AWSOMESHOP_IMAGE_TAG": self.tag,
+            # cdktf starts `python -m infra_cdktf` (cdktf.json): it must be the infra venv's.
+            "PATH": f"{(self.infra_venv / 'bin').resolve()}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        env.pop(BOOTSTRAP_VARIABLE, None)
+        if bootstrap:
+            env[BOOTSTRAP_VARIABLE] = "1"
+        return env
+
+    def _register_migrate_definition(self) -> None:
+        """This release's migrate task definition, registered by Terraform from this commit."""
+        env = self._infra_env()
+        run(["cdktf", "synth"], env=env)
+        chdir = f"-chdir=cdktf.out/stacks/{self.names.stack}"
+        run(["terraform", chdir, "init", "-input=false"], env=env)
+        command = ["terraform", chdir, "apply", "-input=false", f"-target={MIGRATE_ADDRESS}"]
+        if self.auto_approve:
+            command.append("-auto-approve")
+        if stream(command, env=env) != 0:
+            raise ReleaseError(
+                "registering this release's migrate task definition failed (terraform apply "
+                f"-target={MIGRATE_ADDRESS}); nothing was migrated and the service was not changed"
+            )
+
     def _migrate(self) -> None:
-        template = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.migrate_family})[
-            "taskDefinition"
-        ]
-        definition = {key: template[key] for key in REGISTERABLE if template.get(key)}
-        for container in definition["containerDefinitions"]:
-            container["image"] = self.image
-        registered = self.aws("ecs", "register-task-definition", definition)["taskDefinition"]
+        definition = self.aws(
+            "ecs", "describe-task-definition", {"taskDefinition": self.names.migrate_family}
+        )["taskDefinition"]
+        image = self._container(definition, MIGRATE_CONTAINER)["image"]
+        if image != self.image:
+            raise ReleaseError(
+                f"the latest {self.names.migrate_family} runs {image}, not {self.image}; nothing was migrated"
+            )
         service = self._service()
         if service is None:
             raise ReleaseError(f"service {self.names.service} not found after the deploy")
@@ -249,7 +442,7 @@ class Release:
             "run-task",
             {
                 "cluster": self.names.cluster,
-                "taskDefinition": registered["taskDefinitionArn"],
+                "taskDefinition": definition["taskDefinitionArn"],
                 "launchType": "FARGATE",
                 "networkConfiguration": service["networkConfiguration"],
                 "startedBy": f"release-{self.tag}",
@@ -280,31 +473,59 @@ class Release:
             )
         say("migrations applied (exit code 0)")
 
-    def _deploy(self) -> bool:
-        env = {**os.environ, "AWSOMESHOP_ENVIRONMENTS": self.env_name, "AWSOMESHOP_IMAGE_TAG": self.tag}
-        command = ["cdktf", "deploy", self.names.stack, "--auto-approve"]
-        say("$ " + shlex.join(command) + f"  (AWSOMESHOP_IMAGE_TAG={self.tag})")
-        # Streamed, not captured: the plan and the wait for steady state are the operator's view.
-        done = subprocess.run(command, cwd=REPO, env=env, check=False)  # noqa: S603
-        if done.returncode != 0:
-            say(f"cdktf deploy failed (exit {done.returncode}); reading the service's rollout")
-        return done.returncode == 0
+    def _deploy(self, *, bootstrap: bool = False) -> bool:
+        env = self._infra_env(bootstrap=bootstrap)
+        command = ["cdktf", "deploy", self.names.stack]
+        if self.auto_approve:
+            command.append("--auto-approve")
+        extra = f"AWSOMESHOP_IMAGE_TAG={self.tag}" + (f", {BOOTSTRAP_VARIABLE}=1" if bootstrap else "")
+        say(f"({extra})")
+        code = stream(command, env=env)
+        if code != 0:
+            say(f"cdktf deploy failed (exit {code}); reading the service's rollout")
+        return code == 0
 
     def _confirm(self, *, deploy_succeeded: bool) -> None:
         ours = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.web_family})[
             "taskDefinition"
         ]
         if self._container(ours, WEB_CONTAINER)["image"] != self.image:
+            if not deploy_succeeded:
+                raise ReleaseError(
+                    f"cdktf deploy failed before registering a web task definition for {self.image}; "
+                    "see its output above. The previous release keeps serving."
+                )
             raise ReleaseError(
                 f"the deploy did not register a web task definition for {self.image} "
                 f"(latest {self.names.web_family} runs {self._container(ours, WEB_CONTAINER)['image']})"
             )
-        our_arn = ours["taskDefinitionArn"]
+        self._confirm_rollout(self.names.service, ours["taskDefinitionArn"])
+        if not deploy_succeeded:
+            raise ReleaseError("cdktf deploy failed although the service rolled out; see its output above")
 
+    def _confirm_lifecycle(self) -> None:
+        """The worker and the daily expiry run take the new image too; check them, not just the web."""
+        worker = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.worker_family})[
+            "taskDefinition"
+        ]
+        expiry = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.expiry_family})[
+            "taskDefinition"
+        ]
+        for definition, container in ((worker, WORKER_CONTAINER), (expiry, EXPIRY_CONTAINER)):
+            image = self._container(definition, container)["image"]
+            if image != self.image:
+                raise ReleaseError(
+                    f"the latest {definition['family']} runs {image}, not {self.image}: the deploy "
+                    "did not update it"
+                )
+        self._confirm_rollout(self.names.worker_service, worker["taskDefinitionArn"])
+        say(f"the notification worker runs {self.image}; the daily expiry task definition uses it")
+
+    def _confirm_rollout(self, service_name: str, our_arn: str) -> None:
         def rollout() -> tuple[dict[str, Any], dict[str, Any] | None]:
-            service = self._service()
+            service = self._service(service_name)
             if service is None:
-                raise ReleaseError(f"service {self.names.service} not found")
+                raise ReleaseError(f"service {service_name} not found")
             deployments = service.get("deployments", [])
             mine = next((d for d in deployments if d.get("taskDefinition") == our_arn), None)
             if mine is None and service.get("taskDefinition") == our_arn:
@@ -317,33 +538,66 @@ class Release:
                 return True  # rolled back (or never switched): nothing more to wait for
             return mine is None or mine.get("rolloutState") in {"COMPLETED", "FAILED"}
 
-        service, mine = self._wait(rollout, done=settled, what="the deployment to settle")
+        service, mine = self._wait(rollout, done=settled, what=f"the deployment of {service_name} to settle")
         if (
             service.get("taskDefinition") == our_arn
             and mine is not None
             and mine.get("rolloutState") == "COMPLETED"
         ):
-            if not deploy_succeeded:
-                raise ReleaseError(
-                    "cdktf deploy failed although the service rolled out; see its output above"
-                )
             return
         reason = (mine or {}).get("rolloutStateReason") or "no rollout state for this release's deployment"
         events = "\n".join(
             f"  {e.get('createdAt', '')} {e.get('message', '')}" for e in service.get("events", [])[:8]
         )
         raise ReleaseError(
-            f"the deployment of {self.image} did not complete: {reason}\n"
+            f"the deployment of {self.image} to {service_name} did not complete: {reason}\n"
             f"the service runs {service.get('taskDefinition')}; recent service events:\n{events}\n"
             "The migrations of this release stay applied (they are expand-only); the previous "
             "release keeps serving."
         )
 
-    # -- helpers ----------------------------------------------------------------------------------
-    def _service(self) -> dict[str, Any] | None:
+    def _check_app_database_login(self) -> None:
+        """A refused database login is invisible to the liveness checks: look for it here."""
         try:
-            found = self.aws(
-                "ecs", "describe-services", {"cluster": self.names.cluster, "services": [self.names.service]}
+            value = self.aws("secretsmanager", "get-secret-value", {"SecretId": self.names.app_db_secret})
+            password = json.loads(value.get("SecretString") or "{}").get("password")
+        except (ReleaseError, ValueError) as exc:
+            raise ReleaseError(
+                f"cannot read the app user's secret {self.names.app_db_secret}: {exc}"
+            ) from exc
+        if not password:
+            raise ReleaseError(
+                f"the app user's secret {self.names.app_db_secret} holds no password, so the web "
+                "tasks cannot log in to the database. Run the migrate task again (it generates and "
+                "stores one: docs/deploy.md, The app's database user), then force a new deployment."
+            )
+        found = self.aws(
+            "logs",
+            "filter-log-events",
+            {
+                "logGroupName": self.names.log_group,
+                "startTime": self.started_ms,
+                "filterPattern": LOGIN_REFUSED_PATTERN,
+                "limit": 5,
+            },
+        )
+        events = found.get("events", [])
+        if events:
+            lines = "\n".join(f"  {e.get('logStreamName', '')}: {e.get('message', '')}" for e in events)
+            raise ReleaseError(
+                "tasks logged refused database logins since this release began:\n"
+                f"{lines}\nThe app user's password in {self.names.app_db_secret} and the database "
+                "disagree: run the migrate task again (db_grant_app_user sets the secret's password)."
+            )
+        say("the app user's secret holds a password and no task logged a refused database login")
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _service(self, name: str | None = None, names: Names | None = None) -> dict[str, Any] | None:
+        names = names or self.names
+        aws = self.aws if names is self.names else Aws(names.region)
+        try:
+            found = aws(
+                "ecs", "describe-services", {"cluster": names.cluster, "services": [name or names.service]}
             )
         except ReleaseError as exc:
             if "ClusterNotFoundException" in str(exc):
@@ -351,6 +605,15 @@ class Release:
             raise
         services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
         return services[0] if services else None
+
+    def _serving_image(self, names: Names) -> str | None:
+        service = self._service(names=names)
+        if service is None:
+            return None
+        definition = Aws(names.region)(
+            "ecs", "describe-task-definition", {"taskDefinition": service["taskDefinition"]}
+        )
+        return str(self._container(definition["taskDefinition"], WEB_CONTAINER)["image"])
 
     def _container(self, task_definition: dict[str, Any], name: str) -> dict[str, Any]:
         return next(c for c in task_definition["containerDefinitions"] if c["name"] == name)
@@ -378,14 +641,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="COMMIT",
         help="the serving release's commit, when its image tag is not one (an image deployed by hand)",
     )
-    args = parser.parse_args(argv)
-    release = Release(
-        args.environment,
-        previous=args.previous,
-        poll_seconds=float(os.environ.get("RELEASE_POLL_SECONDS", "10")),
-        timeout_seconds=float(os.environ.get("RELEASE_TIMEOUT_SECONDS", "1800")),
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="apply without showing the plan and asking (prod asks by default; CI passes --yes)",
     )
+    args = parser.parse_args(argv)
     try:
+        release = Release(
+            args.environment,
+            previous=args.previous,
+            assume_yes=args.yes,
+            poll_seconds=float(os.environ.get("RELEASE_POLL_SECONDS", "10")),
+            timeout_seconds=float(os.environ.get("RELEASE_TIMEOUT_SECONDS", "1800")),
+        )
         release.run()
     except ReleaseError as exc:
         print(f"release FAILED: {exc}", file=sys.stderr, flush=True)

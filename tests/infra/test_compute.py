@@ -104,6 +104,8 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
         # Production serves only its host name: here the ALB's (no domain, so HTTP only).
         "APP_DOMAIN": f"${{aws_lb.{alb}.dns_name}}",
         "SECURE_SSL_REDIRECT": "false",
+        # ... and localhost, the host of the port operators forward through the access host.
+        "ALLOWED_HOSTS": "localhost",
         # dev has no sending domain: mail goes to the log; expiry is off (test_lifecycle.py).
         "POINTS_EXPIRY_MONTHS": "0",
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
@@ -120,10 +122,12 @@ def test_container_environment_and_secrets(dev: Synth) -> None:
 def test_with_a_domain_and_cloudfront_the_app_serves_that_domain_over_https(options: Synth) -> None:
     _, container = _task(options, "awsomeshop-core-task-dev")
     env = {e["name"]: e["value"] for e in container["environment"]}
-    (cdn,) = options.resources("aws_cloudfront_distribution")
     assert env["APP_DOMAIN"] == "shop.example.org"
-    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{cdn}.domain_name}}"
+    # The browser's origin is the domain (CloudFront's alias): nothing else to trust.
+    assert "CSRF_TRUSTED_ORIGINS" not in env
     assert "SECURE_SSL_REDIRECT" not in env  # production's default: on
+    # An internet-facing ALB needs no forwarded local port.
+    assert "ALLOWED_HOSTS" not in env
 
 
 def test_migrate_task_migrates_as_the_owner_then_sets_up_the_app_user(dev: Synth) -> None:

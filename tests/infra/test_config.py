@@ -62,7 +62,8 @@ def test_named_environments_come_from_the_committed_settings_files() -> None:
         assert cfg.remote_state is not None and cfg.remote_state.bucket
         assert cfg.alarm_email
     assert prod.domain_name == prod.hosted_zone_name == "awsomeshop.example.com"
-    assert prod.cors_allowed_origins == ("https://awsomeshop.example.com",)
+    # Uploads come from the site's own origin (derived from the domain unless set).
+    assert prod.upload_origins == ("https://awsomeshop.example.com",)
     # The design figures stay the dataclass defaults.
     assert (dev.task_cpu, prod.db_multi_az) == (512, True)
 
@@ -128,3 +129,40 @@ def test_the_synth_command_names_the_missing_tag() -> None:
     )
     assert done.returncode != 0
     assert "AWSOMESHOP_IMAGE_TAG is required" in done.stderr
+
+
+def test_a_domain_outside_its_hosted_zone_is_refused() -> None:
+    from dataclasses import replace
+
+    prod = ENVIRONMENTS["prod"]
+    with pytest.raises(ConfigurationError, match=r"is not in hosted_zone_name example\.org"):
+        replace(prod, domain_name="shop.example.com", hosted_zone_name="example.org")
+    # The domain itself, or a name inside the zone, is fine; without a zone name the domain is the zone.
+    assert (
+        replace(prod, domain_name="shop.example.org", hosted_zone_name="example.org").zone_name
+        == "example.org"
+    )
+    assert replace(prod, domain_name="example.org", hosted_zone_name=None).zone_name == "example.org"
+
+
+def test_example_values_are_reported_as_placeholders() -> None:
+    """The release refuses these (tests/release); synth accepts them, for the tests' sake."""
+    committed = load_environment("prod", {"AWSOMESHOP_IMAGE_TAG": "t"})
+    assert "domain_name=awsomeshop.example.com" in committed.placeholders()
+    own = apply_settings(
+        ENVIRONMENTS["prod"],
+        {
+            "local_state": True,
+            "domain_name": "rewards.acme.test",
+            "hosted_zone_name": "acme.test",
+            "alarm_email": "ops@acme.test",
+        },
+    )
+    assert own.placeholders() == []
+    assert own.upload_origins == ("https://rewards.acme.test",)
+
+
+def test_prod_promotes_devs_image_and_asks_before_applying() -> None:
+    dev, prod = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
+    assert (prod.promote_image_from, prod.approve_applies) == ("dev", True)
+    assert (dev.promote_image_from, dev.approve_applies) == (None, False)

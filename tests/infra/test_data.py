@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from infra_helpers import Synth
+import pytest
+from infra_helpers import REPO, Synth, synth
+
+from infra_cdktf.config import ENVIRONMENTS, EnvironmentConfig
 
 MASTER_SECRET = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
 
@@ -99,14 +103,43 @@ def _secret(synth: Synth, name: str) -> str:
     return logical_id
 
 
-def test_the_app_user_secret_starts_as_a_placeholder_terraform_never_rewrites(dev: Synth) -> None:
+def test_only_the_first_release_writes_the_app_user_placeholder(
+    dev: Synth, dev_config: EnvironmentConfig
+) -> None:
     import json as _json
 
     app_secret = _secret(dev, "awsomeshop-db-app-user-dev")
-    (version,) = [
-        v for v in dev.resources("aws_secretsmanager_secret_version").values() if app_secret in v["secret_id"]
-    ]
-    # The user name and no password: the first release's tasks can start; the migrate task's
-    # db_grant_app_user then stores the real password, which Terraform never reads back.
-    assert _json.loads(version["secret_string"]) == {"username": "awsomeshop_app", "password": ""}
-    assert version["lifecycle"]["ignore_changes"] == ["secret_string"]
+
+    def versions(synth: Synth) -> dict[str, dict[str, object]]:
+        return {
+            n: v
+            for n, v in synth.resources("aws_secretsmanager_secret_version").items()
+            if app_secret in str(v["secret_id"])
+        }
+
+    # The first release (scripts/release.sh sets the bootstrap variable): the user name and no
+    # password, so its tasks can start; the migrate task's db_grant_app_user then stores the real
+    # password, which Terraform never reads back.
+    first = synth(replace(dev_config, bootstrap_app_db_secret=True))
+    ((address, version),) = versions(first).items()
+    assert address == "data_app_db_secret_placeholder_5FBBE15C"  # the address existing states hold
+    assert _json.loads(str(version["secret_string"])) == {"username": "awsomeshop_app", "password": ""}
+    assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+    # Every other configuration has no version at all: no apply can write an empty password
+    # back as the current version.
+    assert versions(dev) == {}
+    assert "awsomeshop_app" not in json.dumps(dev.resources("aws_secretsmanager_secret_version"))
+
+
+def test_the_bootstrap_variable_comes_from_the_release_not_the_settings_file() -> None:
+    from infra_cdktf.config import ConfigurationError, apply_settings, load_environment
+
+    variables = {
+        "AWSOMESHOP_IMAGE_TAG": "abc",
+        "AWSOMESHOP_ENVIRONMENTS_DIR": str(REPO / "infra_cdktf" / "environments"),
+    }
+    assert load_environment("dev", variables).bootstrap_app_db_secret is False
+    bootstrap = {**variables, "AWSOMESHOP_BOOTSTRAP_APP_DB_SECRET": "1"}
+    assert load_environment("dev", bootstrap).bootstrap_app_db_secret is True
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        apply_settings(ENVIRONMENTS["dev"], {"local_state": True, "bootstrap_app_db_secret": True})

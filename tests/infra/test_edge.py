@@ -94,17 +94,79 @@ def test_certificate_is_validated_through_route53(prod: Synth) -> None:
 def test_cloudfront_option_fronts_the_alb(options: Synth) -> None:
     (dist,) = options.resources("aws_cloudfront_distribution").values()
     (origin,) = dist["origin"]
-    # With a domain, CloudFront reaches the ALB by the certificate's name, over HTTPS only.
-    assert origin["domain_name"] == "shop.example.org"
+    # CloudFront reaches the ALB by its own name (the domain is CloudFront's), over HTTPS only.
+    assert origin["domain_name"] == "origin.shop.example.org"
     assert origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
     behavior = dist["default_cache_behavior"]
     assert behavior["viewer_protocol_policy"] == "redirect-to-https"
-    # Pages are per user: nothing may be cached, and the origin keeps its own Host header.
+    # Pages are per user: nothing may be cached; the viewer's Host (the domain) reaches the app.
     assert behavior["cache_policy_id"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-    assert behavior["origin_request_policy_id"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert behavior["origin_request_policy_id"] == "216adef6-5c7f-47e4-b989-5492eafa07d3"
     assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     (task,) = [t for t in options.resources("aws_ecs_task_definition").values() if "core" in t["family"]]
     assert '"name":"TRUSTED_PROXY_COUNT","value":"2"' in task["container_definitions"].replace(" ", "")
+
+
+def test_cloudfront_caches_the_hashed_static_files(options: Synth) -> None:
+    (dist,) = options.resources("aws_cloudfront_distribution").values()
+    (static,) = dist["ordered_cache_behavior"]
+    assert static["path_pattern"] == "/static/*"
+    assert static["allowed_methods"] == ["GET", "HEAD"]
+    # CachingOptimized: the files' own year-long Cache-Control decides (WhiteNoise manifest).
+    assert static["cache_policy_id"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert static["target_origin_id"] == dist["default_cache_behavior"]["target_origin_id"]
+    assert static["viewer_protocol_policy"] == "redirect-to-https" and static["compress"] is True
+
+
+def test_with_cloudfront_the_domain_points_at_the_distribution(options: Synth) -> None:
+    """Sign-in callbacks, upload CORS and the url output use the domain: it must be CloudFront's."""
+    (dist_name, dist) = next(iter(options.resources("aws_cloudfront_distribution").items()))
+    assert dist["aliases"] == ["shop.example.org"]
+    # A certificate for the domain from us-east-1 (the only region CloudFront takes them from).
+    (cert_name,) = [
+        name
+        for name, c in options.resources("aws_acm_certificate").items()
+        if c.get("provider") == "aws.us_east_1"
+    ]
+    assert options.doc["provider"]["aws"][1] == {
+        **options.doc["provider"]["aws"][1],
+        "alias": "us_east_1",
+        "region": "us-east-1",
+    }
+    viewer = dist["viewer_certificate"]
+    assert viewer["acm_certificate_arn"].startswith("${aws_acm_certificate_validation.")
+    assert (viewer["ssl_support_method"], viewer["minimum_protocol_version"]) == ("sni-only", "TLSv1.2_2021")
+    records = {
+        (r["name"], r["type"]): r["alias"]["name"]
+        for r in options.resources("aws_route53_record").values()
+        if r.get("alias")
+    }
+    assert records[("shop.example.org", "A")] == f"${{aws_cloudfront_distribution.{dist_name}.domain_name}}"
+    assert (
+        records[("shop.example.org", "AAAA")] == f"${{aws_cloudfront_distribution.{dist_name}.domain_name}}"
+    )
+    # The ALB answers as origin.<domain>; its certificate covers both names (CloudFront checks
+    # the forwarded Host, the domain, against it).
+    (alb,) = options.resources("aws_lb")
+    assert records[("origin.shop.example.org", "A")] == f"${{aws_lb.{alb}.dns_name}}"
+    (alb_cert,) = [c for n, c in options.resources("aws_acm_certificate").items() if n != cert_name]
+    assert (alb_cert["domain_name"], alb_cert["subject_alternative_names"]) == (
+        "shop.example.org",
+        ["origin.shop.example.org"],
+    )
+    # Everything else names the domain: the url output, the callbacks, the upload CORS origin.
+    assert options.doc["output"]["url"]["value"] == "https://shop.example.org"
+    (cors,) = options.resources("aws_s3_bucket_cors_configuration").values()
+    assert cors["cors_rule"][0]["allowed_origins"] == ["https://shop.example.org"]
+    callbacks = {
+        u
+        for c in options.resources("aws_cognito_user_pool_client").values()
+        for u in c.get("callback_urls", [])
+    }
+    assert callbacks == {
+        "https://shop.example.org/oidc/callback/",
+        "https://shop.example.org/signin/callback/",
+    }
 
 
 def test_cloudfront_option_closes_the_alb_to_everyone_else(options: Synth) -> None:
@@ -147,14 +209,11 @@ def test_proxy_count_and_csrf_origins_per_topology(prod: Synth, options: Synth) 
     # trust from APP_DOMAIN; the stack adds no second list of origins.
     assert env(prod)["APP_DOMAIN"] == "awsomeshop.example.com"
     assert "CSRF_TRUSTED_ORIGINS" not in env(prod)
-    (dist,) = options.resources("aws_cloudfront_distribution")
     assert env(options)["TRUSTED_PROXY_COUNT"] == "2"
-    # Behind CloudFront the origin forwards the domain as the host (APP_DOMAIN), but browsers
-    # send CloudFront's own name as Origin, so that one is trusted too.
+    # Behind CloudFront browsers use the domain too (it points at the distribution, which
+    # forwards it as the Host): one origin, nothing extra to trust.
     assert env(options)["APP_DOMAIN"] == "shop.example.org"
-    assert (
-        env(options)["CSRF_TRUSTED_ORIGINS"] == f"https://${{aws_cloudfront_distribution.{dist}.domain_name}}"
-    )
+    assert "CSRF_TRUSTED_ORIGINS" not in env(options)
 
 
 def test_behind_cloudfront_the_service_waits_for_the_forwarding_rule(options: Synth) -> None:

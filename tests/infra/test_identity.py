@@ -33,17 +33,70 @@ def test_user_pool(dev: Synth) -> None:
 
 def test_app_client(dev: Synth) -> None:
     (client,) = dev.resources("aws_cognito_user_pool_client").values()
+    assert client["name"] == "awsomeshop-web-client-dev"
     assert client["generate_secret"] is True
     assert sorted(client["explicit_auth_flows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
+    # Seed 002: access and ID tokens 1 hour, refresh tokens 30 days (the sign-in sessions
+    # themselves end after SESSION_COOKIE_AGE, test_review_settings.py).
     assert (
         client["access_token_validity"],
         client["id_token_validity"],
         client["refresh_token_validity"],
-    ) == (1, 1, 8)
-    # The design's 8-hour session: refresh tokens end it (test_review_settings.py).
+    ) == (1, 1, 30)
     assert client["token_validity_units"] == [
-        {"access_token": "hours", "id_token": "hours", "refresh_token": "hours"}
+        {"access_token": "hours", "id_token": "hours", "refresh_token": "days"}
     ]
+    # Without a domain there is no hosted UI, so no OAuth flow (Cognito needs HTTPS callbacks).
+    assert "allowed_oauth_flows" not in client
+
+
+def test_the_storefront_signs_in_with_the_web_client_the_api_verifies(prod: Synth) -> None:
+    web_name, web = prod.named("aws_cognito_user_pool_client", "name", "awsomeshop-web-client-prod")
+    assert web["generate_secret"] is True
+    assert web["allowed_oauth_flows_user_pool_client"] is True
+    assert web["allowed_oauth_flows"] == ["code"]
+    assert web["allowed_oauth_scopes"] == ["openid", "email", "profile"]
+    assert web["supported_identity_providers"] == ["COGNITO"]
+    assert web["callback_urls"] == ["https://awsomeshop.example.com/signin/callback/"]
+    assert web["default_redirect_uri"] == "https://awsomeshop.example.com/signin/callback/"
+    assert web["logout_urls"] == ["https://awsomeshop.example.com/signed-out/"]
+    assert (web["access_token_validity"], web["id_token_validity"], web["refresh_token_validity"]) == (
+        1,
+        1,
+        30,
+    )
+    task = next(
+        t
+        for t in prod.resources("aws_ecs_task_definition").values()
+        if t["family"] == "awsomeshop-core-task-prod"
+    )
+    (container,) = json.loads(task["container_definitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    # The same client for the storefront's sign-in and the API's token check.
+    assert (
+        env["STOREFRONT_OIDC_CLIENT_ID"]
+        == env["COGNITO_CLIENT_ID"]
+        == f"${{aws_cognito_user_pool_client.{web_name}.id}}"
+    )
+    assert env["COGNITO_DOMAIN"].endswith(".auth.us-east-2.amazoncognito.com")
+    # Its secret reaches the task only through Secrets Manager, read by the execution role.
+    client_secret = _secret_arn(prod, "awsomeshop-cognito-client-secret-prod")
+    assert secrets["STOREFRONT_OIDC_CLIENT_SECRET"] == client_secret
+    assert (
+        client_secret
+        in _role_policy(prod, "awsomeshop-ecs-execution-role-prod")["ReadTheContainersSecrets"]["Resource"]
+    )
+    assert "STOREFRONT_OIDC_CLIENT_SECRET" not in json.dumps(container["environment"])
+
+
+def test_without_a_domain_the_storefront_gets_no_oidc_settings(dev: Synth) -> None:
+    task = next(
+        t
+        for t in dev.resources("aws_ecs_task_definition").values()
+        if t["family"] == "awsomeshop-core-task-dev"
+    )
+    assert "STOREFRONT_OIDC" not in task["container_definitions"]
 
 
 def _secret_arn(synth: Synth, name: str) -> str:
@@ -67,23 +120,65 @@ def test_execution_role_pulls_this_image_writes_this_log_group_reads_these_secre
     assert statements["EcrPull"]["Resource"] == ["${aws_ecr_repository.ecr_repository.arn}"]
     log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
     assert statements["WriteLogs"]["Resource"] == [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"]
-    assert statements["ReadAppSecrets"]["Resource"] == [
-        "${aws_db_instance.database.master_user_secret[0].secret_arn}",
+    # The web, worker and expiry containers' secrets: never the master's.
+    assert statements["ReadTheContainersSecrets"]["Resource"] == [
         _secret_arn(dev, "awsomeshop-db-app-user-dev"),
         _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
     ]
-    assert statements["ReadAppSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
-    # No managed policy is attached: AmazonECSTaskExecutionRolePolicy grants on "*".
-    assert not dev.resources("aws_iam_role_policy_attachment")
+    assert statements["ReadTheContainersSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    # No managed policy is attached to a task role: AmazonECSTaskExecutionRolePolicy grants on "*".
+    assert all("ecs" not in a["role"] for a in dev.resources("aws_iam_role_policy_attachment").values())
 
 
-def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth) -> None:
-    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev", "images-database-metrics")
+def test_only_the_migrate_tasks_execution_role_reads_the_master_secret(dev: Synth) -> None:
+    master = "${aws_db_instance.database.master_user_secret[0].secret_arn}"
+    statements = _role_policy(dev, "awsomeshop-ecs-migrate-execution-role-dev")
+    assert statements["ReadTheContainersSecrets"]["Resource"] == [
+        master,
+        _secret_arn(dev, "awsomeshop-django-secret-key-dev"),
+    ]
+    readers = {
+        r["name"]
+        for r_name, r in dev.resources("aws_iam_role").items()
+        for p in dev.resources("aws_iam_role_policy").values()
+        if p["role"] == f"${{aws_iam_role.{r_name}.id}}" and master in p["policy"]
+    }
+    # ECS injecting it, the task following a rotation, RDS Proxy logging in with it.
+    assert readers == {
+        "awsomeshop-ecs-migrate-execution-role-dev",
+        "awsomeshop-ecs-migrate-task-role-dev",
+        "awsomeshop-rds-proxy-role-dev",
+    }
+    roles = {n: r["name"] for n, r in dev.resources("aws_iam_role").items()}
+    used = {
+        t["family"]: (roles[t["execution_role_arn"].split(".")[1]], roles[t["task_role_arn"].split(".")[1]])
+        for t in dev.resources("aws_ecs_task_definition").values()
+    }
+    assert used == {
+        "awsomeshop-core-task-dev": ("awsomeshop-ecs-execution-role-dev", "awsomeshop-ecs-task-role-dev"),
+        "awsomeshop-migrate-task-dev": (
+            "awsomeshop-ecs-migrate-execution-role-dev",
+            "awsomeshop-ecs-migrate-task-role-dev",
+        ),
+        "awsomeshop-worker-task-dev": (
+            "awsomeshop-ecs-execution-role-dev",
+            "awsomeshop-ecs-worker-task-role-dev",
+        ),
+        "awsomeshop-expire-points-task-dev": (
+            "awsomeshop-ecs-execution-role-dev",
+            "awsomeshop-ecs-expiry-task-role-dev",
+        ),
+    }
+
+
+def test_task_role_reaches_this_bucket_and_metric_namespace_but_no_database_iam_login(dev: Synth) -> None:
+    statements = _role_policy(dev, "awsomeshop-ecs-task-role-dev", "images-app-user-secret-metrics")
     assert statements["ListImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}"]
     assert statements["ReadWriteImages"]["Resource"] == ["${aws_s3_bucket.images_bucket.arn}/*"]
     assert set(statements["ReadWriteImages"]["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-    (db_user,) = statements["DatabaseIamConnect"]["Resource"]
-    assert db_user.endswith(":dbuser:${aws_db_instance.database.resource_id}/awsomeshop_admin")
+    # The app logs in with the app user's password through the proxy: no rds-db:connect, and
+    # certainly not as the master user.
+    assert not [p for p in dev.resources("aws_iam_role_policy").values() if "rds-db:" in p["policy"]]
     assert statements["PublishAppMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AWSomeShop"}
     }
@@ -96,6 +191,15 @@ def test_task_role_reaches_this_bucket_database_and_metric_namespace(dev: Synth)
         "Resource": [_secret_arn(dev, "awsomeshop-db-app-user-dev")],
     }
     assert "master_user_secret" not in json.dumps(statements)
+
+
+def test_worker_and_expiry_roles_reach_the_database_secret_and_metrics_only(dev: Synth) -> None:
+    for role in ("awsomeshop-ecs-worker-task-role-dev", "awsomeshop-ecs-expiry-task-role-dev"):
+        statements = _role_policy(dev, role, "app-user-secret-metrics")
+        assert set(statements) == {"FollowDatabasePasswordRotation", "PublishAppMetrics"}
+        assert statements["FollowDatabasePasswordRotation"]["Resource"] == [
+            _secret_arn(dev, "awsomeshop-db-app-user-dev")
+        ]
 
 
 def test_only_the_migrate_task_reads_the_master_secret_and_writes_the_app_user_secret(dev: Synth) -> None:
@@ -257,12 +361,28 @@ def test_admin_client_uses_the_code_flow_with_a_secret_and_our_callback(prod: Sy
         assert client["prevent_user_existence_errors"] == "ENABLED"
 
 
-def test_hosted_ui_domain_prefix_is_valid_for_cognito(prod: Synth) -> None:
+def test_hosted_ui_domain_prefix_is_unique_per_account_and_environment(prod: Synth) -> None:
     (domain,) = prod.resources("aws_cognito_user_pool_domain").values()
-    prefix = domain["domain"]
-    assert prefix == "rewards-shop-hr-prod"
+    # No fixed default another deployment could already hold: the account id is part of it.
+    (account,) = [n for n in prod.data("aws_caller_identity") if n.startswith("identity_")]
+    assert domain["domain"] == f"rewards-shop-prod-${{data.aws_caller_identity.{account}.account_id}}"
+    # What it resolves to is valid for Cognito: an account id is 12 digits.
+    prefix = domain["domain"].replace(f"${{data.aws_caller_identity.{account}.account_id}}", "123456789012")
     assert re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix)
     assert not any(word in prefix for word in RESERVED_IN_DOMAIN_PREFIX)
+
+
+def test_a_chosen_hosted_ui_prefix_is_used_and_checked_against_cognitos_rules() -> None:
+    from dataclasses import replace
+
+    from infra_cdktf.config import ENVIRONMENTS, ConfigurationError
+    from infra_cdktf.identity import hosted_ui_prefix
+
+    chosen = replace(ENVIRONMENTS["prod"], hosted_ui_domain_prefix="acme-rewards-prod")
+    assert hosted_ui_prefix(chosen, "123456789012") == "acme-rewards-prod"
+    for bad in ("Acme", "acme_rewards", "-acme", "acme-", "my-aws-shop", "amazon-x", "cognito1", "a" * 64):
+        with pytest.raises(ConfigurationError, match="not a valid Cognito domain prefix"):
+            replace(ENVIRONMENTS["prod"], hosted_ui_domain_prefix=bad)
 
 
 def test_admin_client_secret_reaches_the_task_through_secrets_manager_only(prod: Synth) -> None:
@@ -291,11 +411,15 @@ def test_admin_client_secret_reaches_the_task_through_secrets_manager_only(prod:
     assert env["COGNITO_HR_GROUP"] == "hr"
     assert not any(value == secret_arn or "client_secret" in value for value in env.values())
 
-    # The execution role reads exactly this secret besides the database's (the master user's for
-    # migrations, the app user's for the web tasks) and Django's.
+    # The execution role reads exactly this secret besides the app user's, Django's and the
+    # storefront's client secret (the migrate task's own execution role reads the master's).
     statements = _role_policy(prod, "awsomeshop-ecs-execution-role-prod")
-    assert statements["ReadAppSecrets"]["Resource"][-1] == secret_arn
-    assert len(statements["ReadAppSecrets"]["Resource"]) == 4
+    assert statements["ReadTheContainersSecrets"]["Resource"] == [
+        _secret_arn(prod, "awsomeshop-db-app-user-prod"),
+        _secret_arn(prod, "awsomeshop-django-secret-key-prod"),
+        secret_arn,
+        _secret_arn(prod, "awsomeshop-cognito-client-secret-prod"),
+    ]
 
 
 def test_settings_file_sets_the_domain_prefix_and_break_glass_accounts() -> None:

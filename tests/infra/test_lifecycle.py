@@ -95,8 +95,9 @@ def test_expiry_task_runs_expire_points_with_the_web_tasks_image_and_settings(de
     assert (task["cpu"], task["memory"], task["network_mode"]) == ("256", "512", "awsvpc")
     assert task["requires_compatibilities"] == ["FARGATE"]
     web_task, _ = containers["awsomeshop-core-task-dev"]
+    # The web tasks' execution role (the same secrets injected), its own task role.
     assert (task["task_role_arn"], task["execution_role_arn"]) == (
-        web_task["task_role_arn"],
+        dev.ref("aws_iam_role", "name", "awsomeshop-ecs-expiry-task-role-dev", "arn"),
         web_task["execution_role_arn"],
     )
 
@@ -127,7 +128,7 @@ def test_scheduler_role_may_only_run_the_expiry_task_and_pass_its_two_roles(dev:
     passing = statements["PassTheTaskRoles"]
     assert passing["Action"] == ["iam:PassRole"]
     assert passing["Resource"] == [
-        dev.ref("aws_iam_role", "name", "awsomeshop-ecs-task-role-dev", "arn"),
+        dev.ref("aws_iam_role", "name", "awsomeshop-ecs-expiry-task-role-dev", "arn"),
         dev.ref("aws_iam_role", "name", "awsomeshop-ecs-execution-role-dev", "arn"),
     ]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
@@ -136,7 +137,7 @@ def test_scheduler_role_may_only_run_the_expiry_task_and_pass_its_two_roles(dev:
     assert statements["DeadLetter"]["Resource"] == [
         dev.ref("aws_sqs_queue", "name", "awsomeshop-expiry-failures-dev", "arn")
     ]
-    assert not dev.resources("aws_iam_role_policy_attachment")
+    assert all("scheduler" not in a["role"] for a in dev.resources("aws_iam_role_policy_attachment").values())
 
 
 def test_failure_queue_is_encrypted_and_kept_two_weeks(dev: Synth) -> None:
@@ -203,6 +204,8 @@ def test_worker_is_one_small_task_running_send_notifications_in_a_loop(dev: Synt
     # A deployment stops the old worker before it starts the new one: never two at once.
     assert (service["deployment_maximum_percent"], service["deployment_minimum_healthy_percent"]) == (100, 0)
     assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    # The apply waits for the worker's deployment as for the web service's.
+    assert service["wait_for_steady_state"] is True
     assert service["capacity_provider_strategy"] == [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}]
     assert "load_balancer" not in service
     assert set(service["network_configuration"]["subnets"]) == _private_subnets(dev)
@@ -249,10 +252,10 @@ def test_prod_sends_from_its_domain_with_dkim_and_mail_from_records(prod: Synth)
     assert by_type["TXT"]["records"] == ["v=spf1 include:amazonses.com ~all"]
 
 
-def test_task_role_may_send_only_from_the_shops_identity(prod: Synth) -> None:
+def test_only_the_worker_may_send_and_only_from_the_shops_identity(prod: Synth) -> None:
     (policy,) = [
         p
-        for p in _policies_of(prod, "awsomeshop-ecs-task-role-prod")
+        for p in _policies_of(prod, "awsomeshop-ecs-worker-task-role-prod")
         if p["name"] == "send-notification-email"
     ]
     (statement,) = json.loads(policy["policy"])["Statement"]
@@ -260,8 +263,13 @@ def test_task_role_may_send_only_from_the_shops_identity(prod: Synth) -> None:
     assert statement["Resource"] == [
         prod.ref("aws_sesv2_email_identity", "email_identity", "awsomeshop.example.com", "arn")
     ]
-    # The scheduler and execution roles get no mail permission.
-    for role in ("awsomeshop-expiry-scheduler-role-prod", "awsomeshop-ecs-execution-role-prod"):
+    # Only the worker sends (the outbox); the web, expiry, scheduler and execution roles cannot.
+    for role in (
+        "awsomeshop-ecs-task-role-prod",
+        "awsomeshop-ecs-expiry-task-role-prod",
+        "awsomeshop-expiry-scheduler-role-prod",
+        "awsomeshop-ecs-execution-role-prod",
+    ):
         assert "ses:" not in json.dumps([p["policy"] for p in _policies_of(prod, role)])
 
 
@@ -281,8 +289,8 @@ def test_every_container_gets_the_mail_and_expiry_settings(prod: Synth) -> None:
 def test_without_a_domain_mail_goes_to_the_log_and_no_ses_is_created(dev: Synth) -> None:
     assert not dev.resources("aws_sesv2_email_identity")
     assert not dev.resources("aws_sesv2_email_identity_mail_from_attributes")
-    assert [p["name"] for p in _policies_of(dev, "awsomeshop-ecs-task-role-dev")] == [
-        "images-database-metrics"
+    assert [p["name"] for p in _policies_of(dev, "awsomeshop-ecs-worker-task-role-dev")] == [
+        "app-user-secret-metrics"
     ]
     _, worker = _containers(dev)["awsomeshop-worker-task-dev"]
     assert _env(worker)["EMAIL_BACKEND"] == CONSOLE

@@ -21,6 +21,7 @@ def test_alarms_match_the_design(dev: Synth) -> None:
         if not a["alarm_name"].startswith("awsomeshop-app-")
         and a["alarm_name"] not in {f"awsomeshop-{key}-dev" for key in LIFECYCLE_ALARMS}
         and not a["alarm_name"].endswith("-rule-dev")
+        and a["alarm_name"] != "awsomeshop-db-login-refused-dev"
     }
     summary = {
         key: (
@@ -97,3 +98,52 @@ def test_proxy_alarm_watches_this_proxy(dev: Synth, postgres: Synth) -> None:
         )
         (proxy,) = synth.resources("aws_db_proxy")
         assert alarm["dimensions"] == {"ProxyName": f"${{aws_db_proxy.{proxy}.name}}"}
+
+
+def test_a_refused_database_login_in_any_tasks_log_raises_an_alarm(dev: Synth) -> None:
+    # The line the backends log (tests/shop/test_db_secret_rotation.py) and the release looks for.
+    from infra_cdktf.config import LOGIN_REFUSED_MESSAGE
+
+    (metric_filter,) = dev.resources("aws_cloudwatch_log_metric_filter").values()
+    log_group, _ = dev.named("aws_cloudwatch_log_group", "name", "/ecs/awsomeshop-core-task-dev")
+    assert metric_filter["log_group_name"] == f"${{aws_cloudwatch_log_group.{log_group}.name}}"
+    assert metric_filter["pattern"] == f'"{LOGIN_REFUSED_MESSAGE}"'
+    transform = metric_filter["metric_transformation"]
+    assert (transform["namespace"], transform["name"], transform["value"]) == (
+        "AWSomeShop/dev",
+        "DatabaseLoginRefused",
+        "1",
+    )
+    _, alarm = dev.named("aws_cloudwatch_metric_alarm", "alarm_name", "awsomeshop-db-login-refused-dev")
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (
+        "AWSomeShop/dev",
+        "DatabaseLoginRefused",
+        "Sum",
+    )
+    assert (alarm["comparison_operator"], alarm["threshold"], alarm["period"]) == (
+        "GreaterThanThreshold",
+        0,
+        300,
+    )
+    (topic,) = dev.resources("aws_sns_topic")
+    assert alarm["alarm_actions"] == [f"${{aws_sns_topic.{topic}.arn}}"]
+
+
+def test_every_budget_alert_sits_above_the_environments_estimated_cost() -> None:
+    """A budget below the environment's own cost alerts every month and means nothing."""
+    import re
+
+    from infra_helpers import REPO
+
+    from infra_cdktf.config import ENVIRONMENTS
+
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    (total,) = re.findall(
+        r"^\| \*\*Total\*\* \| \*\*~\$(\d+)[\u2013-](\d+)\*\* \| \*\*~\$(\d+)[\u2013-](\d+)\*\* \|$",
+        guide,
+        re.M,
+    )
+    dev_high, prod_high = int(total[1]), int(total[3])
+    # Every alert threshold, not just the limit: a threshold below the normal month fires monthly.
+    assert min(ENVIRONMENTS["prod"].budget_alert_usd) >= prod_high
+    assert min(ENVIRONMENTS["dev"].budget_alert_usd) >= dev_high

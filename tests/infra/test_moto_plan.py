@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 SERVICES = [
     "acm", "appautoscaling", "budgets", "cloudfront", "cloudwatch", "cloudwatchlogs", "cognitoidp", "ec2",
     "ecr", "events", "ecs", "elbv2", "iam", "kms", "rds", "route53", "s3", "scheduler", "secretsmanager",
-    "sns", "sqs", "sts",
+    "sns", "sqs", "ssm", "sts",
 ]  # fmt: skip
 
 

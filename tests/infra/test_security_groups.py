@@ -29,6 +29,8 @@ def test_groups_have_no_inline_rules(dev: Synth) -> None:
         "awsomeshop-proxy-sg-dev",
         "awsomeshop-db-sg-dev",
         "awsomeshop-cache-sg-dev",
+        # The Session Manager host in front of dev's internal ALB (test_network.py).
+        "awsomeshop-access-sg-dev",
     }
     for group in groups.values():
         assert "ingress" not in group and "egress" not in group
@@ -55,6 +57,9 @@ def test_egress_rules(dev: Synth) -> None:
         ("app", 3306, 3306, "db", "_egress_rule"),
         ("proxy", 3306, 3306, "db", "_egress_rule"),
         ("app", 6379, 6379, "cache", "_egress_rule"),
+        # The access host: out to Session Manager, and to the internal ALB only. No ingress.
+        ("access", 443, 443, ANY, "_egress_rule"),
+        ("access", 80, 80, "alb", "_egress_rule"),
     }
     # The database and the cache initiate nothing.
     assert not [rule for rule in egress if rule[0] in ("db", "cache")]

@@ -103,6 +103,18 @@ def test_every_skip_has_a_reason_and_a_known_environment() -> None:
         assert skip.environments is None or set(skip.environments) <= set(VARIANTS)
 
 
+def _checkov_copy(directory: Path, target: Path) -> Path:
+    """The stack as checkov can read it. checkov's terraform_json parser (3.3.30) fails on the
+    string-valued `terraform.required_version` ("this method receives only dicts"), reports one
+    parsing error and then checks nothing at all; that key configures no resource, so dropping
+    it from checkov's copy hides no check (test_stack.py pins it in the real output)."""
+    doc = json.loads((directory / "cdk.tf.json").read_text())
+    doc["terraform"].pop("required_version", None)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "cdk.tf.json").write_text(json.dumps(doc))
+    return target
+
+
 def _checkov(checkov: str, directory: Path, skip_ids: list[str]) -> dict[str, Any]:
     command = [
         checkov,
@@ -126,14 +138,16 @@ def _checkov(checkov: str, directory: Path, skip_ids: list[str]) -> dict[str, An
     return report
 
 
-def test_checkov_passes_with_only_the_listed_skips(checkov: str, request: pytest.FixtureRequest) -> None:
+def test_checkov_passes_with_only_the_listed_skips(
+    checkov: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     skips = checkov_skips()
     totals: Counter[str] = Counter()
     used: set[str] = set()
     failures: list[str] = []
     for variant in VARIANTS:
         ids = [s.id for s in skips if s.environments is None or variant in s.environments]
-        directory = _stack_dir(variant, request)
+        directory = _checkov_copy(_stack_dir(variant, request), tmp_path / variant)
         # The verdict: checkov with the listed skips applied must report no failure.
         report = _checkov(checkov, directory, ids)
         failures += [

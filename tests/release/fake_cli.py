@@ -15,12 +15,19 @@ release's twenty-odd calls fast. Every call is recorded in `FakeTools.calls`. An
   does what Terraform does to the release's resources: the cluster and network on the first
   deploy, the web and migrate task definitions with the new image, the service created or
   updated.
-- docker calls succeed.
+- docker: `push` puts a manifest for the image into moto's ECR (so it has a digest), and
+  `buildx imagetools create --tag DST SRC@DIGEST` copies that manifest, as a registry-side copy
+  does: the digest stays the same. Other docker calls succeed.
+- `terraform apply -target=<the migrate task definition>` registers the migrate family's
+  revision for the tag, with a setting only this release's definition has (RELEASED_COMMIT);
+  a migrate task that moto "runs" stores the app user's password in its secret, as
+  db_grant_app_user does.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 import threading
@@ -32,6 +39,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parents[2]
+# scripts/release.py: the release's names and constants, imported where a fake needs them.
+sys.path.insert(0, str(REPO / "scripts"))
 REGION = "us-east-2"
 Answer = tuple[str, str, int]  # stdout, stderr, exit code
 
@@ -108,9 +117,15 @@ class FakeTools:
         rc = int((answer or {}).get("rc", 0))
         if tool == "aws":
             stdout, stderr, aws_rc = self._aws(args)
+            if args[:2] == ["ecs", "run-task"] and not aws_rc:
+                self._grant_app_user(env, args)
             return stdout, stderr, aws_rc or rc
         if tool == "cdktf" and args[:1] == ["deploy"]:
             self._terraform(env)
+        if tool == "terraform" and "apply" in args:
+            self._register_migrate(env)
+        if tool == "docker":
+            self._docker(args)
         return "", "", rc
 
     def _scripted(self, key: str) -> dict[str, Any] | None:
@@ -140,35 +155,25 @@ class FakeTools:
         result.pop("ResponseMetadata", None)
         return json.dumps(result, default=str), "", 0
 
-    def _terraform(self, env: dict[str, str]) -> None:
-        """What `cdktf deploy` changes for a release: task definitions with the tag, the service."""
-        sys.path.insert(0, str(REPO / "scripts"))
-        from release import MIGRATE_CONTAINER, WEB_CONTAINER, Names  # type: ignore[import-not-found]
+    def _names(self, env: dict[str, str]) -> Any:
+        from release import Names  # type: ignore[import-not-found]
 
         from infra_cdktf.config import environment_settings
 
-        names = Names.of(environment_settings(env["AWSOMESHOP_ENVIRONMENTS"], env))
-        ecr, ecs, ec2 = self.client("ecr"), self.client("ecs"), self.client("ec2")
-        uri = ecr.describe_repositories(repositoryNames=[names.repository])["repositories"][0][
+        return Names.of(environment_settings(env["AWSOMESHOP_ENVIRONMENTS"], env))
+
+    def _image(self, names: Any, env: dict[str, str]) -> str:
+        uri = self.client("ecr").describe_repositories(repositoryNames=[names.repository])["repositories"][0][
             "repositoryUri"
         ]
-        image = f"{uri}:{env['AWSOMESHOP_IMAGE_TAG']}"
-        ecs.create_cluster(clusterName=names.cluster)
-        arns = {}
-        for family, container in (
-            (names.web_family, WEB_CONTAINER),
-            (names.migrate_family, MIGRATE_CONTAINER),
-        ):
-            # moto's run-task needs a container-level memory figure; Fargate sets it per task.
-            definition: dict[str, Any] = {
-                "name": container,
-                "image": image,
-                "essential": True,
-                "memory": 1024,
-            }
-            if container == MIGRATE_CONTAINER:
-                definition["command"] = ["python", "manage.py", "migrate", "--noinput"]
-            arns[container] = ecs.register_task_definition(
+        return f"{uri}:{env['AWSOMESHOP_IMAGE_TAG']}"
+
+    def _register(self, family: str, container: str, image: str, **extra: Any) -> str:
+        # moto's run-task needs a container-level memory figure; Fargate sets it per task.
+        definition: dict[str, Any] = {"name": container, "image": image, "essential": True, "memory": 1024}
+        definition.update(extra)
+        return str(
+            self.client("ecs").register_task_definition(
                 family=family,
                 containerDefinitions=[definition],
                 networkMode="awsvpc",
@@ -176,11 +181,98 @@ class FakeTools:
                 cpu="512",
                 memory="1024",
             )["taskDefinition"]["taskDefinitionArn"]
+        )
+
+    def _register_migrate(self, env: dict[str, str]) -> None:
+        """`terraform apply -target=<migrate task definition>`: this release's migrate definition."""
+        from release import MIGRATE_CONTAINER  # type: ignore[import-not-found]
+
+        names = self._names(env)
+        self._register(
+            names.migrate_family,
+            MIGRATE_CONTAINER,
+            self._image(names, env),
+            command=["python", "manage.py", "migrate", "--noinput"],
+            environment=[{"name": "RELEASED_COMMIT", "value": env["AWSOMESHOP_IMAGE_TAG"]}],
+        )
+
+    def _grant_app_user(self, env: dict[str, str], args: list[str]) -> None:
+        """A migrate task ran: db_grant_app_user stores a password when the secret has none."""
+        payload = json.loads(args[args.index("--cli-input-json") + 1])
+        if "migrate" not in payload["taskDefinition"]:
+            return
+        secrets = self.client("secretsmanager")
+        for secret in secrets.list_secrets()["SecretList"]:
+            if secret["Name"].startswith("awsomeshop-db-app-user-"):
+                value = json.loads(secrets.get_secret_value(SecretId=secret["Name"])["SecretString"])
+                if not value.get("password"):
+                    value["password"] = "generated-by-db-grant-app-user"
+                    secrets.put_secret_value(SecretId=secret["Name"], SecretString=json.dumps(value))
+
+    def _docker(self, args: list[str]) -> None:
+        ecr = self.client("ecr")
+        if args[:1] == ["push"]:
+            repository, tag = args[1].split("/", 1)[1].rsplit(":", 1)
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                           "digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest()},
+                "layers": [],
+            }  # fmt: skip
+            ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+        if args[:3] == ["buildx", "imagetools", "create"]:
+            target = args[args.index("--tag") + 1]
+            repository, tag = target.split("/", 1)[1].rsplit(":", 1)
+            source_repository, digest = args[-1].split("/", 1)[1].split("@", 1)
+            images = ecr.batch_get_image(
+                repositoryName=source_repository, imageIds=[{"imageDigest": digest}]
+            )["images"]
+            # moto answers a digest with every image of the repository; keep the one asked for.
+            image = next(i for i in images if i["imageId"]["imageDigest"] == digest)
+            ecr.put_image(repositoryName=repository, imageManifest=image["imageManifest"], imageTag=tag)
+
+    def _terraform(self, env: dict[str, str]) -> None:
+        """What `cdktf deploy` changes for a release: task definitions with the tag, the services."""
+        from release import (  # type: ignore[import-not-found]
+            BOOTSTRAP_VARIABLE,
+            EXPIRY_CONTAINER,
+            MIGRATE_CONTAINER,
+            WEB_CONTAINER,
+            WORKER_CONTAINER,
+        )
+
+        names = self._names(env)
+        ecs, ec2, logs = self.client("ecs"), self.client("ec2"), self.client("logs")
+        image = self._image(names, env)
+        ecs.create_cluster(clusterName=names.cluster)
+        if not logs.describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]:
+            logs.create_log_group(logGroupName=names.log_group)
+        if env.get(BOOTSTRAP_VARIABLE) == "1":
+            # Only the first release's deploy writes the placeholder (infra_cdktf/data.py).
+            self.client("secretsmanager").create_secret(
+                Name=names.app_db_secret,
+                SecretString=json.dumps({"username": "awsomeshop_app", "password": ""}),
+            )
+        arns = {
+            WEB_CONTAINER: self._register(names.web_family, WEB_CONTAINER, image),
+            WORKER_CONTAINER: self._register(names.worker_family, WORKER_CONTAINER, image),
+        }
+        self._register(names.expiry_family, EXPIRY_CONTAINER, image)
+        self._register(
+            names.migrate_family,
+            MIGRATE_CONTAINER,
+            image,
+            command=["python", "manage.py", "migrate", "--noinput"],
+            environment=[{"name": "RELEASED_COMMIT", "value": env["AWSOMESHOP_IMAGE_TAG"]}],
+        )
         services = ecs.describe_services(cluster=names.cluster, services=[names.service])["services"]
         if services and services[0]["status"] == "ACTIVE":
-            ecs.update_service(
-                cluster=names.cluster, service=names.service, taskDefinition=arns[WEB_CONTAINER]
-            )
+            for service, container in (
+                (names.service, WEB_CONTAINER),
+                (names.worker_service, WORKER_CONTAINER),
+            ):
+                ecs.update_service(cluster=names.cluster, service=service, taskDefinition=arns[container])
             return
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -188,20 +280,24 @@ class FakeTools:
         group = ec2.create_security_group(GroupName=f"app-{names.cluster}", Description="app", VpcId=vpc)[
             "GroupId"
         ]
-        ecs.create_service(
-            cluster=names.cluster,
-            serviceName=names.service,
-            taskDefinition=arns[WEB_CONTAINER],
-            desiredCount=2,
-            launchType="FARGATE",
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": [subnet],
-                    "securityGroups": [group],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
-        )
+        for service, container, count in (
+            (names.service, WEB_CONTAINER, 2),
+            (names.worker_service, WORKER_CONTAINER, 1),
+        ):
+            ecs.create_service(
+                cluster=names.cluster,
+                serviceName=service,
+                taskDefinition=arns[container],
+                desiredCount=count,
+                launchType="FARGATE",
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": [subnet],
+                        "securityGroups": [group],
+                        "assignPublicIp": "DISABLED",
+                    }
+                },
+            )
 
     def _fill(self, text: str) -> str:
         while "@latest:" in text:

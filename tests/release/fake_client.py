@@ -13,7 +13,7 @@ import urllib.request
 def main() -> int:
     tool, args = sys.argv[1], sys.argv[2:]
     stdin = sys.stdin.read() if "--password-stdin" in args else None
-    env = {k: v for k, v in os.environ.items() if k.startswith("AWSOMESHOP_")}
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWSOMESHOP_") or k == "PATH"}
     body = json.dumps({"tool": tool, "args": args, "stdin": stdin, "env": env}).encode()
     request = urllib.request.Request(os.environ["FAKE_TOOLS_URL"], data=body, method="POST")
     with urllib.request.urlopen(request, timeout=60) as response:

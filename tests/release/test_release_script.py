@@ -33,6 +33,23 @@ REGION = "us-east-2"
 # Resource names of the dev environment (tests/infra pins that the stack uses the same).
 REPOSITORY, CLUSTER, SERVICE = "awsomeshop-core-dev", "awsomeshop-cluster-dev", "awsomeshop-core-service-dev"
 WEB_FAMILY = "awsomeshop-core-task-dev"
+WORKER_SERVICE = "awsomeshop-notifications-worker-dev"
+PROD_REPOSITORY, PROD_CLUSTER, PROD_SERVICE = (
+    "awsomeshop-core-prod",
+    "awsomeshop-cluster-prod",
+    "awsomeshop-core-service-prod",
+)
+# The committed settings files hold example values a release refuses; the copy gets real-looking ones.
+SETTINGS = {
+    "dev": {"local_state": True, "alarm_email": "ops@rewards.shop.test"},
+    "prod": {
+        "local_state": True,
+        "alarm_email": "ops@rewards.shop.test",
+        "domain_name": "rewards.shop.test",
+        "hosted_zone_name": "shop.test",
+        "cors_allowed_origins": ["https://rewards.shop.test"],
+    },
+}
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("git") is None, reason="the release ships a git commit: needs git"),
@@ -75,11 +92,13 @@ class Workspace:
     first_tag: str = ""
     first_calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def release(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def release(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         self.tools.calls.clear()
+        # stdin is not a terminal, as in CI: an environment that asks must be told --yes.
         return subprocess.run(
             ["bash", "scripts/release.sh", *(args or ("dev",))],
-            cwd=self.repo, env=self.env, capture_output=True, text=True, timeout=300, check=False,
+            cwd=self.repo, env=env or self.env, capture_output=True, text=True, timeout=300, check=False,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
 
     def calls(self) -> list[dict[str, Any]]:
@@ -124,9 +143,15 @@ def released(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
     git(repo, "init", "-q")
+    for name, settings in SETTINGS.items():
+        (repo / "infra_cdktf" / "environments" / f"{name}.json").write_text(json.dumps(settings))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("aws", "docker", "cdktf"):
+    # The infrastructure venv cdktf must find first on PATH (only its bin/python is checked).
+    infra_venv = tmp_path / "venv-infra"
+    (infra_venv / "bin").mkdir(parents=True)
+    (infra_venv / "bin" / "python").symlink_to(sys.executable)
+    for tool in ("aws", "docker", "cdktf", "terraform"):
         shim = bin_dir / tool
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{CLIENT}" {tool} "$@"\n')
         shim.chmod(0o755)
@@ -137,11 +162,13 @@ def released(
         "FAKE_TOOLS_URL": tools.url,
         "RELEASE_POLL_SECONDS": "0",
         "RELEASE_TIMEOUT_SECONDS": "60",
+        "INFRA_VENV": str(infra_venv),
     }
     ws = Workspace(repo=repo, env=env, tools=tools)
     ws.commit("the first release")
     # What the first `terraform apply -target` of the runbook creates: the registry.
-    ws.client("ecr").create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
+    for repository in (REPOSITORY, PROD_REPOSITORY):
+        ws.client("ecr").create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
     with pytest.MonkeyPatch.context() as patch:
         # moto reports a service's deployment COMPLETED once this many tasks "run".
         patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
@@ -172,15 +199,32 @@ def test_first_release_deploys_then_migrates(released: Workspace) -> None:
     # Built and pushed under the commit, logged in with the password on stdin (not in argv).
     build = next(c for c in calls if c["args"][:1] == ["build"])
     assert build["args"][-3:] == ["-t", f"{uri}:{tag}", "."]
+    # For the tasks' X86_64 platform, whatever the build machine's architecture.
+    assert build["args"][1:3] == ["--platform", "linux/amd64"]
     login = next(c for c in calls if c["args"][:1] == ["login"])
     assert login["stdin"].strip() and login["stdin"].strip() not in " ".join(login["args"])
     assert keys.index("docker push") < keys.index("cdktf deploy")
-    # No service existed: the deploy creates it, then the migrations run.
-    assert keys.index("cdktf deploy") < keys.index("aws ecs run-task")
+    # No service existed: the deploy creates it, then the migrations run, then the worker
+    # (started before its tables existed) starts again.
+    assert keys.index("cdktf deploy") < keys.index("aws ecs run-task") < keys.index("aws ecs update-service")
+    restart = json.loads(next(c for c in calls if c["args"][:2] == ["ecs", "update-service"])["args"][-1])
+    assert restart == {"cluster": CLUSTER, "service": WORKER_SERVICE, "forceNewDeployment": True}
     deploy = next(c for c in calls if c["tool"] == "cdktf")
     assert deploy["args"] == ["deploy", "awsomeshop-dev", "--auto-approve"]
     assert deploy["env"]["AWSOMESHOP_IMAGE_TAG"] == tag and deploy["env"]["AWSOMESHOP_ENVIRONMENTS"] == "dev"
+    # Only the first release's deploy writes the app user's placeholder secret.
+    assert deploy["env"]["AWSOMESHOP_BOOTSTRAP_APP_DB_SECRET"] == "1"
+    # cdktf starts `python -m infra_cdktf`: the infrastructure venv comes first on its PATH.
+    assert deploy["env"]["PATH"].split(os.pathsep)[0] == str(
+        Path(released.env["INFRA_VENV"]).resolve() / "bin"
+    )
     assert "aws ecs describe-tasks" in keys
+    # Every rollout is checked, not just the web service's, and then the database login.
+    assert keys.index("cdktf deploy") < keys.index("aws secretsmanager get-secret-value")
+    services = [
+        json.loads(c["args"][-1])["services"] for c in calls if c["args"][:2] == ["ecs", "describe-services"]
+    ]
+    assert [WORKER_SERVICE] in services
 
 
 def test_an_update_migrates_with_the_new_image_before_the_service_changes(workspace: Workspace) -> None:
@@ -191,14 +235,25 @@ def test_an_update_migrates_with_the_new_image_before_the_service_changes(worksp
     assert f"the service now runs commit {first}" in done.stdout
     assert "expand-only, safe to roll" in done.stdout
     keys = workspace.keys()
-    assert keys.index("docker push") < keys.index("aws ecs run-task") < keys.index("cdktf deploy")
-    # The migrate task ran a definition registered with this release's image, not the old one.
+    assert keys.index("docker push") < keys.index("terraform apply") < keys.index("aws ecs run-task")
+    assert keys.index("aws ecs run-task") < keys.index("cdktf deploy")
+    apply = next(c for c in workspace.calls() if c["tool"] == "terraform" and "apply" in c["args"])
+    assert "-target=aws_ecs_task_definition.migrate_task_definition" in apply["args"]
+    assert "-auto-approve" in apply["args"]
+    # The migrate task ran the definition Terraform registered for this release (its settings
+    # and secrets, not a copy of the previous release's with the image swapped).
     run_task = next(c for c in workspace.calls() if c["args"][:2] == ["ecs", "run-task"])
     payload = json.loads(run_task["args"][run_task["args"].index("--cli-input-json") + 1])
     ecs = workspace.client("ecs")
     migrate = ecs.describe_task_definition(taskDefinition=payload["taskDefinition"])["taskDefinition"]
     assert migrate["containerDefinitions"][0]["image"].endswith(f":{second}")
+    assert {"name": "RELEASED_COMMIT", "value": second} in migrate["containerDefinitions"][0]["environment"]
     assert migrate["containerDefinitions"][0]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert "register-task-definition" not in {c["args"][1] for c in workspace.calls() if c["tool"] == "aws"}
+    # No migrations in this release: no snapshot; later deploys never write the placeholder.
+    assert not [k for k in keys if k.startswith("aws rds")]
+    deploy = next(c for c in workspace.calls() if c["tool"] == "cdktf" and c["args"][0] == "deploy")
+    assert "AWSOMESHOP_BOOTSTRAP_APP_DB_SECRET" not in deploy["env"]
     assert payload["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
     assert workspace.serving_image().endswith(f":{second}")
 
@@ -283,6 +338,7 @@ def test_a_rolled_back_deployment_fails_with_the_circuit_breakers_reason(workspa
     done = workspace.release()
     assert done.returncode == 1, done.stdout + done.stderr
     assert "did not complete: ECS deployment circuit breaker: tasks failed to start." in done.stderr
+    assert f"to {SERVICE} did not complete" in done.stderr
     assert "rolling back to deployment ecs-svc/1234" in done.stderr
     assert f"task-definition/{WEB_FAMILY}:1" in done.stderr
     assert first != git(workspace.repo, "rev-parse", "--short=12", "HEAD")
@@ -338,3 +394,181 @@ def test_a_service_whose_commit_cannot_be_told_is_not_taken_for_a_first_release(
     assert "cannot tell which commit the service runs" in done.stderr
     # A first release would deploy before migrating; nothing at all happened instead.
     assert not {"docker build", "cdktf deploy", "aws ecs run-task"} & set(workspace.keys())
+
+
+def test_a_release_without_the_infrastructure_venv_stops_before_anything(workspace: Workspace) -> None:
+    env = {**workspace.env, "INFRA_VENV": str(workspace.repo / "no-such-venv")}
+    done = workspace.release(env=env)
+    assert done.returncode == 1
+    assert "the infrastructure venv" in done.stderr and "scripts/test-infra.sh" in done.stderr
+    assert workspace.calls() == []
+
+
+def test_example_settings_are_refused_before_anything(workspace: Workspace) -> None:
+    settings = workspace.repo / "infra_cdktf" / "environments" / "dev.json"
+    kept = settings.read_text()
+    workspace.commit("back to the example address", {str(settings.relative_to(workspace.repo)): (
+        json.dumps({**SETTINGS["dev"], "alarm_email": "awsomeshop-alerts@example.com"})
+    )})  # fmt: skip
+    try:
+        done = workspace.release()
+    finally:
+        git(workspace.repo, "reset", "-q", "--hard", "HEAD~1")
+    assert settings.read_text() == kept
+    assert done.returncode == 1
+    assert "still holds example values: alarm_email=awsomeshop-alerts@example.com" in done.stderr
+    assert workspace.calls() == []
+
+
+def test_a_release_with_migrations_snapshots_the_database_first(workspace: Workspace) -> None:
+    workspace.commit(
+        "an expand-only migration",
+        files={
+            "catalog/migrations/0099_product_subtitle.py": (
+                "from django.db import migrations, models\n\n\n"
+                "class Migration(migrations.Migration):\n"
+                '    dependencies = [("catalog", "0003_product_change_stock_permission")]\n'
+                '    operations = [migrations.AddField("product", "subtitle", '
+                "models.CharField(max_length=80, null=True))]\n"
+            )
+        },
+    )
+    tag = git(workspace.repo, "rev-parse", "--short=12", "HEAD")
+    snapshot = f"awsomeshop-dev-pre-{tag}"
+    workspace.script(
+        {
+            "aws rds create-db-snapshot": {"stdout": {"DBSnapshot": {"Status": "creating"}}},
+            "aws rds describe-db-snapshots": [
+                {"stdout": {"DBSnapshots": [{"DBSnapshotIdentifier": snapshot, "Status": "creating"}]}},
+                {"stdout": {"DBSnapshots": [{"DBSnapshotIdentifier": snapshot, "Status": "available"}]}},
+            ],
+        }
+    )
+    done = workspace.release()
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = workspace.keys()
+    assert keys.index("aws rds create-db-snapshot") < keys.index("aws ecs run-task")
+    assert keys.count("aws rds describe-db-snapshots") == 2
+    create = next(c for c in workspace.calls() if c["args"][:2] == ["rds", "create-db-snapshot"])
+    assert json.loads(create["args"][-1]) == {
+        "DBInstanceIdentifier": "awsomeshop-db-dev",
+        "DBSnapshotIdentifier": snapshot,
+    }
+
+
+def test_a_worker_rolled_back_by_the_circuit_breaker_fails_the_release(workspace: Workspace) -> None:
+    workspace.commit("a release whose worker never starts")
+    worker_rolled_back = {
+        "services": [
+            {
+                "serviceName": WORKER_SERVICE,
+                "status": "ACTIVE",
+                "taskDefinition": "arn:aws:ecs:us-east-2:123456789012:task-definition/awsomeshop-worker-task-dev:1",
+                "deployments": [
+                    {
+                        "status": "ACTIVE",
+                        "taskDefinition": "@latest:awsomeshop-worker-task-dev@",
+                        "rolloutState": "FAILED",
+                        "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
+                    }
+                ],
+                "events": [],
+            }
+        ]
+    }
+    # Serving commit, the migrate task's network, the web rollout: real; then the worker's.
+    workspace.script({"aws ecs describe-services": [{"moto": True}] * 3 + [{"stdout": worker_rolled_back}]})
+    done = workspace.release()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"to {WORKER_SERVICE} did not complete: ECS deployment circuit breaker" in done.stderr
+
+
+def test_an_expiry_task_definition_left_on_the_old_image_fails_the_release(workspace: Workspace) -> None:
+    old = _serving_tag(workspace)
+    workspace.commit("a release whose expiry definition was not updated")
+    stale = {
+        "taskDefinition": {
+            "family": "awsomeshop-expire-points-task-dev",
+            "taskDefinitionArn": "arn:aws:ecs:us-east-2:123456789012:task-definition/awsomeshop-expire-points-task-dev:1",
+            "containerDefinitions": [{"name": "expire-points", "image": f"{REPOSITORY}:{old}"}],
+        }
+    }
+    # Serving commit, migrate, web, worker: real; the expiry family's latest is stale.
+    workspace.script({"aws ecs describe-task-definition": [{"moto": True}] * 4 + [{"stdout": stale}]})
+    done = workspace.release()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "the latest awsomeshop-expire-points-task-dev runs" in done.stderr
+    assert "the deploy did not update it" in done.stderr
+
+
+def test_an_app_user_secret_without_a_password_fails_the_release(workspace: Workspace) -> None:
+    workspace.commit("a release after the app user's secret lost its password")
+    empty = {"SecretString": json.dumps({"username": "awsomeshop_app", "password": ""})}
+    workspace.script({"aws secretsmanager get-secret-value": {"stdout": empty}})
+    done = workspace.release()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "awsomeshop-db-app-user-dev holds no password" in done.stderr
+
+
+def test_refused_database_logins_in_the_logs_fail_the_release(workspace: Workspace) -> None:
+    workspace.commit("a release whose tasks cannot log in")
+    refused = {
+        "events": [
+            {
+                "logStreamName": "web/web/0123",
+                "message": '{"level": "ERROR", "message": "database login refused with the current credentials"}',
+            }
+        ]
+    }
+    workspace.script({"aws logs filter-log-events": {"stdout": refused}})
+    done = workspace.release()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tasks logged refused database logins since this release began" in done.stderr
+    assert "web/web/0123" in done.stderr
+    query = next(c for c in workspace.calls() if c["args"][:2] == ["logs", "filter-log-events"])
+    payload = json.loads(query["args"][-1])
+    assert payload["logGroupName"] == "/ecs/awsomeshop-core-task-dev"
+    assert payload["filterPattern"] == '"database login refused with the current credentials"'
+    assert payload["startTime"] > 0
+
+
+def test_prod_asks_before_applying_and_is_refused_where_nobody_can_answer(workspace: Workspace) -> None:
+    done = workspace.release("prod")
+    assert done.returncode == 1
+    assert "prod shows each plan and asks before applying" in done.stderr and "--yes" in done.stderr
+    assert workspace.calls() == []
+
+
+def test_prod_promotes_the_image_dev_serves_by_digest(workspace: Workspace) -> None:
+    tag = workspace.commit("a release for prod")
+    # Not yet on dev: prod refuses to ship an image nobody tested.
+    done = workspace.release("prod", "--yes")
+    assert done.returncode == 1
+    assert f"dev does not serve commit {tag}" in done.stderr
+    assert not {"docker build", "docker buildx", "cdktf deploy"} & set(workspace.keys())
+
+    assert workspace.release("dev").returncode == 0
+    done = workspace.release("prod", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = workspace.keys()
+    assert "docker build" not in keys and "docker buildx" in keys
+    ecr = workspace.client("ecr")
+
+    def digest(repository: str) -> str:
+        return str(
+            ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0][
+                "imageDigest"
+            ]
+        )
+
+    assert digest(PROD_REPOSITORY) == digest(REPOSITORY)
+    copy = next(c for c in workspace.calls() if c["args"][:3] == ["buildx", "imagetools", "create"])
+    assert copy["args"][-1].endswith(f"/{REPOSITORY}@{digest(REPOSITORY)}")
+    deploy = next(c for c in workspace.calls() if c["tool"] == "cdktf" and c["args"][0] == "deploy")
+    assert deploy["args"] == ["deploy", "awsomeshop-prod", "--auto-approve"]
+    ecs = workspace.client("ecs")
+    (service,) = ecs.describe_services(cluster=PROD_CLUSTER, services=[PROD_SERVICE])["services"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"
+    ][0]["image"]
+    assert image.endswith(f"/{PROD_REPOSITORY}:{tag}")

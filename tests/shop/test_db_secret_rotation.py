@@ -15,6 +15,7 @@ import MySQLdb
 import pytest
 from django.db import connection
 
+from infra_cdktf.config import LOGIN_REFUSED_MESSAGE
 from shop.db_backends.mysql.base import DatabaseWrapper
 from tests.support.cognito import free_port
 from tests.support.mysql_accounts import account_name, temporary_account
@@ -96,10 +97,37 @@ def test_without_the_secret_a_rotation_locks_the_process_out(secrets: Any, accou
     assert refused.value.args[0] == 1045
 
 
-def test_a_wrong_password_that_is_not_a_rotation_is_still_refused(secrets: Any, account: str) -> None:
+def test_a_wrong_password_that_is_not_a_rotation_is_still_refused(
+    secrets: Any, account: str, caplog: pytest.LogCaptureFixture
+) -> None:
     arn = secrets.create_secret(
         Name="rds!db-3", SecretString=f'{{"username": "{USER}", "password": "wrong"}}'
     )["ARN"]
     with pytest.raises(MySQLdb.OperationalError) as refused:
         _current_user(_wrapper("wrong", arn))
     assert refused.value.args[0] == 1045
+    # The line the release and the login-refused alarm look for (the liveness check cannot see it).
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [LOGIN_REFUSED_MESSAGE]
+
+
+def test_a_secret_that_changed_to_a_wrong_password_is_logged_as_refused(
+    secrets: Any, account: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn = secrets.create_secret(Name="rds!db-4", SecretString=f'{{"username": "{USER}", "password": ""}}')[
+        "ARN"
+    ]
+    with pytest.raises(MySQLdb.OperationalError) as refused:
+        _current_user(_wrapper("stale", arn))
+    assert refused.value.args[0] == 1045
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [LOGIN_REFUSED_MESSAGE]
+
+
+def test_a_followed_rotation_logs_no_refusal(
+    secrets: Any, account: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn = secrets.create_secret(
+        Name="rds!db-5", SecretString=f'{{"username": "{USER}", "password": "{OLD}"}}'
+    )["ARN"]
+    _rotate(secrets, arn)
+    assert _current_user(_wrapper(OLD, arn)).startswith(USER)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -22,6 +22,8 @@ from django.db.backends.mysql import base
 logger = logging.getLogger(__name__)
 
 ACCESS_DENIED = 1045
+# infra_cdktf.config.LOGIN_REFUSED_MESSAGE: an alarm counts this line and the release looks for it.
+LOGIN_REFUSED = "database login refused with the current credentials"
 
 
 def read_credentials(secret_arn: str) -> tuple[str, str]:
@@ -42,7 +44,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             logger.warning("database login refused; re-reading the credentials from Secrets Manager")
             user, password = read_credentials(secret_arn)
             if (user, password) == (conn_params.get("user"), conn_params.get("password")):
-                raise  # not a rotation: the secret holds what was refused
+                # Not a rotation: the secret holds what was refused. The liveness check does not
+                # touch the database, so this line is how the deploy and the alarm see it.
+                logger.error(LOGIN_REFUSED)
+                raise
             # Shared by this process's later connections (settings_dict is the DATABASES entry).
             self.settings_dict["USER"], self.settings_dict["PASSWORD"] = user, password
-            return super().get_new_connection({**conn_params, "user": user, "password": password})
+            try:
+                return super().get_new_connection({**conn_params, "user": user, "password": password})
+            except MySQLdb.OperationalError as retry:
+                if retry.args[0] == ACCESS_DENIED:
+                    logger.error(LOGIN_REFUSED)
+                raise
