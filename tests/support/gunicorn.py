@@ -41,9 +41,16 @@ class Gunicorn:
 
 
 def start_gunicorn(
-    env: Mapping[str, str], log: Path, *, workers: int = 1, ready_path: str = "/health/live"
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    workers: int = 1,
+    ready_path: str = "/health/live",
+    port: int | None = None,
 ) -> Gunicorn:
-    port = free_port()
+    """gunicorn on ``port`` (a free one by default: give one when it must be known beforehand,
+    as an identity provider's registered callback needs)."""
+    port = port or free_port()
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "awsomeshop.settings.test", **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
