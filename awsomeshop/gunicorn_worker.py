@@ -149,26 +149,37 @@ class _Job:
         self.app = app
         self.environ = environ
         self.started = threading.Event()
+        self.answered = threading.Event()
+        self.answer: tuple[str, list[tuple[str, str]], bytes] | None = None
+        self.error: BaseException | None = None
 
-    def run(self) -> tuple[str, list[tuple[str, str]], bytes]:
+    def run(self) -> None:
         self.started.set()
-        answer: list[Any] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], None]:
-            answer[:] = [status, headers]
-            return chunks.append
-
-        chunks: list[bytes] = []
-        result = self.app(self.environ, start_response)
+        result: Any = None
         try:
+            head: list[Any] = []
+            chunks: list[bytes] = []
+
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Callable[[bytes], None]:
+                head[:] = [status, headers]
+                return chunks.append
+
+            result = self.app(self.environ, start_response)
             chunks.extend(result)
+            self.answer = (head[0], head[1], b"".join(chunks))
+        except BaseException as exc:  # noqa: BLE001 - handed to the front thread, which raises it
+            self.error = exc
         finally:
+            # The front thread writes the answer while this thread tidies up: Django's
+            # request_finished (closing or checking this thread's database connection) runs in
+            # close(), and can itself wait on a stalled database; the client should not.
+            self.answered.set()
             close = getattr(result, "close", None)
             if close is not None:
-                close()  # Django's request_finished: this thread's connection is tidied here
-        return answer[0], answer[1], b"".join(chunks)
+                with contextlib.suppress(Exception):
+                    close()
 
 
 class FrontApp:
@@ -210,7 +221,11 @@ class FrontApp:
         if not job.started.wait(QUEUE_TIMEOUT_SECONDS) and future.cancel():
             self.worker.shed()
             return _answer(start_response, BUSY)
-        status, headers, payload = future.result()
+        job.answered.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.answer is not None
+        status, headers, payload = job.answer
         if not any(name.lower() == "content-length" for name, _ in headers) and status[:3] not in (
             "204",
             "304",
@@ -325,10 +340,10 @@ class FrontedWorker(ThreadWorker):
             return
         super().notify()
 
-    def run_job(self, job: _Job) -> tuple[str, list[tuple[str, str]], bytes]:
+    def run_job(self, job: _Job) -> None:
         self.busy_since = time.monotonic()
         try:
-            return job.run()
+            job.run()
         finally:
             self.busy_since = None
 

@@ -37,3 +37,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 # With company sign-in configured, HR signs in through Cognito only; a password opens the
 # admin only for the break-glass superusers named in ADMIN_BREAK_GLASS_EMAILS.
 ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
+# MySQL/MariaDB through the project's engine even without DB_SECRET_ARN: a request whose database
+# stops answering then fails after DB_READ_TIMEOUT instead of also waiting out a reconnect
+# (shop.db_backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"  # noqa: F405
