@@ -528,3 +528,31 @@ def test_slow_and_lying_clients_under_load_hold_no_worker(crowd: Crowd, server: 
     assert slow_answers == [408] * len(held)
     load.assert_bounded()
     assert_money_invariants(crowd.initial_stock)
+
+
+def test_connection_cut_after_a_refusal_is_stored_says_so_and_a_retry_can_succeed(
+    shop: Shop, proxy: TcpProxy, record_figure
+):
+    """The refusal is committed, its acknowledgement lost. The client was told "nothing was
+    changed" (503) while the key remembered a 409 it never saw, which every retry then
+    replayed, even once stock was back."""
+    Product = type(shop.product)
+    Product.objects.filter(pk=shop.product.pk).update(stock=0)
+    proxy.cut_after_commit(b"INSERT INTO", b"orders_idempotencyrecord")
+    response, seconds = _timed(lambda: shop.order("refused-cut-1"))
+    assert proxy.cut_done.is_set()
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["code"] == "out_of_stock"
+    assert "processed again" in body["detail"]
+    # Stock returns; the retry with the same key is processed, not pinned to the refusal.
+    Product.objects.filter(pk=shop.product.pk).update(stock=5)
+    retried = shop.order("refused-cut-1")
+    record_figure(
+        f"drill[{connection.vendor}] cut after a refusal's COMMIT: {response.status_code} "
+        f"{body['code']} in {seconds:.2f} s; retry after stock returned {retried.status_code}"
+    )
+    assert retried.status_code == 201, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    assert shop.balance() == 900
+    assert_money_invariants(shop.initial_stock)
