@@ -35,6 +35,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -56,7 +57,8 @@ BODY_FLOOR_BYTES_PER_SECOND = 32 * 1024
 WRITE_TIMEOUT_SECONDS = 10.0
 # Above the largest body any endpoint takes (the CSV import's 5 MB file in its multipart form).
 MAX_BODY_BYTES = 8 * 1024 * 1024
-# How long a request may wait for the application thread before it is answered 503.
+# How long a request may wait for the application thread before it is answered 503
+# (WEB_QUEUE_TIMEOUT overrides it, e.g. for a test that must never see a shed request).
 QUEUE_TIMEOUT_SECONDS = 1.0
 LIVENESS_PATHS = frozenset({"/healthz", "/health/live"})
 RETRY_AFTER_SECONDS = 5  # as shop.errors.RETRY_AFTER_SECONDS
@@ -218,7 +220,7 @@ class FrontApp:
             app_environ["wsgi.input_terminated"] = True
         job = _Job(self.app, app_environ)
         future = self.worker.app_thread.submit(self.worker.run_job, job)
-        if not job.started.wait(QUEUE_TIMEOUT_SECONDS) and future.cancel():
+        if not job.started.wait(self.worker.queue_timeout) and future.cancel():
             self.worker.shed()
             return _answer(start_response, BUSY)
         job.answered.wait()
@@ -281,8 +283,10 @@ class FrontedWorker(ThreadWorker):
     app_thread: ThreadPoolExecutor
     wsgi: Any
     busy_since: float | None = None  # when the application thread began its current request
+    queue_timeout = QUEUE_TIMEOUT_SECONDS
 
     def init_process(self) -> None:
+        self.queue_timeout = float(os.environ.get("WEB_QUEUE_TIMEOUT", "") or QUEUE_TIMEOUT_SECONDS)
         self.app_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="app")
         super().init_process()
 
@@ -331,12 +335,13 @@ class FrontedWorker(ThreadWorker):
         super().handle_error(req, client, addr, exc)
 
     def notify(self) -> None:
-        # The heartbeat the arbiter watches. The main loop beats every second, however long the
-        # application thread takes; stop beating once that thread has been on one request for
-        # longer than gunicorn's timeout, so the arbiter kills the worker as it would a stuck
-        # synchronous one.
+        # The heartbeat the arbiter watches; it kills a worker silent for `timeout`. The main loop
+        # beats every second however long the application thread takes, so it stops beating
+        # while that thread has been on one request for over a second: a request that runs past
+        # `timeout` gets the worker killed, as a stuck synchronous worker would be (whose
+        # heartbeat stops for every request).
         busy_since = self.busy_since
-        if busy_since is not None and time.monotonic() - busy_since > self.cfg.timeout:
+        if busy_since is not None and time.monotonic() - busy_since > 1.0:
             return
         super().notify()
 
@@ -348,7 +353,7 @@ class FrontedWorker(ThreadWorker):
             self.busy_since = None
 
     def shed(self) -> None:
-        logger.warning("request shed: the application thread was busy for %.1f s", QUEUE_TIMEOUT_SECONDS)
+        logger.warning("request shed: the application thread was busy for %.1f s", self.queue_timeout)
         with contextlib.suppress(Exception):
             from shop import metrics
 

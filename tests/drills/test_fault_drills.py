@@ -429,7 +429,7 @@ def test_no_fault_under_load_is_the_baseline(crowd: Crowd, record_figure):
     assert_money_invariants(crowd.initial_stock)
 
 
-@pytest.mark.parametrize("fault", ["stall", "refuse"])
+@pytest.mark.parametrize("fault", ["stall", "refuse", "cut"])
 def test_database_fault_under_load_every_client_answered_within_bounds(
     crowd: Crowd, proxy: TcpProxy, server: Gunicorn, record_figure, fault
 ):
@@ -439,10 +439,15 @@ def test_database_fault_under_load_every_client_answered_within_bounds(
             proxy.stall()
             time.sleep(10)  # longer than the database timeouts (8 s), so stalled calls end here
             proxy.resume()
-        else:
+        elif fault == "refuse":
             proxy.stop()
             time.sleep(3)
             proxy.start()
+        else:  # every open connection reset, again and again, whatever it was doing (COMMITs too)
+            ends = time.monotonic() + 3
+            while time.monotonic() < ends:
+                proxy.resume()
+                time.sleep(0.3)
         time.sleep(2)
     after = _recovered(crowd)
     record_figure(f"drill[{connection.vendor}] database {fault}, {CLIENTS} clients: {load.summary()}")
