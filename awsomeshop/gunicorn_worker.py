@@ -9,7 +9,9 @@ worker) but moves everything that waits on a client, or that must not wait, to f
   slower than ``BODY_FLOOR_BYTES_PER_SECOND`` after ``CLIENT_GRACE_SECONDS``, or a body shorter
   than its Content-Length, gets ``408 request_timeout`` or ``400 validation_error`` and holds
   only a front thread, for seconds; the application thread never reads a socket. A malformed
-  chunked body is a ``400`` here too. Bodies over ``MAX_BODY_BYTES`` are ``413`` unread.
+  chunked body is a ``400`` here too. Bodies over ``MAX_BODY_BYTES`` (chunked ones over
+  ``MAX_CHUNKED_BYTES``) are ``413`` unread, and large bodies held at once are capped per
+  worker (``BODY_BUDGET_BYTES``; beyond it, ``503``).
 - **The application thread** runs Django, one request after another, with the body already in
   memory; the response is built there in full (streamed responses included, so that their
   database reads stay on this thread's connection) and written by the front thread.
@@ -55,8 +57,15 @@ CLIENT_GRACE_SECONDS = 3.0
 BODY_FLOOR_BYTES_PER_SECOND = 32 * 1024
 # Writing the answer to a client that does not read it.
 WRITE_TIMEOUT_SECONDS = 10.0
-# Above the largest body any endpoint takes (the CSV import's 5 MB file in its multipart form).
+# Above the largest body any endpoint takes (the CSV import's 5 MB file in its multipart form);
+# Django's own limits (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB outside file fields) still apply.
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# A chunked body announces no size: held to Django's limit for non-file data, as before.
+MAX_CHUNKED_BYTES = 2_621_440
+# Bodies are held in memory while their request is served: a worker holds at most this much of
+# large ones (64 KB and up) at once; a request that would exceed it is shed (503) unread.
+LARGE_BODY_BYTES = 64 * 1024
+BODY_BUDGET_BYTES = 32 * 1024 * 1024
 # How long a request may wait for the application thread before it is answered 503
 # (WEB_QUEUE_TIMEOUT overrides it, e.g. for a test that must never see a shed request).
 QUEUE_TIMEOUT_SECONDS = 1.0
@@ -198,6 +207,18 @@ class FrontApp:
             if front is not None:
                 front.end_reading()
             return self.app(environ, start_response)  # touches no database; see the module doc
+        reserved = _body_size_to_reserve(environ)
+        if not self.worker.reserve_body(reserved):
+            self.worker.shed()
+            return _answer(start_response, BUSY, close=True)
+        try:
+            return self._serve(environ, start_response, front)
+        finally:
+            self.worker.release_body(reserved)
+
+    def _serve(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], front: FrontSocket | None
+    ) -> Iterable[bytes]:
         try:
             body = _read_body(environ)
         except SlowClient:
@@ -246,8 +267,8 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     length = environ.get("CONTENT_LENGTH") or ""
     if chunked:
-        data = stream.read(MAX_BODY_BYTES + 1)
-        return _TOO_LARGE if len(data) > MAX_BODY_BYTES else data
+        data = stream.read(MAX_CHUNKED_BYTES + 1)
+        return _TOO_LARGE if len(data) > MAX_CHUNKED_BYTES else data
     if not length:
         return None
     expected = int(length)  # gunicorn accepts digits only
@@ -257,6 +278,15 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     if len(data) < expected:
         raise BodyTooShort()
     return bytes(data)
+
+
+def _body_size_to_reserve(environ: dict[str, Any]) -> int:
+    """What this request's body may take in memory, if it counts against the budget."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return MAX_CHUNKED_BYTES
+    length = environ.get("CONTENT_LENGTH") or "0"
+    size = int(length) if length.isdigit() else 0
+    return size if LARGE_BODY_BYTES <= size <= MAX_BODY_BYTES else 0
 
 
 def _answer(
@@ -288,6 +318,8 @@ class FrontedWorker(ThreadWorker):
     def init_process(self) -> None:
         self.queue_timeout = float(os.environ.get("WEB_QUEUE_TIMEOUT", "") or QUEUE_TIMEOUT_SECONDS)
         self.app_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="app")
+        self._body_lock = threading.Lock()
+        self._body_bytes = 0
         super().init_process()
 
     def load_wsgi(self) -> None:
@@ -344,6 +376,20 @@ class FrontedWorker(ThreadWorker):
         if busy_since is not None and time.monotonic() - busy_since > 1.0:
             return
         super().notify()
+
+    def reserve_body(self, size: int) -> bool:
+        if not size:
+            return True
+        with self._body_lock:
+            if self._body_bytes + size > BODY_BUDGET_BYTES:
+                return False
+            self._body_bytes += size
+            return True
+
+    def release_body(self, size: int) -> None:
+        if size:
+            with self._body_lock:
+                self._body_bytes -= size
 
     def run_job(self, job: _Job) -> None:
         self.busy_since = time.monotonic()

@@ -258,3 +258,31 @@ def test_sigterm_under_load_finishes_in_flight_requests(tmp_path: Path, record_f
     assert statuses == [201, 201]
     assert exit_code == 0
     assert stopped_in < 25  # gunicorn's graceful_timeout, itself under ECS's stopTimeout
+
+
+def test_large_bodies_held_at_once_are_capped_per_worker(server):
+    """Bodies are read into memory before Django: a worker holds at most BODY_BUDGET_BYTES of
+    large ones at once, and sheds the next (503) instead of reading it."""
+    from awsomeshop.gunicorn_worker import BODY_BUDGET_BYTES
+
+    size = 7 * 1024 * 1024
+    head = (
+        b"POST /admin/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    fitting = BODY_BUDGET_BYTES // size
+    held = [_held(server.port, head) for _ in range(fitting)]
+    try:
+        time.sleep(0.5)
+        with _held(server.port, head) as extra:
+            status, headers, body = _answer_of(extra)
+        assert status == 503
+        assert json.loads(body)["code"] == "service_unavailable"
+        assert int(headers["Retry-After"]) > 0
+    finally:
+        for sock in held:
+            sock.close()
+    # The budget is returned once those requests end (408 after the grace period).
+    time.sleep(CLIENT_GRACE_SECONDS + 0.5)
+    response = requests.get(server.url + "/healthz", timeout=5)
+    assert response.status_code == 200
