@@ -82,7 +82,7 @@ class FrontSocket(socket.socket):
     """A client socket whose reads, while metered, are bounded by the floor rate."""
 
     metered = False
-    slow = False
+    abandoned = False  # answered without reading the rest: closed by the front thread
     _started: float | None = None
     _received = 0
 
@@ -93,7 +93,7 @@ class FrontSocket(socket.socket):
         return front
 
     def begin_request(self) -> None:
-        self.metered, self.slow, self._started, self._received = True, False, None, 0
+        self.metered, self.abandoned, self._started, self._received = True, False, None, 0
 
     def end_reading(self) -> None:
         self.metered = False
@@ -107,13 +107,13 @@ class FrontSocket(socket.socket):
             self._started = now
         due = self._started + CLIENT_GRACE_SECONDS + self._received / BODY_FLOOR_BYTES_PER_SECOND
         if due <= now:
-            self.slow = True
+            self.abandoned = True
             raise SlowClient()
         self.settimeout(due - now)
         try:
             data = super().recv(bufsize, flags)
         except TimeoutError as exc:
-            self.slow = True
+            self.abandoned = True
             raise SlowClient() from exc
         self._received += len(data)
         return data
@@ -210,7 +210,7 @@ class FrontApp:
         reserved = _body_size_to_reserve(environ)
         if not self.worker.reserve_body(reserved):
             self.worker.shed()
-            return _answer(start_response, BUSY, close=True)
+            return _answer(start_response, BUSY, close=True, front=front)
         try:
             return self._serve(environ, start_response, front)
         finally:
@@ -222,16 +222,16 @@ class FrontApp:
         try:
             body = _read_body(environ)
         except SlowClient:
-            return _answer(start_response, TIMEOUT, close=True)
+            return _answer(start_response, TIMEOUT, close=True, front=front)
         except BodyTooShort:
-            return _answer(start_response, SHORT_BODY, close=True)
+            return _answer(start_response, SHORT_BODY, close=True, front=front)
         except (ParseException, NoMoreData, ValueError):
-            return _answer(start_response, MALFORMED_BODY, close=True)
+            return _answer(start_response, MALFORMED_BODY, close=True, front=front)
         finally:
             if front is not None:
                 front.end_reading()
         if body is _TOO_LARGE:
-            return _answer(start_response, TOO_LARGE, close=True)
+            return _answer(start_response, TOO_LARGE, close=True, front=front)
         app_environ = dict(environ)
         # The answer is built in full in the application thread: no file handed to the server.
         app_environ.pop("wsgi.file_wrapper", None)
@@ -294,11 +294,14 @@ def _answer(
     answer: tuple[str, list[tuple[str, str]], bytes],
     *,
     close: bool = False,
+    front: FrontSocket | None = None,
 ) -> list[bytes]:
     status, headers, body = answer
     if close:
         # The rest of the request is unknown: answer and close instead of reading on. The
         # start_response gunicorn passes is its response's own method.
+        if front is not None:
+            front.abandoned = True
         response = getattr(start_response, "__self__", None)
         force_close = getattr(response, "force_close", None)
         if callable(force_close):
@@ -338,9 +341,11 @@ class FrontedWorker(ThreadWorker):
             result = super().handle(conn)
         finally:
             sock.metered = False
-        if sock.slow:
-            # Answered 408; what else the client sends is not read. Half-close and drain briefly
-            # here, in the front thread, so the main loop's close is immediate.
+        if sock.abandoned:
+            # Answered (408, 400, 413, 503) without reading the rest of the request. Half-close
+            # and drain briefly here, in the front thread: gunicorn's own graceful close runs in
+            # the main loop, where a client that keeps the connection open would hold every
+            # other connection of the worker for up to 2 s.
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)
                 sock.settimeout(1.0)
