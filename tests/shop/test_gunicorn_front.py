@@ -286,3 +286,36 @@ def test_large_bodies_held_at_once_are_capped_per_worker(server):
     time.sleep(CLIENT_GRACE_SECONDS + 0.5)
     response = requests.get(server.url + "/healthz", timeout=5)
     assert response.status_code == 200
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_an_application_thread_stuck_past_the_timeout_gets_its_worker_killed(tmp_path: Path):
+    """As gunicorn kills a synchronous worker stuck on one request for `timeout`, it kills a
+    worker whose application thread is (its heartbeat stops; the front threads do not keep it
+    alive). Here the database stalls with every client timeout switched off."""
+    from tests.support.tcp_proxy import proxy_to_test_database
+
+    proxy = proxy_to_test_database()
+    proxy.stall()
+    server = start_gunicorn(
+        {
+            "DATABASE_URL": database_url("127.0.0.1", proxy.port),
+            "DB_CONNECT_TIMEOUT": "60",
+            "DB_READ_TIMEOUT": "0",
+            "GUNICORN_CMD_ARGS": "--timeout 3",
+        },
+        tmp_path / "server.log",
+    )
+    try:
+        started = time.monotonic()
+        with contextlib.suppress(requests.RequestException):
+            requests.get(server.url + "/health", timeout=30)  # readiness: asks the database
+        assert time.monotonic() - started < 15
+        deadline = time.monotonic() + 10
+        while "WORKER TIMEOUT" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "WORKER TIMEOUT" in server.log.read_text()
+    finally:
+        server.stop()
+        proxy.stop()
