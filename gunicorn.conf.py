@@ -18,27 +18,32 @@ from awsomeshop.gunicorn_config import JsonAccessLogger, accesslog, worker_tmp_d
 logger_class = JsonAccessLogger
 
 # --- Worker model -----------------------------------------------------------------------------
-# Synchronous workers, WEB_CONCURRENCY of them (2 in the image, for a 0.5 vCPU task): one request
-# at a time per worker, one database connection each. Measured against gthread (4 threads) and
-# uvicorn, sync served the catalog and /me faster and with a lower p99 on a quiet machine, and
-# spends no CPU on thread hand-offs, which a half-vCPU task is short of (bench/RESULTS.md, "Read
-# endpoints and the worker model"). Set here rather than in the image's command so every
-# gunicorn started with this file (the image, `make run`, the fault drills) runs the same model.
-# A request waiting on a stalled dependency holds its worker; the database (DB_CONNECT_TIMEOUT +
-# DB_READ_TIMEOUT) and Cognito (AUTH_NETWORK_BUDGET_SECONDS) bound that wait.
-worker_class = "sync"
+# WEB_CONCURRENCY workers (2 in the image, for a 0.5 vCPU task), each running Django in ONE
+# application thread: one request at a time per worker and one database connection each, as
+# the synchronous workers measured fastest (bench/RESULTS.md, "Worker model: sync"). In front of
+# it, `threads` front threads per worker read requests from clients and write answers back,
+# answer the liveness checks themselves, refuse slow or lying clients (408/400) and shed what
+# cannot start within a second (503 with Retry-After), so that neither a stalled database nor
+# a slow client keeps a client or the load balancer's check waiting (awsomeshop/gunicorn_worker.py;
+# docs/faults.md has the measurements). Front threads hold no database connection.
+# Set here rather than in the image's command so every gunicorn started with this file (the
+# image, `make run`, the fault drills) runs the same model.
+worker_class = "awsomeshop.gunicorn_worker.FrontedWorker"
+# Connections a worker serves at once; more wait in its queue (bounded by the shedding above).
+# A waiting front thread costs a thread stack and nothing else.
+threads = 64
 
 # --- Timeouts -------------------------------------------------------------------------------
-# A worker silent for this long is killed. No request should get near it: the database answers
-# or fails within DB_CONNECT_TIMEOUT + DB_READ_TIMEOUT (8 s), Cognito within
-# AUTH_NETWORK_BUDGET_SECONDS (5 s).
+# A worker whose application thread is on one request for this long is killed. No request should
+# get near it: the database answers or fails within DB_CONNECT_TIMEOUT + DB_READ_TIMEOUT (8 s),
+# Cognito within AUTH_NETWORK_BUDGET_SECONDS (5 s).
 timeout = 30
 # On SIGTERM a worker stops accepting and finishes what it is serving for up to this long.
 # ECS sends SIGTERM only after the ALB has drained the task (deregistration delay) and kills it
 # STOP_TIMEOUT_SECONDS later, so this stays below that.
 graceful_timeout = 25
-# Idle keep-alive (threaded and async workers only, should the model change): longer than the ALB's 60 s idle timeout, so the
-# ALB closes idle connections first and never sends a request on one gunicorn just closed.
+# Idle keep-alive: longer than the ALB's 60 s idle timeout, so the ALB closes idle connections
+# first and never sends a request on one gunicorn just closed.
 keepalive = 75
 
 # --- Request limits ---------------------------------------------------------------------------
@@ -54,6 +59,10 @@ _CODES = {
     400: ("validation_error", "The request is malformed."),
     403: ("permission_denied", "The request is forbidden."),
     414: ("uri_too_long", "The request line is too long."),
+    408: (
+        "request_timeout",
+        "The request was sent too slowly or stopped before its end; nothing was changed.",
+    ),
     417: ("expectation_failed", "The Expect header cannot be met."),
     431: ("headers_too_large", "The request headers are too large or too many."),
     500: ("server_error", "Something went wrong on our side; nothing was changed."),

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import reports as hr_reports
 from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
@@ -12,6 +11,7 @@ from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
 from points.apis import MeApi, TransactionListApi
 from shop import health
+from shop.openapi import DocsView, SchemaView
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
@@ -33,8 +33,8 @@ urlpatterns = [
     path("health", health.HealthApi.as_view(), name="health"),
     path("health/live", health.LiveApi.as_view(), name="health-live"),
     path("healthz", health.HealthzApi.as_view(), name="healthz"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("admin/reports/", include(hr_reports)),
     path("admin/", admin.site.urls),
     # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).

@@ -23,7 +23,7 @@ class ProductFilter(django_filters.FilterSet):
         field_name="category",
         to_field_name="slug",
         queryset=Category.objects.all(),
-        help_text="A category slug.",
+        help_text="A category slug. A slug no category has is refused with 400 validation_error.",
     )
     search = SearchTextFilter(
         method="filter_search", max_length=200, help_text="Text in the name or description."

@@ -81,7 +81,13 @@ class OrderListCreateApi(ListAPIView):
     @extend_schema_serializer(component_name="OrderCreate")
     class InputSerializer(serializers.Serializer):
         product_id = serializers.UUIDField()
-        quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+        quantity = StrictIntegerField(
+            min_value=1,
+            max_value=MAX_QUANTITY,
+            default=1,
+            help_text="A JSON integer: a number written with a fraction or exponent (5.0, 5e0) is "
+            "refused with 400 validation_error.",
+        )
 
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter

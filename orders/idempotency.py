@@ -11,7 +11,8 @@ request ends. If the first committed, the retry's insert fails (KeyTaken), its t
 rolls back, and it replays the stored response; if the first rolled back, the retry orders. A
 retry that is refused before it gets to the insert (the first took the last item, or the
 points) finds the key taken when it stores its refusal, and replays the first answer too. A
-refusal is stored in its own transaction, so that a retry replays it.
+refusal is stored in its own transaction, so that a retry replays it; if that COMMIT is lost,
+the refusal is still the answer, but the key is not left remembering it (RefusalNotRecorded).
 
 Rows that a request committed as `in_progress` (the older two-step claim, still used to take
 over a key whose row is found in that state) are handled by `idempotency_claim`: the order
@@ -21,6 +22,7 @@ request died without finishing is taken over after IDEMPOTENCY_STALE_SECONDS.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -33,8 +35,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from orders.models import IdempotencyRecord, Order
-from shop.db import insert_new
-from shop.errors import IdempotencyInProgress, IdempotencyKeyReused
+from shop.db import atomic_with_known_outcome, insert_new
+from shop.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
 from shop.models import User
 
 
@@ -87,18 +89,36 @@ def idempotency_insert(new_key: NewKey, *, status: int, body: Any, order: Order)
     return record
 
 
+class RefusalNotRecorded(Exception):
+    """The refusal's COMMIT was lost: the order was refused (nothing was placed), but whether
+    the key remembers the refusal is unknown. The row, if it was committed, has been deleted
+    when the database allowed it, so that a retry with the key is processed afresh."""
+
+
 def idempotency_store_refusal(*, new_key: NewKey, status: int, body: Any) -> bool:
     """Remember a refusal (e.g. 409 insufficient_points) so that a retry replays it.
 
     False if the key has a row already: an earlier request with it (this one's first attempt,
     whose order took the last item or the points this one wanted) answered first, and that
     answer is the one to replay.
+
+    Raises RefusalNotRecorded if the connection was lost during the COMMIT. The refusal is
+    still the answer (the order was refused either way); what is unknown is only whether the
+    key remembers it. Left alone, a committed row would replay the refusal to a client that
+    was never told it, even after stock or points came back; so it is deleted, best effort,
+    and the client is told that a retry is processed again.
     """
     try:
-        with transaction.atomic():
+        with atomic_with_known_outcome():
             _completed(new_key, status=status, body=body, order=None).save(force_insert=True)
     except IntegrityError:
         return False
+    except OutcomeUnknown as exc:
+        with contextlib.suppress(Exception):  # unreachable again: the row may stay (see docs/faults.md)
+            IdempotencyRecord.objects.filter(
+                user=new_key.user, key=new_key.key, order__isnull=True, response_status=status
+            ).delete()
+        raise RefusalNotRecorded() from exc
     return True
 
 

@@ -22,6 +22,7 @@ from orders.idempotency import (
     Claim,
     KeyTaken,
     NewKey,
+    RefusalNotRecorded,
     Replay,
     idempotency_claim,
     idempotency_record_failure,
@@ -33,6 +34,11 @@ from orders.models import Order
 from orders.services import order_place
 from shop.errors import ApplicationError, error_body
 from shop.models import User
+
+REFUSAL_NOT_RECORDED = (
+    "Nothing was ordered. The connection to the database was lost while this refusal was being "
+    "recorded, so a retry with the same Idempotency-Key is processed again rather than replayed."
+)
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,14 @@ def order_place_idempotent(
         # A refusal is an answer: a retry with the same key replays it. If the key has a
         # row already, an earlier request with it answered first (its order may be what
         # left too little stock or too few points for this one): that answer is replayed.
-        if idempotency_store_refusal(
-            new_key=new_key, status=exc.status_code, body=error_body(exc.code, exc.detail)
-        ):
+        try:
+            recorded = idempotency_store_refusal(
+                new_key=new_key, status=exc.status_code, body=error_body(exc.code, exc.detail)
+            )
+        except RefusalNotRecorded:
+            # The refusal is what happened; only its record is in doubt (see there).
+            raise type(exc)(f"{exc.detail} {REFUSAL_NOT_RECORDED}", extra=exc.extra) from None
+        if recorded:
             raise
     else:
         return Placement(status=201, body=stored["body"], replayed=False)

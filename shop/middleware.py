@@ -153,7 +153,17 @@ class ChunkedBodyMiddleware:
                     error_body("length_required", "Send the body with a Content-Length header."), status=411
                 )
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**31
-            body = meta["wsgi.input"].read(limit + 1)
+            try:
+                body = meta["wsgi.input"].read(limit + 1)
+            except Exception:  # noqa: BLE001 - the server's decoder refusing the chunks (its own error types)
+                # Malformed chunked framing (gunicorn's InvalidChunkSize and kin) or a connection
+                # that broke mid-body: the client's fault, answered like any malformed request.
+                # Under gunicorn.conf.py's worker the body is read before Django, so this is the
+                # path of other servers (runserver, a different worker class).
+                return JsonResponse(
+                    error_body("validation_error", "The request body is malformed; nothing was changed."),
+                    status=400,
+                )
             if len(body) > limit:
                 return JsonResponse(
                     error_body("payload_too_large", f"The body is larger than {limit} bytes."), status=413

@@ -1,10 +1,19 @@
-"""OpenAPI additions: the shared error schema and the error responses every endpoint may send."""
+"""OpenAPI additions: the shared error schema, the error responses every endpoint may send, and
+the schema and docs pages with their errors in the API's JSON shape."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -86,3 +95,48 @@ def _no_empty_values(schema: dict[str, Any]) -> None:
         schema.setdefault("minLength", 1)
     elif schema.get("type") == "array":
         schema.setdefault("minItems", 1)
+
+
+# --- The schema and docs pages ------------------------------------------------------------------
+# drf-spectacular's views answer errors in their own formats (the schema's YAML, the docs'
+# HTML page) and echo `?version=` into a response header. These subclasses answer every error
+# in the API's JSON shape and refuse what cannot be served.
+
+# The schema has one version; a client may name it, or any short plain label, nothing that
+# could leave the Content-Disposition header it is written into.
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+class _JsonErrors:
+    """Errors of these pages are rendered as JSON whatever renderer the page itself uses."""
+
+    request: Any
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response
+
+
+class SchemaView(_JsonErrors, SpectacularAPIView):
+    """`/api/schema/`: the OpenAPI document (YAML, or JSON by content negotiation)."""
+
+    http_method_names = ["get", "head"]
+
+    @extend_schema(exclude=True)  # as drf-spectacular's own view: the schema does not list itself
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        version = request.query_params.get("version")
+        if version is not None and not _VERSION.fullmatch(version):
+            raise ValidationError({"version": ["A version is 1-32 letters, digits, '.', '_' or '-'."]})
+        lang = request.query_params.get("lang")
+        if lang is not None and lang not in dict(settings.LANGUAGES):
+            raise ValidationError({"lang": ["Not a language this schema is written in."]})
+        response: Response = super().get(request, *args, **kwargs)
+        return response
+
+
+class DocsView(_JsonErrors, SpectacularSwaggerView):
+    """`/api/docs/`: Swagger UI over the schema."""
+
+    http_method_names = ["get", "head"]

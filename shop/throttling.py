@@ -15,12 +15,23 @@ any number of containers each get their own number and exactly the first N of a 
 The cost of the fixed window: a client can place N orders at the end of one window and N more at the start of the
 next. DRF's own throttle keeps a sliding log instead, but reads and rewrites it without a lock,
 so a burst of simultaneous requests could all pass; a limit that holds was the requirement.
+
+When the cache fails, orders go through unthrottled (the limit guards against runaway
+clients; balances and stock are the database's). A cache that stalls rather than refuses
+would still cost every order its full socket timeout (1 s), so a circuit breaker per process
+(`CacheBreaker`) stops asking after CIRCUIT_FAILURES failures in a row: for CIRCUIT_OPEN_SECONDS
+orders skip the cache at once, then a background probe (never an order) asks it again and
+closes the circuit when it answers. Opening and closing are logged and counted
+(`CacheCircuitOpened`, `CacheCircuitClosed`, docs/metrics.md).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -30,7 +41,106 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from shop import metrics
+
 logger = logging.getLogger(__name__)
+
+# Failures in a row that open the circuit, and how long it stays open before a probe.
+CIRCUIT_FAILURES = 3
+CIRCUIT_OPEN_SECONDS = 10.0
+
+
+class CacheBreaker:
+    """A circuit breaker around the rate limiter's cache, per process.
+
+    Closed: every order asks the cache. After `failures` failures in a row it opens: orders
+    skip the cache for `open_seconds`. Then one probe runs in a background thread (so no order
+    waits on a cache that may still be stalled); its success closes the circuit, its failure
+    keeps it open for another `open_seconds`.
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], None],
+        *,
+        failures: int = CIRCUIT_FAILURES,
+        open_seconds: float = CIRCUIT_OPEN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._probe = probe
+        self._threshold = failures
+        self._open_seconds = open_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._open_until: float | None = None
+        self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open_until is not None
+
+    def reset(self) -> None:
+        """Closed, no failures counted (tests start from here)."""
+        with self._lock:
+            self._failures, self._open_until, self._probing = 0, None, False
+
+    def allow(self) -> bool:
+        """Whether this request may ask the cache (False: skip it, as when it fails)."""
+        with self._lock:
+            if self._open_until is None:
+                return True
+            if self._probing or self._clock() < self._open_until:
+                return False
+            self._probing = True
+        threading.Thread(target=self._run_probe, name="cache-probe", daemon=True).start()
+        return False
+
+    def _run_probe(self) -> None:
+        try:
+            self._probe()
+        except Exception:  # noqa: BLE001 - any failure keeps the circuit open
+            with self._lock:
+                self._probing = False
+                self._open_until = self._clock() + self._open_seconds
+            logger.info("order throttle cache still unavailable; circuit stays open")
+            return
+        self.succeeded()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            was_open = self._open_until is not None
+            self._failures, self._open_until, self._probing = 0, None, False
+        if was_open:
+            logger.warning("order throttle cache reachable again; circuit closed, orders are counted again")
+            metrics.count("CacheCircuitClosed")
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failures += 1
+            opens = self._open_until is None and self._failures >= self._threshold
+            if opens:
+                self._open_until = self._clock() + self._open_seconds
+        if opens:
+            logger.warning(
+                "order throttle cache failed %d times in a row; circuit open, orders skip it for %.0f s",
+                self._threshold,
+                self._open_seconds,
+            )
+            metrics.count("CacheCircuitOpened")
+
+
+def _probe_cache() -> None:
+    """One cheap round trip to the rate limiter's cache (in the probe's own thread)."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # Django's RedisCache keeps its redis-py client factory here; it has no public accessor.
+        cache._cache.get_client(write=True).ping()  # type: ignore[attr-defined]
+    else:
+        cache.get("throttle:probe")
+
+
+breaker = CacheBreaker(_probe_cache)
 
 
 class OrderPlacementThrottle(SimpleRateThrottle):
@@ -64,6 +174,8 @@ class OrderPlacementThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
+        if not breaker.allow():
+            return True  # the cache failed just now: let the order through without waiting on it
         now = self.timer()
         window = int(now // self.duration)
         try:
@@ -72,7 +184,9 @@ class OrderPlacementThrottle(SimpleRateThrottle):
             # The limit is a guard against runaway clients, not a correctness rule (balances and
             # stock are protected by the database): an unreachable cache lets the order through.
             logger.warning("order throttle cache unavailable; request allowed", exc_info=True)
+            breaker.failed()
             return True
+        breaker.succeeded()
         if count <= self.num_requests:
             return True
         self.retry_after = (window + 1) * self.duration - now

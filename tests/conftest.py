@@ -117,3 +117,7 @@ def _fresh_catalog_page_cache() -> None:
     from catalog.page_cache import page_cache_clear
 
     page_cache_clear()
+    # The rate limiter's circuit breaker is per process too: each test starts with it closed.
+    from shop.throttling import breaker
+
+    breaker.reset()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import jwt
+import pytest
 from django.core.management import call_command
 from openapi_spec_validator import validate
 from PIL import Image
@@ -34,6 +35,43 @@ def test_schema_and_docs_are_served_without_auth(client, db):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "code"),
+    [
+        # The version is echoed into Content-Disposition: CRLF there was a 500 (header injection).
+        ("/api/schema/?version=%0d%0aX-Injected:1", {}, 400, "validation_error"),
+        ("/api/schema/?version=%00", {}, 400, "validation_error"),
+        ("/api/schema/?lang=%00", {}, 400, "validation_error"),
+        ("/api/schema/?format=x", {}, 404, "not_found"),
+        ("/api/docs/?format=x", {}, 404, "not_found"),
+        ("/api/schema/", {"HTTP_ACCEPT": "text/csv"}, 406, "not_acceptable"),
+        ("/api/schema/", {"HTTP_AUTHORIZATION": "Bearer not-a-token"}, 401, "authentication_failed"),
+        ("/api/docs/", {"HTTP_AUTHORIZATION": "Bearer not-a-token"}, 401, "authentication_failed"),
+    ],
+)
+def test_schema_and_docs_errors_are_json(client, db, path, headers, status, code):
+    response = client.get(path, **headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == code
+    assert "X-Injected" not in str(response.headers)
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_schema_and_docs_refuse_other_methods_in_json(client, db, path):
+    # OPTIONS on the docs page rendered DRF's metadata with the page's template: a 500.
+    for method in ("options", "post", "delete"):
+        response = getattr(client, method)(path)
+        assert response.status_code == 405, method
+        assert response.json()["code"] == "method_not_allowed"
+
+
+def test_schema_names_a_plain_version_in_its_file_name(client, db):
+    response = client.get("/api/schema/?version=1.0.0")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'inline; filename="AWSomeShop employee API (1.0.0).yaml"'
 
 
 def test_issue_token_prints_only_a_verifiable_token(db):

@@ -51,7 +51,8 @@ def test_gunicorn_config_of_the_image() -> None:
     assert config["accesslog"] == "-"
     assert "JsonAccessLogger" in config["logger_class"]
     # The worker model is the config file's, so every gunicorn started with it runs the same.
-    assert config["worker_class"] == "sync"
+    assert config["worker_class"] == "awsomeshop.gunicorn_worker.FrontedWorker"
+    assert config["threads"] == "64"
 
 
 @pytest.fixture

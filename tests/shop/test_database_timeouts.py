@@ -3,6 +3,7 @@ client-side read deadline against a server that stops answering."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -87,3 +88,118 @@ def test_a_postgresql_server_that_stops_answering_is_an_error_within_the_read_ti
     assert time.monotonic() - started < 2
     assert conn.closed
     listener.close()
+
+
+class _Base:
+    """Django's health check as the mixin sees it: is_usable() waited `seconds`, then failed."""
+
+    def __init__(self, seconds: float, clock: list[float]):
+        self.connection: object | None = object()
+        self.health_check_enabled = True
+        self.health_check_done = False
+        self.execute_wrappers: list[object] = []
+        self.connects = 0
+        self._seconds = seconds
+        self._clock = clock
+
+    def close_if_health_check_failed(self) -> None:
+        self._clock[0] += self._seconds
+        self.connection = None  # failed: Django closes it, and connects again when next needed
+        self.health_check_done = True
+
+    def ensure_connection(self) -> None:
+        if self.connection is None:
+            self.connects += 1
+            self.connection = object()
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("seconds", "reconnects"), [(5.0, False), (0.01, True)], ids=["stalled", "closed-by-server"]
+)
+def test_after_a_stalled_health_check_the_request_fails_instead_of_reconnecting(
+    monkeypatch, seconds, reconnects
+):
+    """A check that failed at once (the server closed an idle connection) reconnects as Django
+    does; one that waited out the read timeout fails the request, so the client hears after
+    DB_READ_TIMEOUT instead of DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT. The next request connects."""
+    from django.db import OperationalError
+
+    import shop.db_backends as backends
+
+    clock = [100.0]
+    monkeypatch.setattr(backends.time, "monotonic", lambda: clock[0])
+
+    class Wrapper(backends.NoReconnectAfterStall, _Base):
+        pass
+
+    wrapper = Wrapper(seconds, clock)
+    wrapper.close_if_health_check_failed()
+    if reconnects:
+        wrapper.ensure_connection()
+        assert wrapper.connects == 1
+    else:
+        with pytest.raises(OperationalError, match="not reconnecting"):
+            wrapper.ensure_connection()
+        assert wrapper.connects == 0
+        wrapper.close_if_unusable_or_obsolete()  # the request ended; the next one starts
+        wrapper.ensure_connection()
+        assert wrapper.connects == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="a database server behind a proxy (MariaDB, PostgreSQL)"
+)
+def test_a_stall_inside_a_transaction_fails_without_a_second_wait_to_reconnect(db):
+    """Django turns autocommit back on when a failed atomic block ends, which connects again: on
+    a stalled server that was a second wait (the connect timeout) before the error."""
+    from django.db import OperationalError, connections, transaction
+    from django.db.utils import load_backend
+
+    from tests.support.tcp_proxy import proxy_to_test_database
+
+    proxy = proxy_to_test_database()
+    engine = "shop.db_backends.mysql" if connection.vendor == "mysql" else "shop.db_backends.postgresql"
+    settings_dict = {
+        **connection.settings_dict,
+        "ENGINE": engine,
+        "HOST": "127.0.0.1",
+        "PORT": str(proxy.port),
+        "READ_TIMEOUT": 1.5,
+        "CONN_HEALTH_CHECKS": False,
+        "OPTIONS": {**connection.settings_dict["OPTIONS"]},
+    }
+    if connection.vendor == "mysql":
+        settings_dict["OPTIONS"].update(read_timeout=1, write_timeout=1, connect_timeout=2)
+    else:
+        settings_dict["OPTIONS"].update(connect_timeout=2)
+    wrapper = load_backend(engine).DatabaseWrapper(settings_dict, alias="stall-test")
+    connections["stall-test"] = wrapper
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        accepted = proxy.accepted
+        started = time.monotonic()
+
+        def order_like_transaction() -> None:
+            with transaction.atomic(using="stall-test"):
+                with wrapper.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                proxy.stall()
+                with wrapper.cursor() as cursor:
+                    cursor.execute("SELECT 2")
+
+        with pytest.raises(OperationalError):
+            order_like_transaction()
+        waited = time.monotonic() - started
+        assert proxy.accepted == accepted, "a new connection was attempted within the request"
+        assert waited < 2.0 + 1.0  # the read timeout, without the connect timeout on top
+        wrapper.close_if_unusable_or_obsolete()  # the request is over
+        assert not wrapper._stalled
+    finally:
+        proxy.stop()
+        with contextlib.suppress(Exception):
+            wrapper.close()
+        del connections["stall-test"]

@@ -3,6 +3,7 @@ bodies, and a graceful stop under load (SIGTERM: in-flight requests finish, no 5
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -16,6 +17,7 @@ import pytest
 import requests
 from django.db import connection
 
+from awsomeshop.gunicorn_worker import CLIENT_GRACE_SECONDS
 from tests.conftest import token_for
 from tests.factories import ProductFactory, UserFactory
 from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
@@ -63,6 +65,102 @@ def test_gunicorn_refusals_are_json(server, request_bytes, status, code):
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["code"] == code
     assert b"<html" not in body
+
+
+def _answer_of(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return int(lines[0].split()[1]), dict(line.split(": ", 1) for line in lines[1:]), body
+
+
+def _held(port: int, request: bytes) -> socket.socket:
+    """A connection that sends `request` and then neither sends more nor closes."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(request)
+    return sock
+
+
+LYING_BODY = (
+    b"PUT /api/v1/me/notifications/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 10\r\n\r\n{}"
+)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        LYING_BODY,  # shorter than its Content-Length, connection held open
+        b"GET /api/v1/me/ HTTP/1.1\r\nHost: x\r\nAuthoriz",  # a head that stops halfway
+        b'POST /api/v1/orders/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"pro',
+    ],
+    ids=["body-short-of-content-length", "head-cut", "chunked-cut"],
+)
+def test_a_client_that_stops_sending_is_answered_408_within_seconds(server, request_bytes):
+    """gunicorn's sync worker waited for the missing bytes until its 30 s timeout killed it (a
+    500); the front thread gives up after CLIENT_GRACE_SECONDS, and the application never waits."""
+    started = time.monotonic()
+    with _held(server.port, request_bytes) as sock:
+        status, headers, body = _answer_of(sock)
+    seconds = time.monotonic() - started
+    assert status == 408
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["code"] == "request_timeout"
+    assert CLIENT_GRACE_SECONDS <= seconds < CLIENT_GRACE_SECONDS + 2
+
+
+def test_a_body_slower_than_the_floor_rate_is_408(server):
+    """A body that keeps coming, a byte at a time, is still refused once it falls below the rate."""
+    body = b'{"email_enabled": true}' + b" " * 2000
+    started = time.monotonic()
+    with _held(
+        server.port,
+        b"PUT /api/v1/me/notifications/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body),
+    ) as sock:
+        with contextlib.suppress(OSError):  # the server stops reading once it has answered
+            for byte in body:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.1)
+                if time.monotonic() - started > CLIENT_GRACE_SECONDS + 3:
+                    break
+        status, _, answer = _answer_of(sock)
+    assert status == 408, answer
+    assert time.monotonic() - started < CLIENT_GRACE_SECONDS + 4
+
+
+def test_a_body_cut_short_by_the_client_is_400(server):
+    with _held(server.port, LYING_BODY) as sock:
+        sock.shutdown(socket.SHUT_WR)  # the client closes its side: the body will never be whole
+        status, _, body = _answer_of(sock)
+    assert status == 400
+    assert json.loads(body)["code"] == "validation_error"
+    assert "shorter than its Content-Length" in json.loads(body)["detail"]
+
+
+def test_slow_clients_do_not_hold_the_worker(server):
+    """More slow clients than a task has workers: everyone else is still answered at once
+    (the module's server has one worker; four such connections stopped a whole task)."""
+    # A form post: Django's CSRF check reads the body before any view (an unauthenticated API
+    # call is refused before its body is read, so it would not show the problem).
+    lying_form = (
+        b"POST /admin/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 100\r\n\r\nusername=a"
+    )
+    held = [_held(server.port, lying_form) for _ in range(8)]
+    try:
+        time.sleep(0.5)
+        for path in ("/healthz", "/api/v1/me/"):
+            started = time.monotonic()
+            response = requests.get(server.url + path, timeout=10)
+            assert time.monotonic() - started < 1.0, path
+            assert response.status_code in (200, 401), response.text
+    finally:
+        for sock in held:
+            sock.close()
 
 
 @requires_server_db
@@ -160,3 +258,64 @@ def test_sigterm_under_load_finishes_in_flight_requests(tmp_path: Path, record_f
     assert statuses == [201, 201]
     assert exit_code == 0
     assert stopped_in < 25  # gunicorn's graceful_timeout, itself under ECS's stopTimeout
+
+
+def test_large_bodies_held_at_once_are_capped_per_worker(server):
+    """Bodies are read into memory before Django: a worker holds at most BODY_BUDGET_BYTES of
+    large ones at once, and sheds the next (503) instead of reading it."""
+    from awsomeshop.gunicorn_worker import BODY_BUDGET_BYTES
+
+    size = 7 * 1024 * 1024
+    head = (
+        b"POST /admin/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    fitting = BODY_BUDGET_BYTES // size
+    held = [_held(server.port, head) for _ in range(fitting)]
+    try:
+        time.sleep(0.5)
+        with _held(server.port, head) as extra:
+            status, headers, body = _answer_of(extra)
+        assert status == 503
+        assert json.loads(body)["code"] == "service_unavailable"
+        assert int(headers["Retry-After"]) > 0
+    finally:
+        for sock in held:
+            sock.close()
+    # The budget is returned once those requests end (408 after the grace period).
+    time.sleep(CLIENT_GRACE_SECONDS + 0.5)
+    response = requests.get(server.url + "/healthz", timeout=5)
+    assert response.status_code == 200
+
+
+@requires_server_db
+@pytest.mark.django_db(transaction=True)
+def test_an_application_thread_stuck_past_the_timeout_gets_its_worker_killed(tmp_path: Path):
+    """As gunicorn kills a synchronous worker stuck on one request for `timeout`, it kills a
+    worker whose application thread is (its heartbeat stops; the front threads do not keep it
+    alive). Here the database stalls with every client timeout switched off."""
+    from tests.support.tcp_proxy import proxy_to_test_database
+
+    proxy = proxy_to_test_database()
+    proxy.stall()
+    server = start_gunicorn(
+        {
+            "DATABASE_URL": database_url("127.0.0.1", proxy.port),
+            "DB_CONNECT_TIMEOUT": "60",
+            "DB_READ_TIMEOUT": "0",
+            "GUNICORN_CMD_ARGS": "--timeout 3",
+        },
+        tmp_path / "server.log",
+    )
+    try:
+        started = time.monotonic()
+        with contextlib.suppress(requests.RequestException):
+            requests.get(server.url + "/health", timeout=30)  # readiness: asks the database
+        assert time.monotonic() - started < 15
+        deadline = time.monotonic() + 10
+        while "WORKER TIMEOUT" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "WORKER TIMEOUT" in server.log.read_text()
+    finally:
+        server.stop()
+        proxy.stop()

@@ -116,3 +116,22 @@ def test_a_chunked_body_over_the_limit_is_413(api, product, settings):
 def test_filter_values_are_taken_exactly_as_the_schema_says(api, query):
     response = api.get(query)
     assert response.status_code == 400
+
+
+class _BrokenChunks(io.BytesIO):
+    """gunicorn's decoder meeting a bad chunk size as the body is read (its InvalidChunkSize)."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        from gunicorn.http.errors import InvalidChunkSize
+
+        raise InvalidChunkSize(b"zz")
+
+
+def test_a_malformed_chunked_body_is_400_not_500(api, product):
+    """Under a server that leaves chunk decoding to the body read (the case of runserver or a
+    plain gunicorn worker; the project's worker reads bodies before Django, see
+    tests/shop/test_gunicorn_front.py)."""
+    response = _post(api, b"", **{**_chunked(b""), "wsgi.input": _BrokenChunks()})
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert Order.objects.count() == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -246,3 +248,110 @@ def test_production_redis_has_timeouts_and_the_auth_token_out_of_the_url():
         "socket_timeout": 1.0,
         "password": "token-from-secrets-manager",
     }
+
+
+# --- The circuit breaker around the cache -------------------------------------------------------
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_breaker_opens_after_failures_in_a_row_and_a_probe_closes_it(monkeypatch, caplog):
+    from shop import throttling
+
+    counted: list[str] = []
+    monkeypatch.setattr(throttling.metrics, "count", lambda name, *a, **k: counted.append(name))
+    probe_answers: list[Exception | None] = [OSError("still stalled"), None]
+    probed = threading.Event()
+
+    def probe() -> None:
+        probed.set()
+        answer = probe_answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    clock = _FakeClock()
+    breaker = throttling.CacheBreaker(probe, failures=3, open_seconds=10, clock=clock)
+    breaker.failed()
+    breaker.succeeded()  # a success in between: the count starts again
+    for _ in range(2):
+        breaker.failed()
+    assert breaker.allow() and not breaker.is_open
+    breaker.failed()
+    assert breaker.is_open and counted == ["CacheCircuitOpened"]
+    assert "circuit open" in caplog.text
+    assert not breaker.allow()  # open: requests skip the cache
+    clock.now += 10
+    assert not breaker.allow()  # the probe runs in the background; this request does not wait
+    assert probed.wait(5)
+    _wait_for(lambda: not breaker._probing)
+    assert breaker.is_open  # the probe failed: open for another period
+    probed.clear()
+    assert not breaker.allow()
+    clock.now += 10
+    assert not breaker.allow()
+    assert probed.wait(5)
+    _wait_for(lambda: len(counted) == 2)
+    assert breaker.allow()
+    assert counted == ["CacheCircuitOpened", "CacheCircuitClosed"]
+    assert "circuit closed" in caplog.text
+
+
+def _wait_for(condition: Any, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_a_stalled_redis_is_asked_only_until_the_circuit_opens_then_again_once_it_answers(
+    limited, redis_cache, api, cheap_product, monkeypatch
+):
+    """Orders pass while Redis is stalled, but only the first few wait on it; once it answers
+    again the limit is enforced again, without any order having to try it first."""
+    from shop import throttling
+    from tests.shop.conftest import REDIS_URL
+    from tests.support.tcp_proxy import TcpProxy
+
+    redis_port = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+    proxy = TcpProxy("127.0.0.1", redis_port)
+    proxy.start()
+    limited.ORDER_RATE_LIMIT = "1000/min"
+    limited.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{proxy.port}/{REDIS_URL.rsplit('/', 1)[1]}",
+            "KEY_PREFIX": redis_cache,
+            "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+        }
+    }
+    monkeypatch.setattr(throttling.breaker, "_open_seconds", 0.3)
+    asked: list[float] = []
+    real_count = throttling._count_in_redis
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        asked.append(time.monotonic())
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(throttling, "_count_in_redis", counting)
+    try:
+        assert _order(api, cheap_product).status_code == 201
+        proxy.stall()
+        statuses = [_order(api, cheap_product).status_code for _ in range(8)]
+        assert statuses == [201] * 8
+        assert len(asked) == 1 + throttling.CIRCUIT_FAILURES  # then the circuit opened
+        assert throttling.breaker.is_open
+        proxy.resume()
+        time.sleep(0.4)
+        assert _order(api, cheap_product).status_code == 201  # starts the probe; skips the cache
+        _wait_for(lambda: not throttling.breaker.is_open)
+        before = len(asked)
+        assert _order(api, cheap_product).status_code == 201
+        assert len(asked) == before + 1  # counted in Redis again
+    finally:
+        proxy.stop()

@@ -36,6 +36,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._cut_marker: tuple[bytes, ...] | None = None
         self.cut_done = threading.Event()
+        self.accepted = 0  # connections accepted so far, stalled ones included
 
     @staticmethod
     def _free_port() -> int:
@@ -94,6 +95,7 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._conns.append(client)
+                self.accepted += 1
             if not self._running.is_set():
                 continue  # stalled: accepted, and then nothing
             try:

@@ -19,6 +19,8 @@ import MySQLdb
 from django.conf import settings
 from django.db.backends.mysql import base
 
+from shop.db_backends import NoReconnectAfterStall
+
 logger = logging.getLogger(__name__)
 
 ACCESS_DENIED = 1045
@@ -33,7 +35,7 @@ def read_credentials(secret_arn: str) -> tuple[str, str]:
     return str(secret["username"]), str(secret["password"])
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(NoReconnectAfterStall, base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         try:
             return super().get_new_connection(conn_params)

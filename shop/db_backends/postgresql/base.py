@@ -16,6 +16,8 @@ import psycopg
 from django.db.backends.postgresql import base
 from psycopg import errors
 
+from shop.db_backends import NoReconnectAfterStall
+
 
 class DeadlineConnection(psycopg.Connection[Any]):
     read_timeout: float | None = None
@@ -45,7 +47,7 @@ class _Driver:
         return connection
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(NoReconnectAfterStall, base.DatabaseWrapper):
     def __init__(self, settings_dict: dict[str, Any], *args: Any, **kwargs: Any):
         super().__init__(settings_dict, *args, **kwargs)
         self.Database = _Driver(settings_dict.get("READ_TIMEOUT") or None)
