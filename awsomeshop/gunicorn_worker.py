@@ -152,6 +152,31 @@ BUSY = _json(
     [("Retry-After", str(RETRY_AFTER_SECONDS))],
 )
 
+# A person's browser on a storefront page is told the same in a page rather than JSON; the
+# paths are the storefront's (everything but the API, the back office, health and files:
+# storefront.middleware.NOT_STOREFRONT).
+_NOT_PAGES = ("/api/", "/admin/", "/oidc/", "/health", "/static/", "/media/")
+_BUSY_PAGE_BODY = (
+    b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    b'<meta name="viewport" content="width=device-width, initial-scale=1">'
+    b"<title>Try again in a minute \xc2\xb7 AWSomeShop</title></head><body><main>"
+    b"<h1>Try again in a minute</h1><p>The shop is very busy just now. Nothing was changed; "
+    b'reload this page in a few seconds.</p><p><a href="/">AWSomeShop</a></p></main></body></html>'
+)
+BUSY_PAGE = (
+    BUSY[0],
+    [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(_BUSY_PAGE_BODY))),
+        ("Retry-After", str(RETRY_AFTER_SECONDS)),
+    ],
+    _BUSY_PAGE_BODY,
+)
+
+
+def _busy(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    return BUSY if str(environ.get("PATH_INFO", "")).startswith(_NOT_PAGES) else BUSY_PAGE
+
 
 class _Job:
     """One request for the application thread; its answer is built there in full."""
@@ -210,7 +235,7 @@ class FrontApp:
         reserved = _body_size_to_reserve(environ)
         if not self.worker.reserve_body(reserved):
             self.worker.shed()
-            return _answer(start_response, BUSY, close=True, front=front)
+            return _answer(start_response, _busy(environ), close=True, front=front)
         try:
             return self._serve(environ, start_response, front)
         finally:
@@ -243,7 +268,7 @@ class FrontApp:
         future = self.worker.app_thread.submit(self.worker.run_job, job)
         if not job.started.wait(self.worker.queue_timeout) and future.cancel():
             self.worker.shed()
-            return _answer(start_response, BUSY)
+            return _answer(start_response, _busy(environ))
         job.answered.wait()
         if job.error is not None:
             raise job.error

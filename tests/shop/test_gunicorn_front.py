@@ -319,3 +319,14 @@ def test_an_application_thread_stuck_past_the_timeout_gets_its_worker_killed(tmp
     finally:
         server.stop()
         proxy.stop()
+
+
+def test_a_shed_storefront_page_is_a_page_and_a_shed_api_request_is_json() -> None:
+    from awsomeshop.gunicorn_worker import _busy
+
+    status, headers, body = _busy({"PATH_INFO": "/products/"})
+    assert status.startswith("503") and ("Content-Type", "text/html; charset=utf-8") in headers
+    assert b"Try again in a minute" in body and "Retry-After" in dict(headers)
+    status, headers, body = _busy({"PATH_INFO": "/api/v1/orders/"})
+    assert status.startswith("503") and ("Content-Type", "application/json") in headers
+    assert json.loads(body)["code"] == "service_unavailable"

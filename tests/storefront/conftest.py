@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from shop.models import User
-from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
+from tests.support.gunicorn import NO_SHEDDING, Gunicorn, database_url, start_gunicorn
 from tests.support.storefront_session import (  # noqa: F401  (the backend: one constant, there)
     STOREFRONT_SIGN_IN_BACKEND,
     StorefrontSession,
@@ -41,6 +41,6 @@ def storefront_server(
     with django_db_blocker.unblock():
         url = database_url()
     log: Path = tmp_path_factory.mktemp("storefront-gunicorn") / "server.log"
-    server = start_gunicorn({"DATABASE_URL": url, "POINTS_EXPIRY_MONTHS": "1"}, log, workers=2)
+    server = start_gunicorn({"DATABASE_URL": url, "POINTS_EXPIRY_MONTHS": "1", **NO_SHEDDING}, log, workers=2)
     yield server
     server.stop()

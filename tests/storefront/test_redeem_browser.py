@@ -19,7 +19,7 @@ from orders.models import Order
 from points.models import PointsAccount
 from tests.admin.browser_support import screenshot
 from tests.factories import ProductFactory, UserFactory
-from tests.support.gunicorn import Gunicorn, database_url, start_gunicorn
+from tests.support.gunicorn import NO_SHEDDING, Gunicorn, database_url, start_gunicorn
 from tests.support.markers import requires_server_db
 from tests.support.storefront_session import storefront_session_for
 from tests.support.tcp_proxy import TcpProxy, proxy_to_test_database
@@ -42,7 +42,7 @@ def server(
     with django_db_blocker.unblock():
         url = database_url(port=proxy.port)
     log: Path = tmp_path_factory.mktemp("storefront-gunicorn") / "gunicorn.log"
-    server = start_gunicorn({"DATABASE_URL": url, "DB_CONNECT_TIMEOUT": "2"}, log, workers=2)
+    server = start_gunicorn({"DATABASE_URL": url, "DB_CONNECT_TIMEOUT": "2", **NO_SHEDDING}, log, workers=2)
     yield server
     server.stop()
 

@@ -18,7 +18,7 @@ import pytest
 from shop.models import User
 from tests.admin.browser_support import screenshot
 from tests.factories import UserFactory
-from tests.support.gunicorn import Gunicorn, database_url, free_port, start_gunicorn
+from tests.support.gunicorn import NO_SHEDDING, Gunicorn, database_url, free_port, start_gunicorn
 from tests.support.markers import requires_server_db
 from tests.support.oidc_provider import Identity, OidcProvider, running_provider
 
@@ -49,6 +49,7 @@ def signed_in_server(
             "COGNITO_DOMAIN": provider.base_url,  # a full URL is taken as it is (a local provider)
             "COGNITO_ISSUER": provider.issuer,
             "COGNITO_JWKS_URL": provider.jwks_url,
+            **NO_SHEDDING,
         }
         log: Path = tmp_path_factory.mktemp("sign-in-gunicorn") / "gunicorn.log"
         server = start_gunicorn(env, log, workers=2, port=port)
