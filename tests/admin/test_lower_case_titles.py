@@ -38,7 +38,7 @@ def test_an_employee_is_named_in_lower_case_on_every_page_and_message(super_clie
         follow=True,
     )
     body = changed.content.decode()
-    assert f"The employee “<a href=" in body and f"{EMAIL}</a>” was changed successfully." in body
+    assert "The employee “<a href=" in body and f"{EMAIL}</a>” was changed successfully." in body
     assert CAPITALISED not in body
 
 
