@@ -142,11 +142,12 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
             "title": "Import points grants from a CSV file",
         }
         if request.method == "POST" and "confirm" in request.POST:
+            allow_duplicate = bool(request.POST.get("allow_duplicate"))
             try:
                 batch = grant_import_confirm(
                     token=request.POST.get("token", ""),
                     confirmed_by=acting_user(request),
-                    allow_duplicate=bool(request.POST.get("allow_duplicate")),
+                    allow_duplicate=allow_duplicate,
                 )
             except ApplicationError as exc:
                 # Back to the preview with the reason when the upload is still waiting (a second
@@ -157,6 +158,11 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
                 if staged is None:
                     self.message_user(request, exc.detail, messages.ERROR)
                     return HttpResponseRedirect(reverse("admin:points_pointstransaction_import"))
+                if staged.previous is not None and not allow_duplicate:
+                    # Refused as a second import of the file: the preview's own note says the
+                    # file was imported before (with its figures), so the refusal is said there,
+                    # once, rather than in a second red note repeating it.
+                    return self._preview(request, context, staged, repeat_refused=True)
                 return self._preview(request, context, staged, refused=exc.detail)
             if isinstance(batch, GrantRequest):
                 self.log_addition(request, batch, f"Requested approval: {batch}")
@@ -189,13 +195,20 @@ class LedgerAdmin(CsvExportMixin, ReadOnlyAdmin):
         return TemplateResponse(request, "admin/points/pointstransaction/import.html", context)
 
     def _preview(
-        self, request: HttpRequest, context: dict[str, Any], staged: StagedGrantImport, refused: str = ""
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        staged: StagedGrantImport,
+        refused: str = "",
+        *,
+        repeat_refused: bool = False,
     ) -> TemplateResponse:
         plan = staged.plan
         context.update(
             staged=staged,
             plan=plan,
             refused=refused,
+            repeat_refused=repeat_refused,
             preview_rows=plan.rows[:PREVIEW_ROWS],
             errors=plan.errors[:PREVIEW_ERRORS],
             more_errors=max(0, len(plan.errors) - PREVIEW_ERRORS),
@@ -384,6 +397,10 @@ class GrantRequestAdmin(ReadOnlyAdmin):
             self.message_user(
                 request, f"This request was already {obj.status}; nothing was changed.", messages.WARNING
             )
+            return HttpResponseRedirect(admin_url(obj))
+        if approve and obj.requested_by_id == request.user.pk:
+            # Four eyes: the request's page says so in its own note; a message too would say it
+            # twice. (The service refuses it as well, should the request change hands meanwhile.)
             return HttpResponseRedirect(admin_url(obj))
         form = DecisionForm(request.POST if request.method == "POST" else None, reject=not approve)
         if request.method == "POST" and form.is_valid():

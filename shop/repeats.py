@@ -109,7 +109,6 @@ class RepeatConfirmForm(forms.Form):
         data["repeat_of"] = refusal.earlier.token
         data.pop("confirm_repeat", None)
         self.data = data
-        field = self._confirm_field()
-        field.help_text = f"Earlier: {refusal.earlier.description}."
-        self.fields["confirm_repeat"] = field
+        # The refusal above the form names the earlier change; the box does not repeat it.
+        self.fields["confirm_repeat"] = self._confirm_field()
         self.add_error(None, refusal.detail)

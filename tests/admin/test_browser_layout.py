@@ -167,6 +167,17 @@ KEY_FACTS = {
     "orders": ["user", "points_used", "status"],
 }
 
+# On a phone an employee's card shows the essentials (email, name, department, balance, active),
+# so a screen holds several cards: a card is at most this share of the screen's height.
+COMPACT_CARDS = {"employees"}
+MAX_CARD_SHARE = 0.4
+CARD_HEIGHT_JS = """
+() => {
+  const row = document.querySelector('#result_list tbody tr');
+  return row ? row.getBoundingClientRect().height : null;
+}
+"""
+
 
 class Layout:
     """Visits pages with one browser page and collects what is wrong with each."""
@@ -224,6 +235,13 @@ class Layout:
                 )
             if name in KEY_FACTS:
                 self._key_facts(name, KEY_FACTS[name])
+            if name in COMPACT_CARDS:
+                height = page.evaluate(CARD_HEIGHT_JS)
+                if height is None or height > NARROW["height"] * MAX_CARD_SHARE:
+                    self.problems.append(
+                        f"{name} at 390 px: a card is {height} px high, over {MAX_CARD_SHARE:.0%} of the "
+                        f"{NARROW['height']} px screen"
+                    )
             for missing in page.evaluate(PHONE_ACTIONS_JS, PHONE_ACTIONS.get(name, [])):
                 self.problems.append(f"{name} at 390 px: no labelled {missing!r} button on the screen")
             for problem in page.evaluate(PHONE_CARD_JS):
