@@ -144,9 +144,14 @@ def test_the_image_command_serves_health_api_errors_and_admin(
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["Content-Type"].startswith("application/json")
     assert unauthenticated.json()["code"] == "not_authenticated"
-    missing = requests.get(f"{server}/no/such/page", headers=PUBLIC, timeout=10)
+    missing = requests.get(f"{server}/api/no/such/page", headers=PUBLIC, timeout=10)
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("application/json")
+    # Outside /api/ an unknown path is the storefront's page, rendered with production's
+    # collected static files.
+    page = requests.get(f"{server}/no/such/page", headers=PUBLIC, timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert 'id="error-page"' in page.text
     # Any other path by IP address: refused as a bad host, in JSON (no ALLOWED_HOSTS = *).
     by_ip = requests.get(
         f"{server}/api/v1/me/", headers={"Host": "10.0.11.27:8000", "X-Forwarded-Proto": "https"}, timeout=10
