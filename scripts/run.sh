@@ -12,6 +12,8 @@ PORT="${PORT:-8000}"
 URL_HOST="${HOST}"
 if [ "${HOST}" = "0.0.0.0" ]; then URL_HOST=127.0.0.1; fi
 BASE="http://${URL_HOST}:${PORT}"
+# Notification e-mails link to the storefront as this command serves it.
+export SITE_URL="${SITE_URL:-${BASE}}"
 py=.venv/bin/python
 
 # A port another program holds would let everything below run and then fail at gunicorn's bind:

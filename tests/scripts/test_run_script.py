@@ -80,6 +80,7 @@ def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path:
     _stub(
         project / ".venv" / "bin" / "python",
         f'#!/bin/sh\nif [ "$2" = send_notifications ]; then echo "$*" > {sender}.args; '
+        f'echo "$SITE_URL" > {sender}.site; '
         f"echo $$ > {sender}.pid; exec sleep 60; fi\necho demo-token\n",
     )
     # The server runs until the sender has started, then stops (as after Ctrl-C).
@@ -93,11 +94,13 @@ def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path:
         capture_output=True,
         text=True,
         timeout=60,
-        env=dict(os.environ),
+        env={k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT")},
     )
     assert result.returncode == 0, result.stderr
     assert "E-mail sender: started" in result.stdout
     assert "manage.py send_notifications --loop" in (tmp_path / "sender.args").read_text()
+    # Its e-mails link to the server this command started, on whatever port it serves.
+    assert (tmp_path / "sender.site").read_text().strip() == "http://127.0.0.1:8000"
     pid = int((tmp_path / "sender.pid").read_text())
     for _ in range(50):
         try:
