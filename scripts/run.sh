@@ -63,8 +63,13 @@ MSG
 echo "E-mail sender: started beside the server (manage.py send_notifications --loop); e-mails are printed here."
 $py manage.py send_notifications --loop --interval 2 &
 sender=$!
-trap 'kill "${sender}" 2>/dev/null || true' EXIT
 # Each request is logged as JSON: gunicorn's access line (gunicorn.conf.py) and the app's own,
-# which carries the request id.
+# which carries the request id. The server runs in the background and this script waits for it,
+# so that Ctrl-C, or a TERM sent to this script alone, stops the server and the sender together.
 .venv/bin/gunicorn awsomeshop.wsgi:application --bind "${HOST}:${PORT}" --workers 2 \
-  --log-level info
+  --log-level info &
+server=$!
+trap 'kill "${server}" "${sender}" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+wait "${server}"

@@ -148,3 +148,43 @@ def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> N
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"PORT={port + 1} make run" in result.stderr
     assert "demo-token" not in result.stdout  # nothing else was started or printed
+
+
+def test_stopping_make_run_stops_the_server_and_the_sender(tmp_path: Path) -> None:
+    import signal
+
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
+    _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    pids = tmp_path / "pids"
+    _stub(
+        project / ".venv" / "bin" / "python",
+        f'#!/bin/sh\nif [ "$2" = send_notifications ]; then echo $$ >> {pids}; exec sleep 60; fi\necho demo-token\n',
+    )
+    _stub(project / ".venv" / "bin" / "gunicorn", f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 60\n")
+    script = subprocess.Popen(
+        ["bash", "scripts/run.sh"],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if pids.exists() and len(pids.read_text().split()) == 2:
+            break
+        time.sleep(0.1)
+    children = [int(p) for p in pids.read_text().split()]
+    script.send_signal(signal.SIGTERM)  # a supervisor, or `timeout`, stopping the command alone
+    assert script.wait(timeout=10) != 0
+    for pid in children:
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            pytest.fail(f"process {pid} kept running after make run was stopped")
