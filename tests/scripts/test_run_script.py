@@ -19,13 +19,19 @@ def _stub(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-def _run(tmp_path: Path, **env: str) -> tuple[str, str]:
-    """Run the real script with setup, manage.py and gunicorn stubbed; return (output, gunicorn args)."""
+def _project(tmp_path: Path) -> Path:
+    """A copy of run.sh in an empty project whose setup does nothing; .venv/bin is left to stub."""
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
     _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
     (project / ".venv" / "bin").mkdir(parents=True)
+    return project
+
+
+def _run(tmp_path: Path, **env: str) -> tuple[str, str]:
+    """Run the real script with setup, manage.py and gunicorn stubbed; return (output, gunicorn args)."""
+    project = _project(tmp_path)
     _stub(project / ".venv" / "bin" / "python", "#!/bin/sh\necho demo-token\n")
     args = tmp_path / "gunicorn.args"
     _stub(project / ".venv" / "bin" / "gunicorn", f'#!/bin/sh\necho "$*" > {args}\n')
@@ -70,11 +76,7 @@ def test_make_run_prints_the_readme_examples(tmp_path: Path) -> None:
 
 
 def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
-    _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
-    (project / ".venv" / "bin").mkdir(parents=True)
+    project = _project(tmp_path)
     sender = tmp_path / "sender"
     # manage.py send_notifications records its arguments and pid, then runs until it is stopped.
     _stub(
@@ -130,11 +132,7 @@ def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> N
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        project = tmp_path / "project"
-        (project / "scripts").mkdir(parents=True)
-        shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
-        _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
-        (project / ".venv" / "bin").mkdir(parents=True)
+        project = _project(tmp_path)
         _stub(project / ".venv" / "bin" / "python", "#!/bin/sh\necho demo-token\n")
         result = subprocess.run(
             ["bash", "scripts/run.sh"],
@@ -153,11 +151,7 @@ def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> N
 def test_stopping_make_run_stops_the_server_and_the_sender(tmp_path: Path) -> None:
     import signal
 
-    project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
-    _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
-    (project / ".venv" / "bin").mkdir(parents=True)
+    project = _project(tmp_path)
     pids = tmp_path / "pids"
     _stub(
         project / ".venv" / "bin" / "python",
