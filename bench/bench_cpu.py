@@ -14,6 +14,10 @@ Production is run as bench/http/run.py runs it: Cognito-shaped ID tokens verifie
 local JWKS endpoint (the local issuer is off in production), and the load balancer's Host and
 `X-Forwarded-Proto: https` on every request, so host validation and the HTTPS redirect pass.
 
+The storefront's pages (`storefront_*`) are asked for as a signed-in employee asks for them: a
+session cookie, one of several employees' in turn, with the static files collected as the
+image collects them (the pages name their CSS and script through the manifest).
+
 Options through the environment: BENCH_N (requests per endpoint, 300), BENCH_CASES (a comma-
 separated subset of the endpoints), BENCH_PROFILE=FILE (cProfile the measured loop of each
 case into FILE.<case>.prof, for `python -m pstats`; the CPU figures then include the profiler).
@@ -25,6 +29,7 @@ import cProfile
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -36,6 +41,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.http.settings"
 os.environ.setdefault("DJANGO_SECRET_KEY", "cpu-benchmark-only")
 os.environ.setdefault("ORDER_RATE_LIMIT", "100000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The storefront's pages name their CSS and script through the collected files' manifest.
+os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="awsomeshop-cpu-bench-static-")
 
 from bench.production_auth import PROXIED, local_cognito  # noqa: E402
 from tests.support.cognito import cognito_claims, sign  # noqa: E402
@@ -53,13 +60,16 @@ from django.test.utils import override_settings  # noqa: E402
 
 from catalog.models import Category, Product, StockMovement  # noqa: E402
 from catalog.services import product_stock_adjust  # noqa: E402
+from orders.services import order_place  # noqa: E402
 from points.services import points_grant  # noqa: E402
 from shop.services import user_create  # noqa: E402
+from tests.support.storefront_session import storefront_session_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
+EMPLOYEES = 20  # storefront sessions asked for in turn, as the HTTP benchmark rotates its 200
 
 
-def prepare() -> tuple[Client, Client, list[str]]:
+def prepare() -> tuple[Client, Client, list[str], list[Client]]:
     name = connection.settings_dict["NAME"]
     with connection._nodb_cursor() as cursor:
         if connection.vendor == "mysql":
@@ -71,6 +81,7 @@ def prepare() -> tuple[Client, Client, list[str]]:
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     categories = [Category.objects.create(name=f"Category {c}", slug=f"cat-{c}") for c in range(10)]
     text = "A product employees can redeem their points for; sturdy, useful and well reviewed. " * 2
     ids = []
@@ -98,12 +109,25 @@ def prepare() -> tuple[Client, Client, list[str]]:
     token = sign(cognito_claims(sub=sub, email=email, name="CPU"), SIGNING_KEY)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token}", **PROXIED)
     plain = Client(HTTP_X_BENCH_USER=str(user.pk), **PROXIED)
-    return api, plain, ids
+    employees = []
+    for e in range(EMPLOYEES):
+        employee = user_create(
+            email=f"employee{e:03d}@example.com", name=f"Employee {e}", cognito_sub=str(uuid.uuid4())
+        )
+        with override_settings(GRANT_APPROVAL_THRESHOLD=1_000_000):
+            points_grant(user=employee, amount=1_000_000, reason="benchmark")
+        for o in range(3):  # a few orders and ledger entries for their orders and history pages
+            order_place(user=employee, product_id=ids[(e + o) % len(ids)])
+        client = Client(**PROXIED)
+        session = storefront_session_for(employee)
+        client.cookies[session.cookie_name] = session.key
+        employees.append(client)
+    return api, plain, ids, employees
 
 
 def main() -> None:
     JWKS.start()
-    api, plain, ids = prepare()
+    api, plain, ids, employees = prepare()
 
     def body(i: int) -> str:
         return json.dumps({"product_id": ids[i % len(ids)], "quantity": 1})
@@ -123,14 +147,19 @@ def main() -> None:
                 HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
             ),
         ),
+        ("storefront_catalog", lambda i: employees[i % EMPLOYEES].get("/products/")),
+        ("storefront_home", lambda i: employees[i % EMPLOYEES].get("/")),
+        ("storefront_product", lambda i: employees[i % EMPLOYEES].get(f"/products/{ids[i % len(ids)]}/")),
+        ("storefront_orders", lambda i: employees[i % EMPLOYEES].get("/orders/")),
+        ("storefront_history", lambda i: employees[i % EMPLOYEES].get("/points/")),
     ]
     wanted = os.environ.get("BENCH_CASES", "")
     if wanted:
         cases = [case for case in cases if case[0] in wanted.split(",")]
     profile_to = os.environ.get("BENCH_PROFILE", "")
     print(f"database: {connection.vendor}, {N} requests each, one at a time")
-    print(f"| {'endpoint':<14} | {'CPU/request':>11} | {'wall/request':>12} |")
-    print(f"| {'-' * 14} | {'-' * 10}: | {'-' * 11}: |")
+    print(f"| {'endpoint':<18} | {'CPU/request':>11} | {'wall/request':>12} |")
+    print(f"| {'-' * 18} | {'-' * 10}: | {'-' * 11}: |")
     try:
         for name, op in cases:
             for i in range(20):
@@ -145,7 +174,7 @@ def main() -> None:
             if profiler is not None:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            print(f"| {name:<14} | {cpu / N * 1000:8.2f} ms | {wall / N * 1000:9.2f} ms |")
+            print(f"| {name:<18} | {cpu / N * 1000:8.2f} ms | {wall / N * 1000:9.2f} ms |")
             if profiler is not None:
                 profiler.dump_stats(f"{profile_to}.{name}.prof")
     finally:

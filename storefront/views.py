@@ -6,6 +6,7 @@ the pages show what the API shows for the same employee; `storefront/redeem.py` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from points.expiry import expiry_months
 from points.selectors import account_get, ledger_list, points_expiring
 from storefront.access import employee_required
 from storefront.forms import CatalogFilterForm, PreferencesForm, QuantityForm
+from storefront.listing import Categories, catalog_listing
 
 CATALOG_PAGE_SIZE = 12
 LIST_PAGE_SIZE = 20
@@ -33,13 +35,21 @@ HOME_PRODUCTS = 4
 HOME_ACTIVITY = 5
 
 
+def _page_number(request: HttpRequest) -> int:
+    """The page asked for; one that cannot exist is a 404, as in the API."""
+    number = request.GET.get("page", "1")
+    if not number.isdigit() or int(number) < 1:
+        raise Http404(_("There is no such page."))
+    return int(number)
+
+
 def _page(request: HttpRequest, items: Any, size: int) -> Page:
     """A page of ``items``; a page number out of range is a 404, as in the API."""
     paginator = Paginator(items, size)
-    number = request.GET.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= max(1, paginator.num_pages):
+    number = _page_number(request)
+    if number > max(1, paginator.num_pages):
         raise Http404(_("There is no such page."))
-    return paginator.page(int(number))
+    return paginator.page(number)
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -73,13 +83,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @employee_required
 def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
-    params = form.filter_params() if form.is_valid() else {"ordering": "name"}
-    products = ProductFilter(params, queryset=product_list_visible(), request=request).qs
+    number = _page_number(request)
+
+    def filters(categories: Categories) -> tuple[CatalogFilterForm, dict[str, str]]:
+        form = CatalogFilterForm(request.GET or None, categories=categories.choices)
+        return form, form.filter_params() if form.is_valid() else {"ordering": "name"}
+
+    def build(params: Mapping[str, str]) -> Page:
+        products = ProductFilter(params, queryset=product_list_visible(), request=request).qs
+        return _page(request, products, CATALOG_PAGE_SIZE)
+
+    # The choices and the page are kept per process while the catalog is unchanged
+    # (storefront/listing.py); the balance is read on every request.
+    form, params, page = catalog_listing(filters=filters, number=number, build=build)
     account = account_get(user=request.user)  # type: ignore[arg-type]
     context = {
         "form": form,
-        "page": _page(request, products, CATALOG_PAGE_SIZE),
+        "page": page,
         "query": _query_without_page(request),
         "account": account,
         "filtered": any(k in params for k in ("search", "category", "affordable", "in_stock")),
