@@ -38,7 +38,8 @@ def _stock_state(stock: int) -> int:
     return stock if stock <= LOW_STOCK else -1
 
 
-def _key(product: Product) -> tuple[Any, ...]:
+def card_key(product: Product) -> tuple[Any, ...]:
+    """Everything a product's card shows: the card is kept under it."""
     return (
         product.pk,
         product.name,
@@ -56,7 +57,7 @@ def product_cards(products: Iterable[Product]) -> SafeString:
     now = time.monotonic()
     parts: list[str] = []
     for product in products:
-        key = _key(product)
+        key = card_key(product)
         with _lock:
             hit = _cards.get(key)
             if hit is not None and hit[0] > now:

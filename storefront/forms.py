@@ -39,8 +39,9 @@ class CatalogFilterForm(StorefrontForm):
         """``categories``: (slug, name) of each category with active products
         (storefront.listing keeps them per process)."""
         super().__init__(*args, **kwargs)
+        self.categories = tuple(categories)
         category: forms.ChoiceField = self.fields["category"]  # type: ignore[assignment]
-        category.choices = [("", _("All categories")), *categories]
+        category.choices = [("", _("All categories")), *self.categories]
 
     def filter_params(self) -> dict[str, str]:
         """The product filter's parameters (catalog.filters.ProductFilter), as the API takes them."""

@@ -13,7 +13,9 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,10 +27,16 @@ from orders.selectors import order_list
 from points.expiry import expiry_months
 from points.selectors import account_get, ledger_list, points_expiring
 from storefront.access import employee_required
+from storefront.cards import card_key
 from storefront.forms import CatalogFilterForm, PreferencesForm, QuantityForm
+from storefront.fragments import FragmentStore
 from storefront.listing import Categories, catalog_listing
+from storefront.templatetags.storefront import storefront_urls
 
 CATALOG_PAGE_SIZE = 12
+CATALOG_LISTING = "storefront/partials/catalog_listing.html"
+# Per process; a rendered listing (filters and 12 cards) is about 12 KB.
+_catalog_listings = FragmentStore(max_entries=256)
 LIST_PAGE_SIZE = 20
 EXPIRING_SOON_DAYS = 30  # the API's /me uses the same window (points.apis.EXPIRING_SOON_DAYS)
 HOME_PRODUCTS = 4
@@ -96,15 +104,29 @@ def catalog(request: HttpRequest) -> HttpResponse:
     # The choices and the page are kept per process while the catalog is unchanged
     # (storefront/listing.py); the balance is read on every request.
     form, params, page = catalog_listing(filters=filters, number=number, build=build)
-    account = account_get(user=request.user)  # type: ignore[arg-type]
-    context = {
+    query = _query_without_page(request)
+    shown = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
-        "account": account,
+        "query": query,
         "filtered": any(k in params for k in ("search", "category", "affordable", "in_stock")),
     }
-    return render(request, "storefront/catalog.html", context)
+    # The filters and the page of products, kept under everything they show (the rest of the
+    # key's parts decide the form's values, errors and choices, the links and the cards).
+    key = (
+        get_language(),
+        storefront_urls()["catalog"],
+        form.is_bound,
+        tuple((name, tuple(request.GET.getlist(name))) for name in form.fields),
+        form.categories,
+        query,
+        page.paginator.count,
+        page.number,
+        tuple(card_key(product) for product in page.object_list),
+    )
+    listing = _catalog_listings.get(key, lambda: render_to_string(CATALOG_LISTING, shown))
+    account = account_get(user=request.user)  # type: ignore[arg-type]
+    return render(request, "storefront/catalog.html", {"listing": listing, "account": account})
 
 
 @employee_required
@@ -162,3 +184,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 def product_or_404(pk: Any) -> Product:
     return get_object_or_404(product_list_visible(), pk=pk)
+
+
+def catalog_listings_clear() -> None:
+    _catalog_listings.clear()

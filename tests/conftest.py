@@ -121,6 +121,9 @@ def _fresh_catalog_page_cache() -> None:
     from storefront.listing import listing_cache_clear
 
     listing_cache_clear()
+    from storefront.views import catalog_listings_clear
+
+    catalog_listings_clear()
     # The rate limiter's circuit breaker is per process too: each test starts with it closed.
     from shop.throttling import breaker
 

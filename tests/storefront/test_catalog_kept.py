@@ -164,3 +164,30 @@ def _without_csrf(expected: str, actual: str) -> str:
     token = re.search(pattern, actual)
     assert token
     return re.sub(pattern, token.group(0), expected)
+
+
+def test_the_listing_is_rendered_once_and_again_for_anything_it_shows(browser: Client) -> None:
+    from django.test.signals import template_rendered
+
+    kettle = ProductFactory(name="Kettle", points_cost=800, stock=9)
+    ProductFactory(name="Toaster", points_cost=900, stock=9)
+    rendered: list[str] = []
+
+    def count(sender: Any, template: Any, **kwargs: Any) -> None:
+        rendered.append(template.name)
+
+    def listings() -> int:
+        return rendered.count("storefront/partials/catalog_listing.html")
+
+    template_rendered.connect(count)
+    try:
+        _catalog(browser)
+        assert "Kettle" in _catalog(browser) and listings() == 1  # reused
+        assert "1 product<" in _catalog(browser, "?search=kettle") and listings() == 2
+        assert 'value="kettle"' in _catalog(browser, "?search=kettle") and listings() == 2
+        assert 'value="Kettle"' in _catalog(browser, "?search=Kettle") and listings() == 3
+        # A card's stock line changes without the catalog's version: rendered again.
+        Product.objects.filter(pk=kettle.pk).update(stock=1)
+        assert "Only 1 left" in _catalog(browser) and listings() == 4
+    finally:
+        template_rendered.disconnect(count)
