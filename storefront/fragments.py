@@ -4,7 +4,8 @@ A fragment is kept only under a key made of every value its rendering depends on
 fragment is exactly what rendering it again would give: it cannot be stale, because any change
 to what it shows is another key. Entries also expire after ``STOREFRONT_CARD_CACHE_SECONDS``
 (0 keeps nothing): a product picture's URL in the private bucket is signed and must not be
-served past its validity, which is well over that.
+served past its validity, which is well over that. A kept fragment's product cards are
+rendered with it, not taken from the cards' own cache (``cards_fresh``), so none is older.
 """
 
 from __future__ import annotations

@@ -110,6 +110,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query,
         "filtered": any(k in params for k in ("search", "category", "affordable", "in_stock")),
+        # Kept cards would make the kept HTML older than its own expiry (signed picture URLs).
+        "cards_fresh": True,
     }
     # The filters and the page of products, kept under everything they show (the rest of the
     # key's parts decide the form's values, errors and choices, the links and the cards).

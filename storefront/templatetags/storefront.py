@@ -65,10 +65,11 @@ def moment(value: dt.datetime | None) -> str:
     return date_format(timezone.localtime(value), "j M Y, H:i")
 
 
-@register.simple_tag
-def product_cards(products: Any) -> SafeString:
-    """The product cards of a grid (storefront/cards.py keeps each card's rendering)."""
-    return cards.product_cards(products)
+@register.simple_tag(takes_context=True)
+def product_cards(context: template.Context, products: Any) -> SafeString:
+    """The product cards of a grid (storefront/cards.py keeps each card's rendering; a template
+    that is itself kept sets ``cards_fresh`` so that its cards are rendered with it)."""
+    return cards.product_cards(products, fresh=bool(context.get("cards_fresh")))
 
 
 # The addresses every page's header and navigation link to (base.html); "sign-out" is read as

@@ -189,5 +189,10 @@ def test_the_listing_is_rendered_once_and_again_for_anything_it_shows(browser: C
         # A card's stock line changes without the catalog's version: rendered again.
         Product.objects.filter(pk=kettle.pk).update(stock=1)
         assert "Only 1 left" in _catalog(browser) and listings() == 4
+        # Its cards are rendered with it, never taken older from the cards' own cache: the
+        # kept HTML's expiry bounds the age of the signed picture URLs in it.
+        cards = rendered.count("storefront/partials/product_card.html")
+        assert 'value="toaster"' in _catalog(browser, "?search=toaster") and listings() == 5
+        assert rendered.count("storefront/partials/product_card.html") == cards + 1
     finally:
         template_rendered.disconnect(count)
