@@ -33,15 +33,13 @@ from orders.selectors import order_list
 from points.forms import AdjustForm, BulkGrantForm, DepartmentGrantForm, GrantForm, OneTimeSubmissionForm
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
 from points.selectors import grant_recipients_split, ledger_last_entry_at, ledger_list
-from points.services import (
-    DuplicateSubmission,
-    approval_threshold,
-    grant_recipients_all,
-    is_grant_recipient,
+from points.services.approvals import (
     points_adjust_or_request,
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
+from points.services.checks import approval_threshold, is_grant_recipient
+from points.services.grants import DuplicateSubmission, grant_recipients_all
 from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
 from shop.departments import department_choices
 from shop.errors import ApplicationError, NegativeBalance
