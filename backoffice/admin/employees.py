@@ -362,7 +362,7 @@ class UserAdmin(EmployeeGrantsMixin, RosterImportMixin, BaseUserAdmin, ModelAdmi
                 entry.points = points_figure(entry.amount, signed=True)  # type: ignore[attr-defined]
         return super().history_view(request, object_id, {**(extra_context or {}), "bulk_entries": entries})
 
-    # --- registering an employee: through employee_register (points account, invitation) --
+    # --- registering and deactivating: through the shop services (points account, Cognito) --
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
@@ -392,19 +392,6 @@ class UserAdmin(EmployeeGrantsMixin, RosterImportMixin, BaseUserAdmin, ModelAdmi
         if change:
             super().save_related(request, form, formsets, change)
 
-    # --- the screens' URLs: grants (grants.py), the roster import (roster.py) ---------------
-
-    def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view
-        return [
-            path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
-            path("grant-department/", view(self.grant_department_view), name="shop_user_grant_department"),
-            path("import-roster/", view(self.roster_import_view), name="shop_user_roster_import"),
-            path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
-            path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
-            *super().get_urls(),
-        ]
-
     @admin.action(description="Deactivate the selected employees", permissions=["change"])
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         if not request.user.is_superuser:
@@ -418,6 +405,21 @@ class UserAdmin(EmployeeGrantsMixin, RosterImportMixin, BaseUserAdmin, ModelAdmi
             "but can no longer sign in or order.",
             messages.SUCCESS,
         )
+
+    # --- the screens' URLs: grants (grants.py), the roster import (roster.py) ---------------
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("grant-all/", view(self.grant_all_view), name="shop_user_grant_all"),
+            path("grant-department/", view(self.grant_department_view), name="shop_user_grant_department"),
+            path("import-roster/", view(self.roster_import_view), name="shop_user_roster_import"),
+            path("<path:object_id>/grant/", view(self.grant_view), name="shop_user_grant"),
+            path("<path:object_id>/adjust/", view(self.adjust_view), name="shop_user_adjust"),
+            *super().get_urls(),
+        ]
+
+    # --- what the list and the page show of the grant and roster screens -------------------
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         extra_context = {
