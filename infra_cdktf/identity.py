@@ -398,7 +398,7 @@ class WorkloadRoles(Construct):
             ],
         )
         # The notification worker reads and writes the outbox and reports its age; sending mail
-        # is granted beside the SES identity (lifecycle.Mail).
+        # is granted beside the SES identity (mail.Mail).
         self.worker_task_role, self.worker_task_policy = self._role(
             cfg,
             "worker_task",

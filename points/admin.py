@@ -18,15 +18,13 @@ from unfold.admin import ModelAdmin
 
 from points.forms import DecisionForm, GrantCsvUploadForm
 from points.models import GrantBatch, GrantRequest, PointsTransaction
-from points.services import (
+from points.services.approvals import grant_request_approve, grant_request_reject
+from points.services.checks import approval_threshold, needs_approval
+from points.services.grant_files import (
     StagedGrantImport,
-    approval_threshold,
     grant_import_confirm,
     grant_import_stage,
     grant_import_staged,
-    grant_request_approve,
-    grant_request_reject,
-    needs_approval,
 )
 from shop.admin_tools import (
     CsvExportMixin,

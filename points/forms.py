@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from points.services import MAX_GRANT
+from points.services.checks import MAX_GRANT
 from shop.repeats import RepeatConfirmForm
 from shop.selectors import departments_list
 

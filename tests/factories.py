@@ -10,7 +10,7 @@ from django.db import transaction
 from catalog.models import Category, Product
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
-from points.services import ledger_apply
+from points.services.ledger import ledger_apply
 from shop.models import Department, User
 from shop.services import user_create
 

@@ -118,7 +118,7 @@ def test_hr_uploads_a_product_image_and_sees_the_thumbnail(page, live_server, hr
 
 def test_hr_refunds_an_order(page, live_server, hr):
     employee = user_create(email="li.wei@example.com", name="Li Wei")
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     points_grant(user=employee, amount=1000, reason="Award")
     product = ProductFactory(name="Coffee mug", points_cost=150, stock=3)
@@ -139,7 +139,7 @@ def test_hr_refunds_an_order(page, live_server, hr):
 
 
 def test_hr_opens_the_dashboard(page, live_server, hr):
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     for i in range(4):
         user = user_create(email=f"e{i}@example.com", name=f"Employee {i}")

@@ -25,7 +25,8 @@ from django.urls import reverse
 from notifications.models import Notification
 from orders.services import order_place
 from points.models import GrantRequest, PointsTransaction
-from points.services import points_grant, points_grant_bulk, points_grant_or_request
+from points.services.approvals import points_grant_or_request
+from points.services.grants import points_grant, points_grant_bulk
 from shop.models import Department, IdentitySync, User
 from shop.services import user_create
 from tests.admin.browser_support import screenshot

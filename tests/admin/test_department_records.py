@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.reports import ReportParams, report_departments
-from points.services import points_grant
+from points.services.grants import points_grant
 from shop.departments import department_near_duplicates
 from shop.migration_safety import check_migration
 from shop.models import Department, User

@@ -11,7 +11,8 @@ from django.db import connection
 from django.urls import reverse
 
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from points.services import GrantImportRefused, grant_import_confirm, points_grant_bulk
+from points.services.grant_files import GrantImportRefused, grant_import_confirm
+from points.services.grants import points_grant_bulk
 from shop.models import User
 from shop.services import users_deactivate
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from catalog.models import CatalogVersion, StockMovement
 from catalog.services import product_stock_adjust
 from orders.services import order_place, order_refund
-from points.services import points_grant
+from points.services.grants import points_grant
 from shop import conditional
 from tests.factories import CategoryFactory, ProductFactory
 

@@ -10,18 +10,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
-from points.services import (
-    ApprovalRequired,
+from points.services.approvals import (
     GrantRequestRefused,
-    grant_recipients_all,
     grant_request_approve,
     grant_request_reject,
     points_adjust_or_request,
-    points_grant,
-    points_grant_bulk,
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
+from points.services.checks import ApprovalRequired
+from points.services.grants import grant_recipients_all, points_grant, points_grant_bulk
 from shop.errors import InvalidAmount, NegativeBalance
 from shop.services import users_deactivate
 from tests.support.hr import make_hr

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_adjust, points_grant
+from points.services.grants import points_adjust, points_grant
 from shop.errors import InvalidAmount, NegativeBalance
 
 

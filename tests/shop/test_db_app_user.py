@@ -25,7 +25,7 @@ from django.test import Client
 from orders.models import Order
 from orders.services import order_place
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_grant
+from points.services.grants import points_grant
 from shop.db_grants import db_app_user_grant
 from shop.models import User
 from tests.support.cognito import free_port

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection, transaction
 
 from orders.services import order_refund
-from points.services import points_grant
+from points.services.grants import points_grant
 from shop import metrics
 from shop.auth.local_issuer import get_local_issuer
 from shop.metrics import MetricsRecorder, cache_active_counter

@@ -21,7 +21,7 @@ from django.utils import timezone
 from catalog.demo import seed_demo
 from catalog.models import Product
 from orders.services import order_place, order_refund
-from points.services import points_adjust, points_grant
+from points.services.grants import points_adjust, points_grant
 from shop.models import User
 from shop.services import user_create
 from tests.support.storefront_session import StorefrontSession, storefront_session_for
