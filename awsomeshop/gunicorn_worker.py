@@ -431,6 +431,6 @@ class FrontedWorker(ThreadWorker):
     def shed(self) -> None:
         logger.warning("request shed: the application thread was busy for %.1f s", self.queue_timeout)
         with contextlib.suppress(Exception):
-            from shop import metrics
+            from shop.observability import metrics
 
             metrics.count("RequestsShed")

@@ -32,9 +32,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
-from shop import metrics
 from shop.db import insert_new
 from shop.models import User
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from shop import metrics
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 

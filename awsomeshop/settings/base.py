@@ -431,7 +431,7 @@ REPEAT_WINDOW_MINUTES = env.int("REPEAT_WINDOW_MINUTES", default=10)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 
-# Application metrics as CloudWatch EMF lines on stdout (shop/metrics.py, docs/metrics.md).
+# Application metrics as CloudWatch EMF lines on stdout (shop/observability/metrics.py, docs/metrics.md).
 # On unless METRICS=off; local and test settings turn them off by default.
 METRICS_ENABLED = env("METRICS", default="on").lower() not in ("off", "false", "0", "no")
 METRICS_ENVIRONMENT = env("METRICS_ENVIRONMENT", default=env("AWSOMESHOP_ENV", default="local"))
@@ -439,7 +439,7 @@ METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "shop.observability.logging.RequestIdFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
