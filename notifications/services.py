@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
-from shop.db import insert_new
+from shop.db.transactions import insert_new
 from shop.models import User
 from shop.observability import metrics
 

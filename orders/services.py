@@ -23,7 +23,7 @@ from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
 from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 

@@ -29,7 +29,13 @@ from points.models import (
 from points.repeats import earlier_bulk, earlier_single
 from points.selectors import grant_left_out_reason
 from points.signals import points_granted
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict, save_fields
+from shop.db.transactions import (
+    HR_OUTCOME_UNKNOWN,
+    atomic_with_known_outcome,
+    insert_new,
+    retry_on_conflict,
+    save_fields,
+)
 from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 from shop.observability import metrics

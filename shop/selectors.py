@@ -8,17 +8,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from shop.auth.verifier import Claims
+from shop.db.prepared import PreparedLookup
 from shop.departments import department_names
 from shop.errors import NotRegistered
 from shop.models import User
-from shop.prepared import PreparedLookup
 from shop.provisioning import JIT, email_domain_allowed, provisioning_mode
 
 
 def user_get_by_cognito_sub(*, sub: str) -> User | None:
     # Every API request runs this; what the project names in API_USER_SELECT_RELATED (the
     # points account) comes in the same query, so /me needs no second one. The statement is
-    # compiled once per database (shop.prepared): building it was most of its CPU cost.
+    # compiled once per database (shop.db.prepared): building it was most of its CPU cost.
     return _USER_BY_SUB.first(connection, sub)
 
 

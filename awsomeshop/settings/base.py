@@ -142,14 +142,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     )
     # The AWS deployment names the RDS-managed secret, so a rotated password is followed.
     if env("DB_SECRET_ARN", default=""):
-        DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"
+        DATABASES["default"]["ENGINE"] = "shop.db.backends.mysql"
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {**postgres_timeout_options(os.environ), **postgres_tls_options(os.environ)}
     )
-    # This engine adds the client-side read timeout libpq lacks (shop/db_backends/postgresql).
-    DATABASES["default"]["ENGINE"] = "shop.db_backends.postgresql"
+    # This engine adds the client-side read timeout libpq lacks (shop/db/backends/postgresql).
+    DATABASES["default"]["ENGINE"] = "shop.db.backends.postgresql"
     DATABASES["default"]["READ_TIMEOUT"] = database_timeouts(os.environ)["read"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
@@ -364,7 +364,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "shop.cache.LockingDatabaseCache",
+            "BACKEND": "shop.db.cache.LockingDatabaseCache",
             "LOCATION": CACHE_TABLE_NAME,
         }
     }

@@ -43,6 +43,6 @@ ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
 STOREFRONT_LOCAL_SIGN_IN = False
 # MySQL/MariaDB through the project's engine even without DB_SECRET_ARN: a request whose database
 # stops answering then fails after DB_READ_TIMEOUT instead of also waiting out a reconnect
-# (shop.db_backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
+# (shop.db.backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # noqa: F405
-    DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "shop.db.backends.mysql"  # noqa: F405

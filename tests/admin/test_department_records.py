@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from backoffice.reports import ReportParams, report_departments
 from points.services import points_grant
+from shop.db.migration_safety import check_migration
 from shop.departments import department_near_duplicates
-from shop.migration_safety import check_migration
 from shop.models import Department, User
 
 DEPARTMENTS = reverse("admin:shop_department_changelist")

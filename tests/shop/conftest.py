@@ -31,7 +31,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def database_cache(settings: Any, db: None) -> None:
     """The default cache as production has it without REDIS_URL: the table, emptied first."""
     settings.CACHES = {
-        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+        "default": {"BACKEND": "shop.db.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
     }
     caches["default"].clear()
 

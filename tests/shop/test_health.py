@@ -117,7 +117,7 @@ def test_a_cache_kept_in_the_failed_database_is_not_asked_again(anon, db, monkey
     from shop import health
 
     settings.CACHES = {
-        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+        "default": {"BACKEND": "shop.db.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
     }
     calls: list[str] = []
     monkeypatch.setitem(health.CHECKS, "database", lambda: (_ for _ in ()).throw(OSError("timed out")))

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order
 from points.models import PointsAccount
-from shop.cache import LockingDatabaseCache
+from shop.db.cache import LockingDatabaseCache
 from tests.factories import ProductFactory
 
 
@@ -196,7 +196,7 @@ def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, capl
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        ({}, "shop.cache.LockingDatabaseCache"),
+        ({}, "shop.db.cache.LockingDatabaseCache"),
         ({"REDIS_URL": "redis://cache.internal:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
     ],
     ids=["default-database", "redis-url"],

@@ -1,0 +1,1 @@
+"""The database: transaction helpers, prepared lookups, engines, the app user's grants, migration safety, the cache."""
