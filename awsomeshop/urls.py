@@ -10,8 +10,8 @@ from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
 from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
 from points.apis import MeApi, TransactionListApi
-from shop import health
-from shop.openapi import DocsView, SchemaView
+from shop.http import health
+from shop.http.openapi import DocsView, SchemaView
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),

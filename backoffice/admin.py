@@ -44,7 +44,7 @@ from points.services import (
 )
 from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
 from shop.departments import department_choices
-from shop.errors import ApplicationError, NegativeBalance
+from shop.http.errors import ApplicationError, NegativeBalance
 from shop.models import IdentitySync, User
 from shop.repeats import RepeatNotConfirmed
 from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage

@@ -19,7 +19,7 @@ from catalog.models import Category, Product, StockMovement
 from catalog.selectors import LOW_STOCK_THRESHOLD
 from catalog.services import product_stock_adjust
 from shop.admin_tools import acting_user, admin_url, form_page
-from shop.errors import OutOfStock
+from shop.http.errors import OutOfStock
 from shop.repeats import RepeatNotConfirmed
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from catalog.lock_objects import product_for_update
 from catalog.models import CatalogVersion, Product, StockMovement
 from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
-from shop.errors import ApplicationError, OutOfStock
+from shop.http.errors import ApplicationError, OutOfStock
 from shop.models import User
 from shop.repeats import EarlierChange, check_repeat, repeat_since, when
 

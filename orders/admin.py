@@ -26,7 +26,7 @@ from shop.admin_tools import (
     counted,
     form_page,
 )
-from shop.errors import AlreadyRefunded, OwnAccountRefused
+from shop.http.errors import AlreadyRefunded, OwnAccountRefused
 
 OWN_ORDER_MESSAGE = "This is your own order: another HR user must refund it."
 

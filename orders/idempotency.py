@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from orders.models import IdempotencyRecord, Order
 from shop.db.transactions import atomic_with_known_outcome, insert_new
-from shop.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
+from shop.http.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
 from shop.models import User
 
 

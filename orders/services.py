@@ -24,7 +24,7 @@ from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services import check_not_own_account, ledger_apply
 from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
-from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
+from shop.http.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
 MAX_QUANTITY = 10

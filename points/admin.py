@@ -38,7 +38,7 @@ from shop.admin_tools import (
     form_page,
     points_figure,
 )
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 
 PREVIEW_ROWS = 50
 PREVIEW_ERRORS = 200

@@ -36,7 +36,7 @@ from shop.db.transactions import (
     retry_on_conflict,
     save_fields,
 )
-from shop.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
+from shop.http.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 from shop.observability import metrics
 from shop.repeats import check_repeat

@@ -12,7 +12,6 @@ class ShopConfig(AppConfig):
         # make production fail closed, and the system check on EMPLOYEE_PROVISIONING.
         from shop import (
             checks,  # noqa: F401
-            openapi,  # noqa: F401
             provisioning,  # noqa: F401
         )
 
@@ -21,3 +20,4 @@ class ShopConfig(AppConfig):
 
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import factory  # noqa: F401
+        from shop.http import openapi  # noqa: F401

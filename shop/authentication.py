@@ -17,7 +17,7 @@ from shop.auth.budget import network_budget
 from shop.auth.cognito_profile import claims_complete_from_cognito
 from shop.auth.factory import get_verifier
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
-from shop.errors import ServiceUnavailable
+from shop.http.errors import ServiceUnavailable
 from shop.models import User
 from shop.selectors import user_get_by_cognito_sub, user_get_or_provision
 

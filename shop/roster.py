@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shop.departments import department_clean_name, department_key, departments_by_key, departments_create
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 from shop.models import PendingRosterImport, User
 from shop.services import (
     DEPARTMENT_MAX,

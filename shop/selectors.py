@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from shop.auth.verifier import Claims
 from shop.db.prepared import PreparedLookup
 from shop.departments import department_names
-from shop.errors import NotRegistered
+from shop.http.errors import NotRegistered
 from shop.models import User
 from shop.provisioning import JIT, email_domain_allowed, provisioning_mode
 

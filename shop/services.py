@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from shop.departments import department_resolve
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 from shop.identity_sync import Action, identity_sync_schedule
 from shop.models import User
 from shop.signals import users_created

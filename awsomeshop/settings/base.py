@@ -62,21 +62,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "shop.middleware.RequestIdMiddleware",
+    "shop.http.middleware.RequestIdMiddleware",
     # Answers the load balancer's health checks before host validation (see there).
-    "shop.health_middleware.HealthCheckMiddleware",
+    "shop.http.health_middleware.HealthCheckMiddleware",
     # After the health checks: the load balancer's probes are not application traffic.
-    "shop.middleware.MetricsMiddleware",
-    "shop.middleware.ChunkedBodyMiddleware",
+    "shop.http.middleware.MetricsMiddleware",
+    "shop.http.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, Django's user and messages serve the admin and HR's sign-in; the employee API
-    # (bearer tokens) skips these three (shop.middleware.is_api_request).
-    "shop.middleware.BrowserSessionMiddleware",
+    # (bearer tokens) skips these three (shop.http.middleware.is_api_request).
+    "shop.http.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "shop.middleware.BrowserAuthenticationMiddleware",
-    "shop.middleware.BrowserMessageMiddleware",
+    "shop.http.middleware.BrowserAuthenticationMiddleware",
+    "shop.http.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The storefront's security headers and its outage page (storefront/middleware.py).
     "storefront.middleware.StorefrontMiddleware",
@@ -205,15 +205,15 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
-    "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shop.http.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.JsonFirstNegotiation",
-    "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.http.negotiation.JsonFirstNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "shop.http.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["shop.http.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "shop.errors.exception_handler",
+    "EXCEPTION_HANDLER": "shop.http.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    # Throttles are set per view (see shop.throttling); only order placement has one.
+    # Throttles are set per view (see shop.http.throttling); only order placement has one.
     "DEFAULT_THROTTLE_CLASSES": [],
 }
 
@@ -234,7 +234,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "shop.openapi.add_error_responses",
+        "shop.http.openapi.add_error_responses",
     ],
 }
 
@@ -337,7 +337,7 @@ COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default
 AUTH_NETWORK_BUDGET_SECONDS = env.float("AUTH_NETWORK_BUDGET_SECONDS", default=5.0)
 
 # Paths answered before host validation and the HTTPS redirect: the load balancer calls them
-# by task IP over plain HTTP (shop.health_middleware).
+# by task IP over plain HTTP (shop.http.health_middleware).
 HEALTH_CHECK_PATHS = ["/health", "/health/live", "/healthz"]
 
 # Shared by every server process, so rate limits hold across containers: Redis when
@@ -347,7 +347,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     _redis_options: dict[str, object] = {
         # A stalled cache must not stall orders: the limiter lets an order through when the
-        # cache fails (shop.throttling), and these bound how long it waits to find out.
+        # cache fails (shop.http.throttling), and these bound how long it waits to find out.
         "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
         "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
     }

@@ -18,7 +18,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# The ALB checks health over plain HTTP by task IP; shop.health_middleware answers those paths
+# The ALB checks health over plain HTTP by task IP; shop.http.health_middleware answers those paths
 # before this redirect (and host validation), and they are exempt here too.
 SECURE_REDIRECT_EXEMPT = [f"^{path.lstrip('/')}$" for path in HEALTH_CHECK_PATHS]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)

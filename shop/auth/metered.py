@@ -11,7 +11,7 @@ from rest_framework.request import Request
 
 from shop.auth.verifier import Claims, InvalidToken
 from shop.authentication import BearerTokenAuthentication
-from shop.errors import ServiceUnavailable
+from shop.http.errors import ServiceUnavailable
 from shop.models import User
 from shop.observability import metrics
 

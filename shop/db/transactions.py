@@ -24,7 +24,7 @@ from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 
 from shop.db.prepared import PreparedLookup
-from shop.errors import OutcomeUnknown
+from shop.http.errors import OutcomeUnknown
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from shop.auth.oidc_sign_in import SignInRefused
 from shop.auth.verifier import Claims
-from shop.errors import NotRegistered
+from shop.http.errors import NotRegistered
 from shop.models import User
 from shop.selectors import user_get_or_provision
 

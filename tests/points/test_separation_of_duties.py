@@ -18,7 +18,7 @@ from points.services import (
     points_grant,
     points_grant_bulk,
 )
-from shop.errors import OwnAccountRefused
+from shop.http.errors import OwnAccountRefused
 from shop.models import User
 from tests.support.hr import make_hr
 

@@ -20,7 +20,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     A list so a test can move it: ``fixed_clock[0] += 60``.
     """
-    from shop.throttling import OrderPlacementThrottle
+    from shop.http.throttling import OrderPlacementThrottle
 
     now = [(time.time() // 60) * 60 + 30]
     monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])

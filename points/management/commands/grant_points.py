@@ -19,7 +19,7 @@ from points.services import (
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 from shop.models import User
 
 

@@ -18,7 +18,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from shop.errors import ServiceUnavailable, error_body, is_driver_connection_error
+from shop.http.errors import ServiceUnavailable, error_body, is_driver_connection_error
 from shop.observability import metrics
 from shop.observability.logging import request_id_var
 
