@@ -1,6 +1,6 @@
 """Production: everything from the environment, secure cookies, no defaults for secrets.
 
-It fails closed: `shop.checks` turns a missing Cognito pool or host name into a system check
+It fails closed: `shop.auth.checks` turns a missing Cognito pool or host name into a system check
 error, which `manage.py check` reports and the WSGI entry point refuses to serve with.
 """
 

@@ -1,1 +1,1 @@
-"""Token verification: one verifier, fed by the Cognito JWKS or by the local issuer's key."""
+"""Tokens and the identity provider: the verifier and its keys, Cognito's GetUser, the OIDC code flow, production's checks."""
