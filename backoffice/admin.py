@@ -43,19 +43,19 @@ from points.services import (
     points_grant_or_request,
 )
 from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
-from shop.departments import department_choices
 from shop.http.errors import ApplicationError, NegativeBalance
-from shop.models import IdentitySync, User
-from shop.repeats import RepeatNotConfirmed
-from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
-from shop.selectors import department_members
-from shop.services import (
+from shop.identity.departments import department_choices
+from shop.identity.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.identity.selectors import department_members
+from shop.identity.services import (
     employee_register,
     employee_validate,
     normalize_email,
     user_reactivate,
     users_deactivate,
 )
+from shop.models import IdentitySync, User
+from shop.repeats import RepeatNotConfirmed
 
 SECTION_ROWS = 50
 OWN_ACCOUNT_MESSAGE = (

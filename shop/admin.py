@@ -23,14 +23,14 @@ from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin
 
 from shop.admin_tools import counted, form_page
-from shop.departments import (
+from shop.identity.cognito_sync import identity_sync_run
+from shop.identity.departments import (
     DepartmentInvalid,
     department_check_name,
     department_near_duplicates,
     department_rename,
     departments_merge,
 )
-from shop.identity_sync import identity_sync_run
 from shop.models import Department, IdentitySync, User
 
 

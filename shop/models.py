@@ -15,7 +15,7 @@ class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
-        from shop.services import user_create
+        from shop.identity.services import user_create
 
         return user_create(email=email, password=password, **extra)
 
@@ -93,7 +93,7 @@ class Department(models.Model):
 
     An employee's department is stored by name on ``User.department`` (the column the previous
     releases read and write); renaming a department renames it on every employee in the same
-    transaction (shop.departments.department_rename), so reports keep one department under its
+    transaction (shop.identity.departments.department_rename), so reports keep one department under its
     current name and the admin history keeps the old one. Names are unique ignoring case and
     spacing, checked by the services rather than by a unique index: the database's collation
     decides case there (MariaDB's is case-insensitive, PostgreSQL's is not), and the free-text

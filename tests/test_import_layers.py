@@ -44,7 +44,7 @@ def test_the_contract_sees_imports_inside_functions_and_under_type_checking(tmp_
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
         (tmp_path / package / "models.py").write_text("")
-    (tmp_path / "shop" / "selectors.py").write_text(
+    (tmp_path / "shop" / "lookups.py").write_text(
         "def orders_of(user):\n    from orders.models import Order\n\n    return Order\n"
     )
     (tmp_path / "points" / "services.py").write_text(
@@ -55,7 +55,7 @@ def test_the_contract_sees_imports_inside_functions_and_under_type_checking(tmp_
     result = _lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "shop is not allowed to import orders" in result.stdout
-    assert "shop.selectors -> orders.models" in result.stdout
+    assert "shop.lookups -> orders.models" in result.stdout
     assert "points is not allowed to import catalog" in result.stdout
     assert "points.services -> catalog.models" in result.stdout
     assert "backoffice" not in result.stdout.split("Broken contracts", 1)[1]

@@ -70,7 +70,7 @@ def hr_user_sign_in(*, claims: Claims, hr_group: str) -> User:
 
 
 def _apply_role(*, claims: Claims, has_role: bool) -> User:
-    from shop.services import user_create
+    from shop.identity.services import user_create
 
     with transaction.atomic():
         user = User.objects.select_for_update().filter(cognito_sub=claims.sub).first()

@@ -23,7 +23,7 @@ from points.services import (
     points_grant_or_request,
 )
 from shop.http.errors import InvalidAmount, NegativeBalance
-from shop.services import users_deactivate
+from shop.identity.services import users_deactivate
 from tests.support.hr import make_hr
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from shop.identity.services import user_create
 from shop.models import User
-from shop.services import user_create
 
 ROOT = Path(__file__).resolve().parents[2]
 IP = "203.0.113.7"

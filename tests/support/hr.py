@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
+from shop.identity.services import user_create
 from shop.models import User
 from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
-from shop.services import user_create
 
 
 def hr_group() -> Group:

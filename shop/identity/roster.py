@@ -21,10 +21,14 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from shop.departments import department_clean_name, department_key, departments_by_key, departments_create
 from shop.http.errors import ApplicationError
-from shop.models import PendingRosterImport, User
-from shop.services import (
+from shop.identity.departments import (
+    department_clean_name,
+    department_key,
+    departments_by_key,
+    departments_create,
+)
+from shop.identity.services import (
     DEPARTMENT_MAX,
     NAME_MAX,
     EmployeeData,
@@ -34,6 +38,7 @@ from shop.services import (
     normalize_email,
     users_deactivate,
 )
+from shop.models import PendingRosterImport, User
 
 COLUMNS = ["email", "name", "employee_id", "department"]
 TOKEN_SALT = "shop.roster-import"

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from shop.departments import department_resolve
 from shop.http.errors import ApplicationError
-from shop.identity_sync import Action, identity_sync_schedule
+from shop.identity.cognito_sync import Action, identity_sync_schedule
+from shop.identity.departments import department_resolve
 from shop.models import User
 from shop.signals import users_created
 
@@ -54,7 +54,7 @@ def users_deactivate(*, users: Iterable[User]) -> list[User]:
     """Deactivate employees: they can no longer sign in or order; their points and history stay.
 
     With Cognito configured, each one is also disabled there and signed out everywhere, after
-    this transaction commits (shop.identity_sync).
+    this transaction commits (shop.identity.cognito_sync).
     """
     changed = [user for user in users if user.is_active]
     User.objects.filter(pk__in=[user.pk for user in changed]).update(is_active=False)
@@ -148,7 +148,7 @@ def employee_register(*, email: str, name: str, employee_id: str, department: st
     The only way an employee joins in `roster` provisioning mode: the admin form and
     `manage.py register_employee` come here, the roster import to `employees_register`, which
     applies the same checks in bulk. Bad input raises EmployeeInvalid and writes nothing; the
-    invitation is sent after commit (shop.identity_sync).
+    invitation is sent after commit (shop.identity.cognito_sync).
     """
     errors = employee_validate(email=email, name=name, employee_id=employee_id, department=department)
     if errors:

@@ -9,10 +9,10 @@ from django.db.models import Q, QuerySet
 
 from shop.auth.verifier import Claims
 from shop.db.prepared import PreparedLookup
-from shop.departments import department_names
 from shop.http.errors import NotRegistered
+from shop.identity.departments import department_names
+from shop.identity.provisioning import JIT, email_domain_allowed, provisioning_mode
 from shop.models import User
-from shop.provisioning import JIT, email_domain_allowed, provisioning_mode
 
 
 def user_get_by_cognito_sub(*, sub: str) -> User | None:
@@ -66,7 +66,7 @@ def _employee_id(claims: Claims) -> str | None:
 
 
 def _link_or_create(claims: Claims) -> User:
-    from shop.services import user_create
+    from shop.identity.services import user_create
 
     employee_id = _employee_id(claims)
     email = claims.email if claims.email and claims.email_verified else None
