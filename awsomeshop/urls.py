@@ -38,7 +38,7 @@ urlpatterns = [
     path("admin/reports/", include(hr_reports)),
     path("admin/", admin.site.urls),
     # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
-    path("oidc/", include("shop.admin_sign_in.urls")),
+    path("oidc/", include("shop.access.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
     # The employee storefront at the root (sign-in, catalog, orders).
     path("", include("storefront.urls")),

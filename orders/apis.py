@@ -24,7 +24,7 @@ from orders.models import Order
 from orders.placement import order_body, order_place_idempotent
 from orders.selectors import order_list
 from orders.services import MAX_QUANTITY
-from shop.authentication import request_employee
+from shop.access.authentication import request_employee
 from shop.http.errors import IdempotencyKeyRequired
 from shop.http.fields import StrictIntegerField
 from shop.http.throttling import OrderPlacementThrottle

@@ -11,7 +11,7 @@ class ShopConfig(AppConfig):
         # Registers the OpenAPI extension for the bearer-token authentication, the checks that
         # make production fail closed, and the system check on EMPLOYEE_PROVISIONING.
         # Warns when HR's company sign-in is only partly configured.
-        from shop.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
+        from shop.access.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
 
         # Connects the receiver that rebuilds the token verifier when its settings change.
         from shop.auth import (

@@ -86,11 +86,11 @@ MIDDLEWARE = [
 
 # django-axes first: it refuses a locked-out HR login before the password is even checked.
 # Then HR's company sign-in (Cognito, OIDC) and passwords, which production with company
-# sign-in configured allows only to break-glass superusers (shop/admin_sign_in/backends.py).
+# sign-in configured allows only to break-glass superusers (shop/access/admin_sign_in/backends.py).
 AUTHENTICATION_BACKENDS = [
-    "shop.login_backend.LoginLockoutBackend",
-    "shop.admin_sign_in.backends.CognitoAdminBackend",
-    "shop.admin_sign_in.backends.PasswordLoginBackend",
+    "shop.access.login_backend.LoginLockoutBackend",
+    "shop.access.admin_sign_in.backends.CognitoAdminBackend",
+    "shop.access.admin_sign_in.backends.PasswordLoginBackend",
     # Employees' sign-in to the storefront (its own Cognito app client); it answers only the
     # storefront's callback, as the admin's backend answers only the admin's.
     "storefront.signin.backends.StorefrontSignInBackend",
@@ -203,8 +203,8 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.access.metered.MeteredBearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["shop.access.permissions.IsActiveEmployee"],
     "DEFAULT_PARSER_CLASSES": ["shop.http.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.http.negotiation.JsonFirstNegotiation",
@@ -289,7 +289,7 @@ OIDC_USE_NONCE = True
 # Cognito's token endpoint takes a confidential client's secret by HTTP Basic authentication.
 OIDC_TOKEN_USE_BASIC_AUTH = True
 OIDC_TIMEOUT = 5
-OIDC_OP_LOGOUT_URL_METHOD = "shop.admin_sign_in.views.cognito_logout_url"
+OIDC_OP_LOGOUT_URL_METHOD = "shop.access.admin_sign_in.views.cognito_logout_url"
 LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/admin/login/"
 # The Cognito group whose members get the HR role; sign-in re-reads it every time.
@@ -406,13 +406,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The admin form and authenticate() call it "username" (it holds the email); axes would
 # otherwise look for USERNAME_FIELD ("email") and count every failure under no username.
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "shop.client_ip.login_username"
+AXES_USERNAME_CALLABLE = "shop.access.client_ip.login_username"
 AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would otherwise be logged by every management command.
 AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "shop.access.client_ip.client_ip"
 # The lockout page in the admin's look, with the cool-off time and a link back to sign-in.
-AXES_LOCKOUT_CALLABLE = "shop.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "shop.access.lockout.lockout_response"
 # How many proxies we run in front of Django that append to X-Forwarded-For (the ALB: 1).
 # 0 ignores the header, which any client can forge.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -203,7 +203,7 @@ class BrowserSessionMiddleware(_NotForApi, SessionMiddleware):
 
 class BrowserAuthenticationMiddleware(_NotForApi, AuthenticationMiddleware):
     """Django's request.user (from the session), for everything but the employee API, whose
-    user comes from the bearer token (shop.authentication)."""
+    user comes from the bearer token (shop.access.authentication)."""
 
 
 class BrowserMessageMiddleware(_NotForApi, MessageMiddleware):

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer JWT (Cognito, or the local issuer in development)."""
 
-    target_class = "shop.authentication.BearerTokenAuthentication"
+    target_class = "shop.access.authentication.BearerTokenAuthentication"
     match_subclasses = True  # the metered subclass the API runs with
     name = "cognitoJWT"
 

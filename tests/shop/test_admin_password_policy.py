@@ -129,9 +129,9 @@ def test_production_turns_password_sign_in_off_only_when_company_sign_in_is_conf
 
 def test_a_password_session_opened_before_passwords_were_switched_off_ends(accounts, settings):
     client = Client()
-    client.force_login(accounts["hr"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    client.force_login(accounts["hr"], backend="shop.access.admin_sign_in.backends.PasswordLoginBackend")
     root = Client()
-    root.force_login(accounts["root"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    root.force_login(accounts["root"], backend="shop.access.admin_sign_in.backends.PasswordLoginBackend")
     assert client.get("/admin/").status_code == 200
 
     settings.ADMIN_OIDC_ENABLED = True

@@ -218,7 +218,7 @@ def test_hr_retries_failed_syncs_from_the_admin(
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from shop.roles import HR_GROUP_NAME
+    from shop.access.roles import HR_GROUP_NAME
 
     hr = make_user(email="hr-retry@example.com", is_staff=True, is_employee=False)
     hr.groups.add(Group.objects.get(name=HR_GROUP_NAME))

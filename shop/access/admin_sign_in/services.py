@@ -15,10 +15,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from shop.access.roles import HR_GROUP_NAME
 from shop.auth.oidc_sign_in import SignInRefused
 from shop.auth.verifier import Claims
 from shop.models import User
-from shop.roles import HR_GROUP_NAME
 
 logger = logging.getLogger(__name__)
 
