@@ -42,7 +42,8 @@ from points.services import (
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
+from shop.admin_kit.repeats import RepeatNotConfirmed
+from shop.admin_kit.tools import acting_user, admin_url, counted, form_page, points_figure
 from shop.http.errors import ApplicationError, NegativeBalance
 from shop.identity.departments import department_choices
 from shop.identity.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
@@ -55,7 +56,6 @@ from shop.identity.services import (
     users_deactivate,
 )
 from shop.models import IdentitySync, User
-from shop.repeats import RepeatNotConfirmed
 
 SECTION_ROWS = 50
 OWN_ACCOUNT_MESSAGE = (

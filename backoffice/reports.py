@@ -32,7 +32,7 @@ from points.selectors import (
     points_liability_now,
     points_liability_series,
 )
-from shop.admin_tools import _csv_safe
+from shop.admin_kit.tools import _csv_safe
 from shop.identity.selectors import departments_list
 
 REPORT_PERMISSION = "points.view_pointstransaction"

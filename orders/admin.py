@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin
 from orders.forms import RefundForm
 from orders.models import Order
 from orders.services import order_refund
-from shop.admin_tools import (
+from shop.admin_kit.tools import (
     CsvExportMixin,
     DateRangeFilter,
     EmployeeFilter,

@@ -28,7 +28,7 @@ from points.services import (
     grant_request_reject,
     needs_approval,
 )
-from shop.admin_tools import (
+from shop.admin_kit.tools import (
     CsvExportMixin,
     DateRangeFilter,
     EmployeeFilter,

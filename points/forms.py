@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 
 from points.services import MAX_GRANT
+from shop.admin_kit.repeats import RepeatConfirmForm
 from shop.identity.selectors import departments_list
-from shop.repeats import RepeatConfirmForm
 
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 

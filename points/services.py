@@ -29,6 +29,7 @@ from points.models import (
 from points.repeats import earlier_bulk, earlier_single
 from points.selectors import grant_left_out_reason
 from points.signals import points_granted
+from shop.admin_kit.repeats import check_repeat
 from shop.db.transactions import (
     HR_OUTCOME_UNKNOWN,
     atomic_with_known_outcome,
@@ -39,7 +40,6 @@ from shop.db.transactions import (
 from shop.http.errors import ApplicationError, InvalidAmount, NegativeBalance, OwnAccountRefused
 from shop.models import User
 from shop.observability import metrics
-from shop.repeats import check_repeat
 
 MAX_GRANT = 1_000_000  # one grant larger than this is a typo, not a reward
 Type = PointsTransaction.Type
@@ -221,7 +221,7 @@ def points_grant(
     """Grant points to one employee. `submission_key` (the grant form's one-time key) makes a
     second submit of the same form refused with DuplicateSubmission; `confirm_repeat_of` ("" or
     the token HR confirmed) refuses the same grant made within the repeat window unless HR
-    confirmed that one (shop.repeats); None skips that check."""
+    confirmed that one (shop.admin_kit.repeats); None skips that check."""
     _check_amount(amount)
     reason = _check_reason(reason)
     check_not_own_account(actor=granted_by, user_ids=[user.pk])

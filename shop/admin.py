@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin
 
-from shop.admin_tools import counted, form_page
+from shop.admin_kit.tools import counted, form_page
 from shop.identity.cognito_sync import identity_sync_run
 from shop.identity.departments import (
     DepartmentInvalid,

@@ -426,7 +426,7 @@ ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 # total) waits for a second HR user's approval instead of being applied.
 GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
 # The same grant or stock change again within this many minutes needs HR's confirmation
-# (shop.repeats): the browser's Back button restores a sent form with a fresh one-time key.
+# (shop.admin_kit.repeats): the browser's Back button restores a sent form with a fresh one-time key.
 REPEAT_WINDOW_MINUTES = env.int("REPEAT_WINDOW_MINUTES", default=10)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
