@@ -48,14 +48,8 @@ from shop.http.errors import ApplicationError, NegativeBalance
 from shop.identity.departments import department_choices
 from shop.identity.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 from shop.identity.selectors import department_members
-from shop.identity.services import (
-    employee_register,
-    employee_validate,
-    normalize_email,
-    user_reactivate,
-    users_deactivate,
-)
-from shop.models import IdentitySync, User
+from shop.identity.services import employee_register, employee_validate, user_reactivate, users_deactivate
+from shop.models import IdentitySync, User, normalize_email
 
 SECTION_ROWS = 50
 OWN_ACCOUNT_MESSAGE = (

@@ -35,10 +35,9 @@ from shop.identity.services import (
     EmployeeInvalid,
     employee_validate,
     employees_register,
-    normalize_email,
     users_deactivate,
 )
-from shop.models import PendingRosterImport, User
+from shop.models import PendingRosterImport, User, normalize_email
 
 COLUMNS = ["email", "name", "employee_id", "department"]
 TOKEN_SALT = "shop.roster-import"

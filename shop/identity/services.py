@@ -14,15 +14,10 @@ from django.db import IntegrityError, transaction
 from shop.http.errors import ApplicationError
 from shop.identity.cognito_sync import Action, identity_sync_schedule
 from shop.identity.departments import department_resolve
-from shop.models import User
+from shop.models import User, normalize_email
 from shop.signals import users_created
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-@transaction.atomic
 def user_create(
     *,
     email: str,
@@ -32,21 +27,11 @@ def user_create(
     cognito_sub: str | None = None,
     **extra: Any,
 ) -> User:
-    user = User(
-        email=normalize_email(email),
-        name=name,
-        employee_id=employee_id or None,
-        cognito_sub=cognito_sub or None,
-        **extra,
+    # The insert (and the points account it brings) is the manager's, so that Django's own
+    # create_user and createsuperuser do the same.
+    return User.objects.create_user(
+        email, password, name=name, employee_id=employee_id, cognito_sub=cognito_sub, **extra
     )
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save(force_insert=True)
-    users_created.send(sender=User, users=[user])  # the points app opens the account
-    return user
 
 
 @transaction.atomic

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from shop.access.roles import HR_GROUP_NAME
-from shop.identity.services import normalize_email, user_create
-from shop.models import User
+from shop.identity.services import user_create
+from shop.models import User, normalize_email
 
 PASSWORD_ENV = "HR_USER_PASSWORD"
 
