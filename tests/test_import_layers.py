@@ -1,4 +1,4 @@
-"""The apps, and shop's folders, import one way (pyproject.toml's contracts): a violation fails the tests too."""
+"""The apps and shop's folders import one way (pyproject.toml's contracts): a violation fails the tests."""
 
 from __future__ import annotations
 

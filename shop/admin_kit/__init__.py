@@ -1,1 +1,1 @@
-"""What the back office's admin screens share: list filters, CSV export, form pages, charts, the repeat confirmation."""
+"""What the admin screens share: list filters, CSV export, form pages, charts, the repeat confirmation."""

@@ -1,1 +1,1 @@
-"""Tokens and the identity provider: the verifier and its keys, Cognito's GetUser, the OIDC code flow, production's checks."""
+"""Tokens and the identity provider: the verifier, its keys, Cognito, the OIDC flow, production's checks."""

@@ -1,1 +1,1 @@
-"""The database: transaction helpers, prepared lookups, engines, the app user's grants, migration safety, the cache."""
+"""The database: transactions, prepared lookups, engines, the app user's grants, migration check, cache."""

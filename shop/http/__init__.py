@@ -1,1 +1,1 @@
-"""The HTTP edge: middleware, health endpoints, the error family and its one handler, API parsing, pagination, filters, OpenAPI and the rate limiter."""
+"""The HTTP edge: middleware, health, errors and their handler, parsing, pagination, OpenAPI, rate limits."""

@@ -1,1 +1,1 @@
-"""The employees: their writes and reads, the roster import, departments, first-sign-in provisioning, the Cognito pool sync."""
+"""The employees: writes and reads, the roster import, departments, provisioning, the Cognito pool sync."""
