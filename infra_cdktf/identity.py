@@ -246,7 +246,7 @@ class WorkloadRolesProps:
     # (to follow a rotation).
     db_secret_arn: str
     # The app's own database user (manage.py db_grant_app_user fills it in): the other tasks log
-    # in with it and re-read it after a rotation (shop.db_backends).
+    # in with it and re-read it after a rotation (shop.db.backends).
     app_db_secret_arn: str
     images_bucket_arn: str
     # The employees' pool: the app invites, disables and signs out the people it registers.

@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from notifications.lock_objects import notifications_due_for_update
 from notifications.models import Notification, NotificationPreference
-from shop import metrics
-from shop.db import insert_new
+from shop.db.transactions import insert_new
 from shop.models import User
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 

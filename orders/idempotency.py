@@ -36,8 +36,8 @@ from django.utils import timezone
 
 from orders.lock_objects import idempotency_record_for_update
 from orders.models import IdempotencyRecord, Order
-from shop.db import atomic_with_known_outcome, insert_new
-from shop.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
+from shop.db.transactions import atomic_with_known_outcome, insert_new
+from shop.http.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
 from shop.models import User
 
 

@@ -25,8 +25,8 @@ from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services.checks import check_not_own_account
 from points.services.ledger import ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
-from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
+from shop.http.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
 MAX_QUANTITY = 10

@@ -26,7 +26,7 @@ from points.services.grant_files import (
     grant_import_stage,
     grant_import_staged,
 )
-from shop.admin_tools import (
+from shop.admin_kit.tools import (
     CsvExportMixin,
     DateRangeFilter,
     EmployeeFilter,
@@ -36,7 +36,7 @@ from shop.admin_tools import (
     form_page,
     points_figure,
 )
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 
 PREVIEW_ROWS = 50
 PREVIEW_ERRORS = 200

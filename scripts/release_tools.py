@@ -25,7 +25,7 @@ MIGRATE_ADDRESS = "aws_ecs_task_definition.migrate_task_definition"
 # BOOTSTRAP_VARIABLE is set for the first release's deploy only: the stack then writes the app
 # user's placeholder secret value, which no later apply writes again (infra_cdktf/data.py).
 # What the database backends log when the credentials the secret holds are refused
-# (shop/db_backends); the release looks for it in the tasks' logs, an alarm counts it.
+# (shop/db/backends); the release looks for it in the tasks' logs, an alarm counts it.
 LOGIN_REFUSED_PATTERN = f'"{LOGIN_REFUSED_MESSAGE}"'
 # The platform every task definition runs on (runtime_platform X86_64).
 IMAGE_PLATFORM = "linux/amd64"

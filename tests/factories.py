@@ -11,8 +11,8 @@ from catalog.models import Category, Product
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services.ledger import ledger_apply
+from shop.identity.services import user_create
 from shop.models import Department, User
-from shop.services import user_create
 
 
 class UserFactory(factory.Factory):

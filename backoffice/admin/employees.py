@@ -30,16 +30,10 @@ from backoffice.admin.roster import RosterImportMixin
 from orders.selectors import order_list
 from points.selectors import ledger_last_entry_at, ledger_list
 from points.services.checks import is_grant_recipient
-from shop.admin_tools import admin_url, counted, points_figure
-from shop.departments import department_choices
-from shop.models import IdentitySync, User
-from shop.services import (
-    employee_register,
-    employee_validate,
-    normalize_email,
-    user_reactivate,
-    users_deactivate,
-)
+from shop.admin_kit.tools import admin_url, counted, points_figure
+from shop.identity.departments import department_choices
+from shop.identity.services import employee_register, employee_validate, user_reactivate, users_deactivate
+from shop.models import IdentitySync, User, normalize_email
 
 SECTION_ROWS = 50
 OWN_ACCOUNT_MESSAGE = (

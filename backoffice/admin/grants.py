@@ -26,11 +26,11 @@ from points.services.approvals import (
 )
 from points.services.checks import approval_threshold
 from points.services.grants import DuplicateSubmission, grant_recipients_all
-from shop.admin_tools import acting_user, admin_url, counted, form_page, points_figure
-from shop.errors import ApplicationError, NegativeBalance
+from shop.admin_kit.repeats import RepeatNotConfirmed
+from shop.admin_kit.tools import acting_user, admin_url, counted, form_page, points_figure
+from shop.http.errors import ApplicationError, NegativeBalance
+from shop.identity.selectors import department_members
 from shop.models import User
-from shop.repeats import RepeatNotConfirmed
-from shop.selectors import department_members
 
 if TYPE_CHECKING:
     # Only ever mixed into UserAdmin (employees.py), so typed as the admin it extends; its

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from shop.admin_tools import acting_user
-from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.admin_kit.tools import acting_user
+from shop.identity.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
 
 if TYPE_CHECKING:
     # Only ever mixed into UserAdmin (employees.py), so typed as the admin it extends.

@@ -21,10 +21,10 @@ from points.services.checks import (
     needs_approval,
 )
 from points.services.grants import grant_submission_record, points_adjust, points_grant, points_grant_bulk
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
-from shop.errors import ApplicationError, InvalidAmount, OwnAccountRefused
+from shop.admin_kit.repeats import check_repeat
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.http.errors import ApplicationError, InvalidAmount, OwnAccountRefused
 from shop.models import User
-from shop.repeats import check_repeat
 
 Type = PointsTransaction.Type
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from points.models import GrantRequest
-from shop.errors import ApplicationError, InvalidAmount, OwnAccountRefused
+from shop.http.errors import ApplicationError, InvalidAmount, OwnAccountRefused
 from shop.models import User
 
 MAX_GRANT = 1_000_000  # one grant larger than this is a typo, not a reward

@@ -12,7 +12,7 @@ from points.expiry import ENTRY_FIELDS, expiry_months, lots_from_entries
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
 from points.services.ledger import ledger_apply
-from shop.db import retry_on_conflict
+from shop.db.transactions import retry_on_conflict
 
 Type = PointsTransaction.Type
 

@@ -17,7 +17,7 @@ from points.models import GrantBatch, GrantRequest, PendingGrantImport
 from points.selectors import grant_left_out_reason
 from points.services.approvals import points_grant_bulk_or_request
 from points.services.checks import MAX_GRANT, _check_amount
-from shop.errors import ApplicationError, InvalidAmount
+from shop.http.errors import ApplicationError, InvalidAmount
 from shop.models import User
 
 

@@ -20,10 +20,10 @@ from points.services.checks import (
 )
 from points.services.ledger import ledger_apply, ledger_metrics_on_commit
 from points.signals import points_granted
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
-from shop.errors import ApplicationError
+from shop.admin_kit.repeats import check_repeat
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, retry_on_conflict
+from shop.http.errors import ApplicationError
 from shop.models import User
-from shop.repeats import check_repeat
 
 Type = PointsTransaction.Type
 
@@ -43,7 +43,7 @@ def points_grant(
     """Grant points to one employee. `submission_key` (the grant form's one-time key) makes a
     second submit of the same form refused with DuplicateSubmission; `confirm_repeat_of` ("" or
     the token HR confirmed) refuses the same grant made within the repeat window unless HR
-    confirmed that one (shop.repeats); None skips that check."""
+    confirmed that one (shop.admin_kit.repeats); None skips that check."""
     _check_amount(amount)
     reason = _check_reason(reason)
     check_not_own_account(actor=granted_by, user_ids=[user.pk])

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from points.models import GrantBatch, PointsAccount, PointsTransaction
-from shop import metrics
-from shop.db import insert_new, save_fields
-from shop.errors import NegativeBalance
+from shop.db.transactions import insert_new, save_fields
+from shop.http.errors import NegativeBalance
 from shop.models import User
+from shop.observability import metrics
 
 Type = PointsTransaction.Type
 

@@ -16,9 +16,9 @@ from catalog.models import Product
 from orders.models import Order
 from orders.services import order_place
 from points.models import PointsAccount
+from shop.access.roles import HR_GROUP_NAME, HR_PERMISSIONS
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
-from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.admin.conftest import make_image_bytes
 from tests.factories import CategoryFactory, ProductFactory

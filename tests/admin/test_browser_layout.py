@@ -27,8 +27,8 @@ from orders.services import order_place
 from points.models import GrantRequest, PointsTransaction
 from points.services.approvals import points_grant_or_request
 from points.services.grants import points_grant, points_grant_bulk
+from shop.identity.services import user_create
 from shop.models import Department, IdentitySync, User
-from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.factories import CategoryFactory, ProductFactory
 from tests.support.hr import make_hr

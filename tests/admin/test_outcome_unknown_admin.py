@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from points.models import PointsAccount, PointsTransaction
 from points.services.grants import points_grant
-from shop.errors import OutcomeUnknown
+from shop.http.errors import OutcomeUnknown
 
 
 @contextmanager

@@ -360,7 +360,7 @@ def test_a_signed_in_employee_places_an_order(deployment: Deployment, web: Conta
         "from catalog.models import Product, StockMovement\n"
         "from catalog.services import product_stock_adjust\n"
         "from points.services.grants import points_grant\n"
-        "from shop.services import user_create\n"
+        "from shop.identity.services import user_create\n"
         f"user = user_create(email={email!r}, name='Image Test', cognito_sub={sub!r})\n"
         "points_grant(user=user, amount=500, reason='image test')\n"
         "product = Product.objects.create(name='Image mug', description='A mug.', points_cost=120)\n"

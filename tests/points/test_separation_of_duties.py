@@ -13,7 +13,7 @@ from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
 from points.services.checks import NotOnRoster
 from points.services.grant_files import grant_plan_from_csv
 from points.services.grants import grant_recipients_all, points_adjust, points_grant, points_grant_bulk
-from shop.errors import OwnAccountRefused
+from shop.http.errors import OwnAccountRefused
 from shop.models import User
 from tests.support.hr import make_hr
 

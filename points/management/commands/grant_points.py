@@ -15,7 +15,7 @@ from points.models import GrantBatch, GrantRequest
 from points.services.approvals import points_grant_bulk_or_request, points_grant_or_request
 from points.services.checks import approval_threshold, needs_approval
 from points.services.grants import grant_recipients_all
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 from shop.models import User
 
 

@@ -15,10 +15,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from shop.access.roles import HR_GROUP_NAME
 from shop.auth.oidc_sign_in import SignInRefused
 from shop.auth.verifier import Claims
 from shop.models import User
-from shop.roles import HR_GROUP_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def hr_user_sign_in(*, claims: Claims, hr_group: str) -> User:
 
 
 def _apply_role(*, claims: Claims, has_role: bool) -> User:
-    from shop.services import user_create
+    from shop.identity.services import user_create
 
     with transaction.atomic():
         user = User.objects.select_for_update().filter(cognito_sub=claims.sub).first()

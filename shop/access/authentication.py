@@ -1,7 +1,7 @@
 """DRF authentication: a verified bearer token becomes an employee (linked on first sight).
 
 A first-seen identity that is not on the roster is refused with 403 `not_registered`
-(shop.selectors.user_get_or_provision); nothing is written for it.
+(shop.identity.selectors.user_get_or_provision); nothing is written for it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from shop.auth.budget import network_budget
 from shop.auth.cognito_profile import claims_complete_from_cognito
 from shop.auth.factory import get_verifier
 from shop.auth.verifier import Claims, InvalidToken, VerifierUnavailable
-from shop.errors import ServiceUnavailable
+from shop.http.errors import ServiceUnavailable
+from shop.identity.selectors import user_get_by_cognito_sub, user_get_or_provision
 from shop.models import User
-from shop.selectors import user_get_by_cognito_sub, user_get_or_provision
 
 
 class BearerTokenAuthentication(BaseAuthentication):

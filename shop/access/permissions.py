@@ -8,7 +8,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from shop.errors import NotRegistered
+from shop.http.errors import NotRegistered
 
 
 class IsActiveEmployee(BasePermission):

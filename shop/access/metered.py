@@ -9,11 +9,11 @@ from __future__ import annotations
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from shop import metrics
+from shop.access.authentication import BearerTokenAuthentication
 from shop.auth.verifier import Claims, InvalidToken
-from shop.authentication import BearerTokenAuthentication
-from shop.errors import ServiceUnavailable
+from shop.http.errors import ServiceUnavailable
 from shop.models import User
+from shop.observability import metrics
 
 
 class MeteredBearerTokenAuthentication(BearerTokenAuthentication):

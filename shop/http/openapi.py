@@ -19,7 +19,7 @@ from rest_framework.response import Response
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer JWT (Cognito, or the local issuer in development)."""
 
-    target_class = "shop.authentication.BearerTokenAuthentication"
+    target_class = "shop.access.authentication.BearerTokenAuthentication"
     match_subclasses = True  # the metered subclass the API runs with
     name = "cognitoJWT"
 
@@ -89,7 +89,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
 
 
 def _no_empty_values(schema: dict[str, Any]) -> None:
-    """Every API filter refuses an empty value (`?status=`, shop.filters.StrictFilterBackend):
+    """Every API filter refuses an empty value (`?status=`, shop.http.filters.StrictFilterBackend):
     say so in the schema, so that clients and fuzzers know it."""
     if schema.get("type") == "string" and "enum" not in schema:
         schema.setdefault("minLength", 1)

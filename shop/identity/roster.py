@@ -21,19 +21,23 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from shop.departments import department_clean_name, department_key, departments_by_key, departments_create
-from shop.errors import ApplicationError
-from shop.models import PendingRosterImport, User
-from shop.services import (
+from shop.http.errors import ApplicationError
+from shop.identity.departments import (
+    department_clean_name,
+    department_key,
+    departments_by_key,
+    departments_create,
+)
+from shop.identity.services import (
     DEPARTMENT_MAX,
     NAME_MAX,
     EmployeeData,
     EmployeeInvalid,
     employee_validate,
     employees_register,
-    normalize_email,
     users_deactivate,
 )
+from shop.models import PendingRosterImport, User, normalize_email
 
 COLUMNS = ["email", "name", "employee_id", "department"]
 TOKEN_SALT = "shop.roster-import"

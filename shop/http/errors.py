@@ -21,7 +21,7 @@ from django.shortcuts import render
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from shop import metrics
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 

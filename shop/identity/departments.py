@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 from shop.models import Department, User
 
 NAME_MAX = Department._meta.get_field("name").max_length or 100

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 
 DEFAULT_REPEAT_WINDOW_MINUTES = 10
 

@@ -11,18 +11,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from shop.departments import department_resolve
-from shop.errors import ApplicationError
-from shop.identity_sync import Action, identity_sync_schedule
-from shop.models import User
+from shop.http.errors import ApplicationError
+from shop.identity.cognito_sync import Action, identity_sync_schedule
+from shop.identity.departments import department_resolve
+from shop.models import User, normalize_email
 from shop.signals import users_created
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-@transaction.atomic
 def user_create(
     *,
     email: str,
@@ -32,21 +27,11 @@ def user_create(
     cognito_sub: str | None = None,
     **extra: Any,
 ) -> User:
-    user = User(
-        email=normalize_email(email),
-        name=name,
-        employee_id=employee_id or None,
-        cognito_sub=cognito_sub or None,
-        **extra,
+    # The insert (and the points account it brings) is the manager's, so that Django's own
+    # create_user and createsuperuser do the same.
+    return User.objects.create_user(
+        email, password, name=name, employee_id=employee_id, cognito_sub=cognito_sub, **extra
     )
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save(force_insert=True)
-    users_created.send(sender=User, users=[user])  # the points app opens the account
-    return user
 
 
 @transaction.atomic
@@ -54,7 +39,7 @@ def users_deactivate(*, users: Iterable[User]) -> list[User]:
     """Deactivate employees: they can no longer sign in or order; their points and history stay.
 
     With Cognito configured, each one is also disabled there and signed out everywhere, after
-    this transaction commits (shop.identity_sync).
+    this transaction commits (shop.identity.cognito_sync).
     """
     changed = [user for user in users if user.is_active]
     User.objects.filter(pk__in=[user.pk for user in changed]).update(is_active=False)
@@ -148,7 +133,7 @@ def employee_register(*, email: str, name: str, employee_id: str, department: st
     The only way an employee joins in `roster` provisioning mode: the admin form and
     `manage.py register_employee` come here, the roster import to `employees_register`, which
     applies the same checks in bulk. Bad input raises EmployeeInvalid and writes nothing; the
-    invitation is sent after commit (shop.identity_sync).
+    invitation is sent after commit (shop.identity.cognito_sync).
     """
     errors = employee_validate(email=email, name=name, employee_id=employee_id, department=department)
     if errors:

@@ -18,9 +18,9 @@ from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from shop import metrics
-from shop.errors import ServiceUnavailable, error_body, is_driver_connection_error
-from shop.logging import request_id_var
+from shop.http.errors import ServiceUnavailable, error_body, is_driver_connection_error
+from shop.observability import metrics
+from shop.observability.logging import request_id_var
 
 logger = logging.getLogger("shop.request")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -203,7 +203,7 @@ class BrowserSessionMiddleware(_NotForApi, SessionMiddleware):
 
 class BrowserAuthenticationMiddleware(_NotForApi, AuthenticationMiddleware):
     """Django's request.user (from the session), for everything but the employee API, whose
-    user comes from the bearer token (shop.authentication)."""
+    user comes from the bearer token (shop.access.authentication)."""
 
 
 class BrowserMessageMiddleware(_NotForApi, MessageMiddleware):

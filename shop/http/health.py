@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shop.errors import RETRY_AFTER_SECONDS
+from shop.http.errors import RETRY_AFTER_SECONDS
 
 
 def _check_database() -> None:

@@ -19,7 +19,7 @@ import MySQLdb
 from django.conf import settings
 from django.db.backends.mysql import base
 
-from shop.db_backends import NoReconnectAfterStall
+from shop.db.backends import NoReconnectAfterStall
 
 logger = logging.getLogger(__name__)
 

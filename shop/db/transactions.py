@@ -23,8 +23,8 @@ from django.db.models import NOT_PROVIDED, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 
-from shop.errors import OutcomeUnknown
-from shop.prepared import PreparedLookup
+from shop.db.prepared import PreparedLookup
+from shop.http.errors import OutcomeUnknown
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from shop.admin_sign_in.services import hr_user_sign_in
+from shop.access.admin_sign_in.services import hr_user_sign_in
 from shop.auth.oidc_sign_in import CognitoSignInBackend, _id_token_verifier
 from shop.auth.verifier import Claims
 from shop.models import User

@@ -16,7 +16,7 @@ import psycopg
 from django.db.backends.postgresql import base
 from psycopg import errors
 
-from shop.db_backends import NoReconnectAfterStall
+from shop.db.backends import NoReconnectAfterStall
 
 
 class DeadlineConnection(psycopg.Connection[Any]):

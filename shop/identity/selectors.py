@@ -8,17 +8,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from shop.auth.verifier import Claims
-from shop.departments import department_names
-from shop.errors import NotRegistered
+from shop.db.prepared import PreparedLookup
+from shop.http.errors import NotRegistered
+from shop.identity.departments import department_names
+from shop.identity.provisioning import JIT, email_domain_allowed, provisioning_mode
 from shop.models import User
-from shop.prepared import PreparedLookup
-from shop.provisioning import JIT, email_domain_allowed, provisioning_mode
 
 
 def user_get_by_cognito_sub(*, sub: str) -> User | None:
     # Every API request runs this; what the project names in API_USER_SELECT_RELATED (the
     # points account) comes in the same query, so /me needs no second one. The statement is
-    # compiled once per database (shop.prepared): building it was most of its CPU cost.
+    # compiled once per database (shop.db.prepared): building it was most of its CPU cost.
     return _USER_BY_SUB.first(connection, sub)
 
 
@@ -66,7 +66,7 @@ def _employee_id(claims: Claims) -> str | None:
 
 
 def _link_or_create(claims: Claims) -> User:
-    from shop.services import user_create
+    from shop.identity.services import user_create
 
     employee_id = _employee_id(claims)
     email = claims.email if claims.email and claims.email_verified else None

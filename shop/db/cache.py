@@ -2,7 +2,7 @@
 
 ``DatabaseCache`` inherits ``BaseCache.incr``: a get and a set with nothing between them, so
 two server processes incrementing one key at the same moment can both read 4 and both write 5.
-The order rate limit counts in this cache across 2-10 containers (``shop.throttling``), so here
+The order rate limit counts in this cache across 2-10 containers (``shop.http.throttling``), so here
 ``incr`` reads the row with ``SELECT ... FOR UPDATE`` and writes it back in the same
 transaction: concurrent increments of one key queue on its row lock on MySQL/MariaDB and
 PostgreSQL and each gets its own count. SQLite has no row locks; it lets one writer at a time

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from shop.admin_sign_in.backends import ADMIN_SETTING_NAMES
+from shop.access.admin_sign_in.backends import ADMIN_SETTING_NAMES
 from shop.auth.oidc_sign_in import CognitoSignInCallbackView, CognitoSignInStartView, SignInRefused
 from shop.auth.verifier import VerifierUnavailable
 

@@ -6,7 +6,7 @@ logout/ (POST) ends the Django session and then Cognito's own, so the next sign-
 from django.urls import path
 from mozilla_django_oidc.views import OIDCLogoutView
 
-from shop.admin_sign_in import views
+from shop.access.admin_sign_in import views
 
 urlpatterns = [
     path("authenticate/", views.SignInStartView.as_view(), name="oidc_authentication_init"),

@@ -9,7 +9,7 @@ for "30/min") has one counter. On Redis (REDIS_URL, production's cache) one roun
 order does it: ``INCR`` (atomic, and it creates a missing counter at 1) with an ``EXPIRE`` in one
 server-side script, so the counter never outlives its window for long. In the database cache the
 counter is raised with ``incr`` and created with ``add`` on a window's first request, both
-atomic there too (the table's unique key and the row-locking ``incr`` in ``shop.cache``), at the
+atomic there too (the table's unique key and the row-locking ``incr`` in ``shop.db.cache``), at the
 price of a transaction and a commit of its own per order. Either way simultaneous requests on
 any number of containers each get their own number and exactly the first N of a window pass.
 The cost of the fixed window: a client can place N orders at the end of one window and N more at the start of the
@@ -41,7 +41,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from shop import metrics
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 
