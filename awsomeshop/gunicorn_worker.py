@@ -70,7 +70,7 @@ BODY_BUDGET_BYTES = 32 * 1024 * 1024
 # (WEB_QUEUE_TIMEOUT overrides it, e.g. for a test that must never see a shed request).
 QUEUE_TIMEOUT_SECONDS = 1.0
 LIVENESS_PATHS = frozenset({"/healthz", "/health/live"})
-RETRY_AFTER_SECONDS = 5  # as shop.errors.RETRY_AFTER_SECONDS
+RETRY_AFTER_SECONDS = 5  # as shop.http.errors.RETRY_AFTER_SECONDS
 
 
 class SlowClient(Exception):
@@ -431,6 +431,6 @@ class FrontedWorker(ThreadWorker):
     def shed(self) -> None:
         logger.warning("request shed: the application thread was busy for %.1f s", self.queue_timeout)
         with contextlib.suppress(Exception):
-            from shop import metrics
+            from shop.observability import metrics
 
             metrics.count("RequestsShed")

@@ -3,7 +3,7 @@
 Every page a browser asks for (the storefront's, the admin's) reads its session row first; the
 ORM built that SELECT anew on every request, which cost more CPU than the rest of the session
 handling (bench/RESULTS.md, "Storefront"). Here the same statement is compiled once per database
-(shop.prepared) and only executed; everything else (writes, keys, expiry, signing out) is
+(shop.db.prepared) and only executed; everything else (writes, keys, expiry, signing out) is
 Django's own `db` engine, so sessions stay server-side and are ended everywhere at once.
 Django's `cached_db` engine would save the query but not the CPU, and in AWS would make every
 page wait on Redis when it fails.
@@ -21,7 +21,7 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from shop.prepared import PreparedLookup
+from shop.db.prepared import PreparedLookup
 
 
 def _session_by_key_query(value: object) -> QuerySet[Session]:

@@ -10,8 +10,8 @@ from catalog.apis import CategoryListApi, ProductDetailApi, ProductListApi
 from notifications.apis import NotificationPreferenceApi
 from orders.apis import OrderDetailApi, OrderListCreateApi
 from points.apis import MeApi, TransactionListApi
-from shop import health
-from shop.openapi import DocsView, SchemaView
+from shop.http import health
+from shop.http.openapi import DocsView, SchemaView
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
@@ -38,7 +38,7 @@ urlpatterns = [
     path("admin/reports/", include(hr_reports)),
     path("admin/", admin.site.urls),
     # HR's company sign-in to the admin (Cognito hosted UI, OIDC with PKCE).
-    path("oidc/", include("shop.admin_sign_in.urls")),
+    path("oidc/", include("shop.access.admin_sign_in.urls")),
     path("api/v1/", include(api_v1)),
     # The employee storefront at the root (sign-in, catalog, orders).
     path("", include("storefront.urls")),

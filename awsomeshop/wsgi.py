@@ -9,6 +9,6 @@ application = get_wsgi_application()
 
 # Gunicorn runs no system checks; a production configuration they call an error (no Cognito
 # pool, no host name) must not serve at all.
-from shop.checks import refuse_to_serve_if_misconfigured  # noqa: E402
+from shop.auth.checks import refuse_to_serve_if_misconfigured  # noqa: E402
 
 refuse_to_serve_if_misconfigured()

@@ -32,8 +32,8 @@ from points.selectors import (
     points_liability_now,
     points_liability_series,
 )
-from shop.admin_tools import _csv_safe
-from shop.selectors import departments_list
+from shop.admin_kit.tools import _csv_safe
+from shop.identity.selectors import departments_list
 
 REPORT_PERMISSION = "points.view_pointstransaction"
 MAX_SPAN_DAYS = 5 * 366  # bounds a weekly report to about 260 rows

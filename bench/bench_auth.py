@@ -31,12 +31,12 @@ from django.db import connection  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 
 from bench.support import timed as support_timed  # noqa: E402
+from shop.access.authentication import BearerTokenAuthentication  # noqa: E402
 from shop.auth.factory import get_verifier  # noqa: E402
 from shop.auth.local_issuer import get_local_issuer  # noqa: E402
 from shop.auth.verifier import TokenVerifier  # noqa: E402
-from shop.authentication import BearerTokenAuthentication  # noqa: E402
-from shop.selectors import user_get_by_cognito_sub  # noqa: E402
-from shop.services import user_create  # noqa: E402
+from shop.identity.selectors import user_get_by_cognito_sub  # noqa: E402
+from shop.identity.services import user_create  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "2000"))
 

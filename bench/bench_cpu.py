@@ -63,8 +63,8 @@ from django.test.utils import override_settings  # noqa: E402
 from catalog.models import Category, Product, StockMovement  # noqa: E402
 from catalog.services import product_stock_adjust  # noqa: E402
 from orders.services import order_place  # noqa: E402
-from points.services import points_grant  # noqa: E402
-from shop.services import user_create  # noqa: E402
+from points.services.grants import points_grant  # noqa: E402
+from shop.identity.services import user_create  # noqa: E402
 from tests.support.storefront_session import storefront_session_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))

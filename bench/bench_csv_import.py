@@ -48,9 +48,9 @@ def main() -> None:
 
 def run(*, rows: int, employees: int) -> None:
     from points.models import PointsAccount, PointsTransaction
+    from shop.access.roles import HR_GROUP_NAME
+    from shop.identity.services import user_create
     from shop.models import User
-    from shop.roles import HR_GROUP_NAME
-    from shop.services import user_create
 
     # Employees with empty accounts are fixture data, written in bulk; points move only below.
     users = User.objects.bulk_create(

@@ -36,8 +36,8 @@ from django.conf import settings  # noqa: E402 - after django.setup()
 from django.core.management import call_command  # noqa: E402 - after django.setup()
 from django.test.utils import setup_test_environment  # noqa: E402 - after django.setup()
 
-from shop import metrics  # noqa: E402 - after django.setup()
-from shop.metrics import MetricsRecorder  # noqa: E402 - after django.setup()
+from shop.observability import metrics  # noqa: E402 - after django.setup()
+from shop.observability.metrics import MetricsRecorder  # noqa: E402 - after django.setup()
 
 
 def per_call_ns(recorder: MetricsRecorder, n: int, threads: int) -> float:

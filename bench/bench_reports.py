@@ -62,8 +62,8 @@ def run(*, employees: int, entries: int, rounds: int) -> None:
     from orders.audit import ledger_violations
     from orders.volume import volume_seed
     from points.models import ExpiryLots
-    from shop.roles import HR_GROUP_NAME
-    from shop.services import user_create
+    from shop.access.roles import HR_GROUP_NAME
+    from shop.identity.services import user_create
 
     start = time.perf_counter()
     result = volume_seed(employees=employees, entries=entries)

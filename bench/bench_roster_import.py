@@ -49,9 +49,9 @@ def main() -> None:
 
 def run(*, rows: int, existing: int) -> None:
     from points.models import PointsAccount
+    from shop.access.roles import HR_GROUP_NAME
+    from shop.identity.services import user_create
     from shop.models import Department, User
-    from shop.roles import HR_GROUP_NAME
-    from shop.services import user_create
 
     # Registered employees are fixture data, written in bulk: 0 .. existing-1.
     users = User.objects.bulk_create(

@@ -18,9 +18,9 @@ from catalog.images import product_image_set
 from catalog.models import Category, Product, StockMovement
 from catalog.selectors import LOW_STOCK_THRESHOLD
 from catalog.services import product_stock_adjust
-from shop.admin_tools import acting_user, admin_url, form_page
-from shop.errors import OutOfStock
-from shop.repeats import RepeatNotConfirmed
+from shop.admin_kit.repeats import RepeatNotConfirmed
+from shop.admin_kit.tools import acting_user, admin_url, form_page
+from shop.http.errors import OutOfStock
 
 
 @admin.register(Category)

@@ -22,7 +22,7 @@ from catalog.images import image_url
 from catalog.models import Category, Product
 from catalog.page_cache import cacheable, product_page
 from catalog.selectors import category_list, product_list_visible
-from shop.conditional import json_with_etag, rendered_response
+from shop.http.conditional import json_with_etag, rendered_response
 
 
 @extend_schema_serializer(component_name="CategoryRef")

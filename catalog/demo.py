@@ -9,9 +9,9 @@ from catalog.demo_images import product_picture
 from catalog.images import product_image_set
 from catalog.models import Category, Product
 from points.models import PointsAccount
-from points.services import points_grant
+from points.services.grants import points_grant
+from shop.identity.services import user_create
 from shop.models import User
-from shop.services import user_create
 
 CATEGORIES = [
     ("Tech", "tech"),

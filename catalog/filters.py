@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
-from shop.filters import StrictBooleanFilter, StrictIntegerFilter
+from shop.http.filters import StrictBooleanFilter, StrictIntegerFilter
 from shop.models import User
 
 

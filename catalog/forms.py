@@ -8,7 +8,7 @@ from django import forms
 
 from catalog.images import InvalidImage, image_open, image_read_upload
 from catalog.models import Product, StockMovement
-from shop.repeats import RepeatConfirmForm
+from shop.admin_kit.repeats import RepeatConfirmForm
 
 
 class ProductForm(forms.ModelForm):
@@ -48,7 +48,7 @@ class ProductAddForm(ProductForm):
 
 class StockChangeForm(RepeatConfirmForm):
     """A restock or correction; the same change again within the repeat window needs HR's
-    confirmation (shop.repeats), whatever the browser resent or restored."""
+    confirmation (shop.admin_kit.repeats), whatever the browser resent or restored."""
 
     change = forms.IntegerField(
         help_text="Units to add (e.g. 20) or remove (e.g. -3). Stock can never go below zero."

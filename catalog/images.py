@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework.request import Request
 
 from catalog.models import Product
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_STORED_BYTES = 500 * 1024

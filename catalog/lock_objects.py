@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Product
-from shop.db import lock_one
+from shop.db.transactions import lock_one
 
 
 def product_for_update(product_id: Any) -> Product:
-    # Every order locks one product: a statement made once (shop.db.lock_one), not per call.
+    # Every order locks one product: a statement made once (shop.db.transactions.lock_one), not per call.
     product = lock_one(Product, "id", product_id)
     if product is None:
         raise Product.DoesNotExist(f"No product {product_id}.")

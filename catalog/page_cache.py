@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 
 from catalog.selectors import catalog_version_token, product_stock_with_version
-from shop.conditional import RenderedJson, json_render
+from shop.http.conditional import RenderedJson, json_render
 
 MAX_PAGES = 256  # per process; a page of 20 products is about 10 KB
 

@@ -8,10 +8,10 @@ from django.db import transaction
 
 from catalog.lock_objects import product_for_update
 from catalog.models import CatalogVersion, Product, StockMovement
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
-from shop.errors import ApplicationError, OutOfStock
+from shop.admin_kit.repeats import EarlierChange, check_repeat, repeat_since, when
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome
+from shop.http.errors import ApplicationError, OutOfStock
 from shop.models import User
-from shop.repeats import EarlierChange, check_repeat, repeat_since, when
 
 
 class InvalidStockChange(ApplicationError):
@@ -63,7 +63,7 @@ def product_stock_adjust(
 ) -> StockMovement:
     """HR restock or correction. `confirm_repeat_of` ("" or the token HR confirmed) refuses the
     same change (units, reason, note) made within the repeat window unless HR confirmed that one
-    (shop.repeats); it is checked under the product's lock, so two tabs at once are seen in turn."""
+    (shop.admin_kit.repeats); it is checked under the product's lock, so two tabs at once are seen in turn."""
     if reason not in (StockMovement.Reason.RESTOCK, StockMovement.Reason.CORRECTION):
         raise InvalidStockChange("Stock can be changed by hand only as a restock or a correction.")
     with atomic_with_known_outcome(HR_OUTCOME_UNKNOWN):

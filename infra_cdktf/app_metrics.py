@@ -1,7 +1,7 @@
 """The application's own metrics (namespace AWSomeShop): their dashboard and alarms.
 
 The application writes these metrics as CloudWatch Embedded Metric Format lines on stdout
-(``shop/metrics.py``); CloudWatch extracts them from the service's log group, so nothing here
+(``shop/observability/metrics.py``); CloudWatch extracts them from the service's log group, so nothing here
 creates the metrics themselves. Every alarm reads the ``Environment``-only rollup, which the
 application writes for each metric, and notifies the existing alert topic. What each metric
 means and what to do when its alarm fires: ``docs/metrics.md``.

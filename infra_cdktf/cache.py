@@ -1,7 +1,7 @@
 """ElastiCache (Valkey) for the order rate limit: one counter shared by every container.
 
 Without it the limit counts in a database table, which costs each order a transaction and a
-commit of its own (bench/RESULTS.md); in Valkey it is one round trip (shop/throttling.py). The
+commit of its own (bench/RESULTS.md); in Valkey it is one round trip (shop/http/throttling.py). The
 cache holds nothing that must survive: counters live two minutes, and if the cache is
 unreachable the limiter lets orders through and logs a warning. So it is small, keeps no
 snapshots, and in production has one replica in the other AZ to fail over to.

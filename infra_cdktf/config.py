@@ -23,9 +23,9 @@ from typing import Any
 from infra_cdktf.engines import ENGINES, EngineSpec
 
 PROJECT = "awsomeshop"
-# The CloudWatch namespace the app writes its metrics to (shop/metrics.py NAMESPACE).
+# The CloudWatch namespace the app writes its metrics to (shop/observability/metrics.py NAMESPACE).
 METRICS_NAMESPACE = "AWSomeShop"
-# What the app's database backends log (shop/db_backends) when the database refuses the
+# What the app's database backends log (shop/db/backends) when the database refuses the
 # credentials the app user's secret holds now: not a rotation being followed, a real failure.
 # An alarm counts it and scripts/release.sh looks for it after a deploy.
 LOGIN_REFUSED_MESSAGE = "database login refused with the current credentials"

@@ -246,7 +246,7 @@ class WorkloadRolesProps:
     # (to follow a rotation).
     db_secret_arn: str
     # The app's own database user (manage.py db_grant_app_user fills it in): the other tasks log
-    # in with it and re-read it after a rotation (shop.db_backends).
+    # in with it and re-read it after a rotation (shop.db.backends).
     app_db_secret_arn: str
     images_bucket_arn: str
     # The employees' pool: the app invites, disables and signs out the people it registers.
@@ -398,7 +398,7 @@ class WorkloadRoles(Construct):
             ],
         )
         # The notification worker reads and writes the outbox and reports its age; sending mail
-        # is granted beside the SES identity (lifecycle.Mail).
+        # is granted beside the SES identity (mail.Mail).
         self.worker_task_role, self.worker_task_policy = self._role(
             cfg,
             "worker_task",

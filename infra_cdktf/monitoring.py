@@ -252,7 +252,7 @@ class Monitoring(Construct):
             ),
         ]  # fmt: skip
         # The liveness checks never touch the database, so tasks whose login is refused stay
-        # "healthy": the backends log this line instead (shop/db_backends), counted here.
+        # "healthy": the backends log this line instead (shop/db/backends), counted here.
         login_namespace = f"{METRICS_NAMESPACE}/{cfg.name}"
         self.login_refused_filter = CloudwatchLogMetricFilter(
             self,

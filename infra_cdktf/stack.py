@@ -15,13 +15,8 @@ from infra_cdktf.config import EnvironmentConfig
 from infra_cdktf.data import APP_DB_USER, Data, DataProps
 from infra_cdktf.edge import Cdn, CdnProps, LoadBalancer, LoadBalancerProps
 from infra_cdktf.identity import UserDirectory, UserDirectoryProps, WorkloadRoles, WorkloadRolesProps
-from infra_cdktf.lifecycle import (
-    Mail,
-    MailProps,
-    PointsLifecycle,
-    PointsLifecycleProps,
-    lifecycle_environment,
-)
+from infra_cdktf.lifecycle import PointsLifecycle, PointsLifecycleProps, lifecycle_environment
+from infra_cdktf.mail import Mail, MailProps
 from infra_cdktf.monitoring import Monitoring, MonitoringProps
 from infra_cdktf.network import Network, NetworkProps
 from infra_cdktf.scaling import ServiceScaling, ServiceScalingProps

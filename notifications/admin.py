@@ -11,7 +11,7 @@ from unfold.admin import ModelAdmin
 
 from notifications.models import Notification
 from notifications.services import notification_resend
-from shop.admin_tools import counted
+from shop.admin_kit.tools import counted
 
 
 @admin.register(Notification)

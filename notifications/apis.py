@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.services import preference_get, preference_set
-from shop.authentication import request_employee
+from shop.access.authentication import request_employee
 
 
 class NotificationPreferenceApi(APIView):

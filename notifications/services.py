@@ -25,16 +25,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.lock_objects import notifications_due_for_update
 from notifications.models import Notification, NotificationPreference
-from shop import metrics
-from shop.db import insert_new
+from shop.db.transactions import insert_new
 from shop.models import User
+from shop.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -197,13 +198,8 @@ def definitely_not_sent(exc: BaseException) -> bool:
 
 def _claim(batch_size: int) -> list[Notification]:
     now = timezone.now()
-    skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
-        rows = list(
-            Notification.objects.select_for_update(skip_locked=skip_locked)
-            .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")[:batch_size]
-        )
+        rows = list(notifications_due_for_update(now=now, batch_size=batch_size))
         if rows:
             Notification.objects.filter(pk__in=[n.pk for n in rows]).update(
                 status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1

@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin
 from orders.forms import RefundForm
 from orders.models import Order
 from orders.services import order_refund
-from shop.admin_tools import (
+from shop.admin_kit.tools import (
     CsvExportMixin,
     DateRangeFilter,
     EmployeeFilter,
@@ -26,7 +26,7 @@ from shop.admin_tools import (
     counted,
     form_page,
 )
-from shop.errors import AlreadyRefunded, OwnAccountRefused
+from shop.http.errors import AlreadyRefunded, OwnAccountRefused
 
 OWN_ORDER_MESSAGE = "This is your own order: another HR user must refund it."
 

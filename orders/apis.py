@@ -24,10 +24,10 @@ from orders.models import Order
 from orders.placement import order_body, order_place_idempotent
 from orders.selectors import order_list
 from orders.services import MAX_QUANTITY
-from shop.authentication import request_employee
-from shop.errors import IdempotencyKeyRequired
-from shop.fields import StrictIntegerField
-from shop.throttling import OrderPlacementThrottle
+from shop.access.authentication import request_employee
+from shop.http.errors import IdempotencyKeyRequired
+from shop.http.fields import StrictIntegerField
+from shop.http.throttling import OrderPlacementThrottle
 
 
 @extend_schema_serializer(component_name="ProductRef")

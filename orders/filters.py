@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from orders.models import Order
-from shop.filters import DateOrDateTimeFilter
+from shop.http.filters import DateOrDateTimeFilter
 
 
 class OrderFilter(django_filters.FilterSet):

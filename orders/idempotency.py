@@ -34,9 +34,10 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from orders.lock_objects import idempotency_record_for_update
 from orders.models import IdempotencyRecord, Order
-from shop.db import atomic_with_known_outcome, insert_new
-from shop.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
+from shop.db.transactions import atomic_with_known_outcome, insert_new
+from shop.http.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
 from shop.models import User
 
 
@@ -180,7 +181,7 @@ def idempotency_claim(*, user: User, key: str, request_hash: str) -> Claim | Rep
 
 def idempotency_lock(claim: Claim) -> IdempotencyRecord:
     """Inside the order transaction: lock the record and make sure the claim is still ours."""
-    record = IdempotencyRecord.objects.select_for_update().filter(pk=claim.record_id).first()
+    record = idempotency_record_for_update(claim.record_id)
     if (
         record is None
         or record.state != IdempotencyRecord.State.IN_PROGRESS

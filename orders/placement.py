@@ -32,7 +32,7 @@ from orders.idempotency import (
 )
 from orders.models import Order
 from orders.services import order_place
-from shop.errors import ApplicationError, error_body
+from shop.http.errors import ApplicationError, error_body
 from shop.models import User
 
 REFUSAL_NOT_RECORDED = (

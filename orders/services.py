@@ -18,13 +18,15 @@ from catalog.lock_objects import product_for_update
 from catalog.models import Product, StockMovement
 from catalog.services import stock_apply
 from orders.idempotency import Claim, NewKey, idempotency_complete, idempotency_insert, idempotency_lock
+from orders.lock_objects import order_for_update
 from orders.models import Order
 from orders.signals import order_placed, order_refunded
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
-from points.services import check_not_own_account, ledger_apply
-from shop.db import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
-from shop.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
+from points.services.checks import check_not_own_account
+from points.services.ledger import ledger_apply
+from shop.db.transactions import HR_OUTCOME_UNKNOWN, atomic_with_known_outcome, insert_new, retry_on_conflict
+from shop.http.errors import AlreadyRefunded, InsufficientPoints, OutOfStock, ProductUnavailable
 from shop.models import User
 
 MAX_QUANTITY = 10
@@ -116,7 +118,7 @@ def order_refund(*, order_id: Any, refunded_by: User | None, reason: str = "") -
         check_not_own_account(actor=refunded_by, user_ids=[snapshot["user_id"]], verb="refund an order to")
         account = account_for_update(snapshot["user_id"])
         product = product_for_update(snapshot["product_id"])
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = order_for_update(order_id)
         if order.status == Order.Status.REFUNDED:
             raise AlreadyRefunded()
         ledger_apply(

@@ -25,7 +25,7 @@ from catalog.models import Category, Product
 from catalog.services import catalog_version_bump
 from orders.models import Order
 from points.models import PointsAccount, PointsTransaction
-from shop.departments import department_names
+from shop.identity.departments import department_names
 from shop.models import Department, User
 
 DEPARTMENTS = (

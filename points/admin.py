@@ -18,17 +18,15 @@ from unfold.admin import ModelAdmin
 
 from points.forms import DecisionForm, GrantCsvUploadForm
 from points.models import GrantBatch, GrantRequest, PointsTransaction
-from points.services import (
+from points.services.approvals import grant_request_approve, grant_request_reject
+from points.services.checks import approval_threshold, needs_approval
+from points.services.grant_files import (
     StagedGrantImport,
-    approval_threshold,
     grant_import_confirm,
     grant_import_stage,
     grant_import_staged,
-    grant_request_approve,
-    grant_request_reject,
-    needs_approval,
 )
-from shop.admin_tools import (
+from shop.admin_kit.tools import (
     CsvExportMixin,
     DateRangeFilter,
     EmployeeFilter,
@@ -38,7 +36,7 @@ from shop.admin_tools import (
     form_page,
     points_figure,
 )
-from shop.errors import ApplicationError
+from shop.http.errors import ApplicationError
 
 PREVIEW_ROWS = 50
 PREVIEW_ERRORS = 200

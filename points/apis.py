@@ -16,7 +16,7 @@ from points.expiry import expiry_months
 from points.filters import LedgerFilter
 from points.models import PointsTransaction
 from points.selectors import account_get, ledger_list, points_expiring
-from shop.authentication import request_employee
+from shop.access.authentication import request_employee
 
 EXPIRING_SOON_DAYS = 30
 

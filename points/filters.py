@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from points.models import PointsTransaction
-from shop.filters import DateOrDateTimeFilter
+from shop.http.filters import DateOrDateTimeFilter
 
 
 class LedgerFilter(django_filters.FilterSet):

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
-from points.services import MAX_GRANT
-from shop.repeats import RepeatConfirmForm
-from shop.selectors import departments_list
+from points.services.checks import MAX_GRANT
+from shop.admin_kit.repeats import RepeatConfirmForm
+from shop.identity.selectors import departments_list
 
 MAX_CSV_BYTES = 5 * 1024 * 1024  # 10,000 rows is about 500 KB; ten times that is a wrong file
 

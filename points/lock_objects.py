@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from points.models import GrantRequest, PointsAccount
-from shop.db import lock_one
+from shop.db.transactions import lock_one
 
 
 def grant_request_for_update(request_id: Any) -> GrantRequest:
@@ -32,7 +32,7 @@ def accounts_for_update(user_ids: Iterable[Any]) -> QuerySet[PointsAccount]:
 
 
 def account_for_update(user_id: Any) -> PointsAccount:
-    # Every order locks one account: a statement made once (shop.db.lock_one), not per call.
+    # Every order locks one account: a statement made once (shop.db.transactions.lock_one), not per call.
     account = lock_one(PointsAccount, "user", user_id)
     if account is None:
         raise PointsAccount.DoesNotExist(f"No points account for user {user_id}.")

@@ -59,7 +59,7 @@ class PointsAccount(models.Model):
 class PointsTransaction(models.Model):
     """One ledger entry. Entries are only ever inserted: never updated, never deleted."""
 
-    # The app's database user may only SELECT and INSERT here (shop.db_grants).
+    # The app's database user may only SELECT and INSERT here (shop.db.grants).
     append_only = True
 
     class Type(models.TextChoices):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from points.services import account_create, accounts_create
+from points.services.ledger import account_create, accounts_create
 from shop.signals import users_created
 
 

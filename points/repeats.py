@@ -1,4 +1,4 @@
-"""Earlier grants with the same content (shop.repeats): what a second press of Back-and-submit,
+"""Earlier grants with the same content (shop.admin_kit.repeats): what a second press of Back-and-submit,
 or a second tab, would repeat. Called by the points services under the accounts' row locks."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from points.models import GrantBatch, GrantRequest, PointsTransaction
+from shop.admin_kit.repeats import EarlierChange, repeat_since, when
 from shop.models import User
-from shop.repeats import EarlierChange, repeat_since, when
 
 Grant = tuple[User, int, str]
 

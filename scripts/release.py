@@ -32,122 +32,35 @@ both are found on PATH, as are git and terraform. cdktf runs with the infrastruc
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-REPO = Path.cwd()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra_cdktf.config import (  # noqa: E402
+from release_checks import ReleaseChecks
+from release_tools import (
+    IMAGE_PLATFORM,
+    MIGRATE_ADDRESS,
+    MIGRATE_CONTAINER,
+    WEB_CONTAINER,
+    Aws,
+    Names,
+    ReleaseError,
+    run,
+    say,
+    stream,
+)
+
+from infra_cdktf.config import (
     BOOTSTRAP_VARIABLE,
     ENVIRONMENTS,
-    LOGIN_REFUSED_MESSAGE,
-    EnvironmentConfig,
     environment_settings,
 )
 
-MIGRATE_CONTAINER = "migrate"
-WEB_CONTAINER = "web"
-WORKER_CONTAINER = "worker"
-EXPIRY_CONTAINER = "expire-points"
-# The migrate task definition's Terraform address (infra_cdktf/compute.py fixes its logical id).
-MIGRATE_ADDRESS = "aws_ecs_task_definition.migrate_task_definition"
-# BOOTSTRAP_VARIABLE is set for the first release's deploy only: the stack then writes the app
-# user's placeholder secret value, which no later apply writes again (infra_cdktf/data.py).
-# What the database backends log when the credentials the secret holds are refused
-# (shop/db_backends); the release looks for it in the tasks' logs, an alarm counts it.
-LOGIN_REFUSED_PATTERN = f'"{LOGIN_REFUSED_MESSAGE}"'
-# The platform every task definition runs on (runtime_platform X86_64).
-IMAGE_PLATFORM = "linux/amd64"
 
-
-class ReleaseError(Exception):
-    """The release stopped; the message says where, why and what was left unchanged."""
-
-
-@dataclass(frozen=True)
-class Names:
-    """The environment's resource names, as infra_cdktf names them (tests/infra pins both)."""
-
-    name: str
-    region: str
-    repository: str
-    cluster: str
-    service: str
-    web_family: str
-    migrate_family: str
-    worker_service: str
-    worker_family: str
-    expiry_family: str
-    log_group: str
-    stack: str
-    app_db_secret: str
-    db_identifier: str
-    db_is_cluster: bool
-
-    @classmethod
-    def of(cls, cfg: EnvironmentConfig) -> Names:
-        return cls(
-            name=cfg.name,
-            region=cfg.region,
-            repository=cfg.resource_name("core"),
-            cluster=cfg.resource_name("cluster"),
-            service=cfg.resource_name("core-service"),
-            web_family=f"awsomeshop-core-task-{cfg.name}",
-            migrate_family=f"awsomeshop-migrate-task-{cfg.name}",
-            worker_service=cfg.resource_name("notifications-worker"),
-            worker_family=f"awsomeshop-worker-task-{cfg.name}",
-            expiry_family=f"awsomeshop-expire-points-task-{cfg.name}",
-            log_group=f"/ecs/awsomeshop-core-task-{cfg.name}",
-            stack=f"awsomeshop-{cfg.name}",
-            app_db_secret=cfg.resource_name("db-app-user"),
-            db_identifier=cfg.resource_name("db"),
-            db_is_cluster=cfg.engine.cluster,
-        )
-
-
-def say(message: str) -> None:
-    print(f"release: {message}", flush=True)
-
-
-def run(command: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    say("$ " + shlex.join(command))
-    done = subprocess.run(  # noqa: S603 - fixed tools from PATH, arguments built here
-        command, cwd=REPO, input=stdin, capture_output=True, text=True, env=env, check=False
-    )
-    if done.returncode != 0:
-        raise ReleaseError(
-            f"{shlex.join(command[:3])} failed (exit {done.returncode}): {done.stderr.strip()}"
-        )
-    return done.stdout
-
-
-def stream(command: list[str], *, env: dict[str, str]) -> int:
-    """Run with the terminal attached: the plan, the question and the wait are the operator's view."""
-    say("$ " + shlex.join(command))
-    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
-
-
-class Aws:
-    def __init__(self, region: str) -> None:
-        self.region = region
-
-    def __call__(self, service: str, operation: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        command = ["aws", service, operation, "--region", self.region, "--output", "json"]
-        if payload is not None:
-            command += ["--cli-input-json", json.dumps(payload, separators=(",", ":"))]
-        out = run(command)
-        return json.loads(out) if out.strip() else {}
-
-
-class Release:
+class Release(ReleaseChecks):
     def __init__(
         self,
         env_name: str,
@@ -484,153 +397,6 @@ class Release:
         if code != 0:
             say(f"cdktf deploy failed (exit {code}); reading the service's rollout")
         return code == 0
-
-    def _confirm(self, *, deploy_succeeded: bool) -> None:
-        ours = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.web_family})[
-            "taskDefinition"
-        ]
-        if self._container(ours, WEB_CONTAINER)["image"] != self.image:
-            if not deploy_succeeded:
-                raise ReleaseError(
-                    f"cdktf deploy failed before registering a web task definition for {self.image}; "
-                    "see its output above. The previous release keeps serving."
-                )
-            raise ReleaseError(
-                f"the deploy did not register a web task definition for {self.image} "
-                f"(latest {self.names.web_family} runs {self._container(ours, WEB_CONTAINER)['image']})"
-            )
-        self._confirm_rollout(self.names.service, ours["taskDefinitionArn"])
-        if not deploy_succeeded:
-            raise ReleaseError("cdktf deploy failed although the service rolled out; see its output above")
-
-    def _confirm_lifecycle(self) -> None:
-        """The worker and the daily expiry run take the new image too; check them, not just the web."""
-        worker = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.worker_family})[
-            "taskDefinition"
-        ]
-        expiry = self.aws("ecs", "describe-task-definition", {"taskDefinition": self.names.expiry_family})[
-            "taskDefinition"
-        ]
-        for definition, container in ((worker, WORKER_CONTAINER), (expiry, EXPIRY_CONTAINER)):
-            image = self._container(definition, container)["image"]
-            if image != self.image:
-                raise ReleaseError(
-                    f"the latest {definition['family']} runs {image}, not {self.image}: the deploy "
-                    "did not update it"
-                )
-        self._confirm_rollout(self.names.worker_service, worker["taskDefinitionArn"])
-        say(f"the notification worker runs {self.image}; the daily expiry task definition uses it")
-
-    def _confirm_rollout(self, service_name: str, our_arn: str) -> None:
-        def rollout() -> tuple[dict[str, Any], dict[str, Any] | None]:
-            service = self._service(service_name)
-            if service is None:
-                raise ReleaseError(f"service {service_name} not found")
-            deployments = service.get("deployments", [])
-            mine = next((d for d in deployments if d.get("taskDefinition") == our_arn), None)
-            if mine is None and service.get("taskDefinition") == our_arn:
-                mine = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
-            return service, mine
-
-        def settled(state: tuple[dict[str, Any], dict[str, Any] | None]) -> bool:
-            service, mine = state
-            if service.get("taskDefinition") != our_arn:
-                return True  # rolled back (or never switched): nothing more to wait for
-            return mine is None or mine.get("rolloutState") in {"COMPLETED", "FAILED"}
-
-        service, mine = self._wait(rollout, done=settled, what=f"the deployment of {service_name} to settle")
-        if (
-            service.get("taskDefinition") == our_arn
-            and mine is not None
-            and mine.get("rolloutState") == "COMPLETED"
-        ):
-            return
-        reason = (mine or {}).get("rolloutStateReason") or "no rollout state for this release's deployment"
-        events = "\n".join(
-            f"  {e.get('createdAt', '')} {e.get('message', '')}" for e in service.get("events", [])[:8]
-        )
-        raise ReleaseError(
-            f"the deployment of {self.image} to {service_name} did not complete: {reason}\n"
-            f"the service runs {service.get('taskDefinition')}; recent service events:\n{events}\n"
-            "The migrations of this release stay applied (they are expand-only); the previous "
-            "release keeps serving."
-        )
-
-    def _check_app_database_login(self) -> None:
-        """A refused database login is invisible to the liveness checks: look for it here."""
-        try:
-            value = self.aws("secretsmanager", "get-secret-value", {"SecretId": self.names.app_db_secret})
-            password = json.loads(value.get("SecretString") or "{}").get("password")
-        except (ReleaseError, ValueError) as exc:
-            raise ReleaseError(
-                f"cannot read the app user's secret {self.names.app_db_secret}: {exc}"
-            ) from exc
-        if not password:
-            raise ReleaseError(
-                f"the app user's secret {self.names.app_db_secret} holds no password, so the web "
-                "tasks cannot log in to the database. Run the migrate task again (it generates and "
-                "stores one: docs/deploy.md, The app's database user), then force a new deployment."
-            )
-        found = self.aws(
-            "logs",
-            "filter-log-events",
-            {
-                "logGroupName": self.names.log_group,
-                "startTime": self.started_ms,
-                "filterPattern": LOGIN_REFUSED_PATTERN,
-                "limit": 5,
-            },
-        )
-        events = found.get("events", [])
-        if events:
-            lines = "\n".join(f"  {e.get('logStreamName', '')}: {e.get('message', '')}" for e in events)
-            raise ReleaseError(
-                "tasks logged refused database logins since this release began:\n"
-                f"{lines}\nThe app user's password in {self.names.app_db_secret} and the database "
-                "disagree: run the migrate task again (db_grant_app_user sets the secret's password)."
-            )
-        say("the app user's secret holds a password and no task logged a refused database login")
-
-    # -- helpers ----------------------------------------------------------------------------------
-    def _service(self, name: str | None = None, names: Names | None = None) -> dict[str, Any] | None:
-        names = names or self.names
-        aws = self.aws if names is self.names else Aws(names.region)
-        try:
-            found = aws(
-                "ecs", "describe-services", {"cluster": names.cluster, "services": [name or names.service]}
-            )
-        except ReleaseError as exc:
-            if "ClusterNotFoundException" in str(exc):
-                return None
-            raise
-        services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
-        return services[0] if services else None
-
-    def _serving_image(self, names: Names) -> str | None:
-        service = self._service(names=names)
-        if service is None:
-            return None
-        definition = Aws(names.region)(
-            "ecs", "describe-task-definition", {"taskDefinition": service["taskDefinition"]}
-        )
-        return str(self._container(definition["taskDefinition"], WEB_CONTAINER)["image"])
-
-    def _container(self, task_definition: dict[str, Any], name: str) -> dict[str, Any]:
-        return next(c for c in task_definition["containerDefinitions"] if c["name"] == name)
-
-    def _image_of(self, task_definition_arn: str, container: str) -> str:
-        definition = self.aws("ecs", "describe-task-definition", {"taskDefinition": task_definition_arn})
-        return str(self._container(definition["taskDefinition"], container)["image"])
-
-    def _wait(self, read: Any, *, done: Any, what: str) -> Any:
-        deadline = time.monotonic() + self.timeout_seconds
-        while True:
-            state = read()
-            if done(state):
-                return state
-            if time.monotonic() > deadline:
-                raise ReleaseError(f"timed out after {self.timeout_seconds:.0f} s waiting for {what}")
-            time.sleep(self.poll_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@ roster; and Django's groups and django-axes' sign-in records, re-registered on t
 office's theme.
 
 The employee admin (registering, grants, adjustments) spans the points and orders apps, so it
-lives in the back office app above them (backoffice/admin.py).
+lives in the back office app above them (backoffice/admin/).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin
 
-from shop.admin_tools import counted, form_page
-from shop.departments import (
+from shop.admin_kit.tools import counted, form_page
+from shop.identity.cognito_sync import identity_sync_run
+from shop.identity.departments import (
     DepartmentInvalid,
     department_check_name,
     department_near_duplicates,
     department_rename,
     departments_merge,
 )
-from shop.identity_sync import identity_sync_run
 from shop.models import Department, IdentitySync, User
 
 

@@ -10,14 +10,13 @@ class ShopConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI extension for the bearer-token authentication, the checks that
         # make production fail closed, and the system check on EMPLOYEE_PROVISIONING.
-        from shop import (
-            checks,  # noqa: F401
-            openapi,  # noqa: F401
-            provisioning,  # noqa: F401
-        )
-
         # Warns when HR's company sign-in is only partly configured.
-        from shop.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
+        from shop.access.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
 
         # Connects the receiver that rebuilds the token verifier when its settings change.
-        from shop.auth import factory  # noqa: F401
+        from shop.auth import (
+            checks,  # noqa: F401
+            factory,  # noqa: F401
+        )
+        from shop.http import openapi  # noqa: F401
+        from shop.identity import provisioning  # noqa: F401

@@ -6,18 +6,50 @@ import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from shop.signals import users_created
+
+
+def normalize_email(email: str) -> str:
+    """How an email is stored and looked up: the login ignores case and surrounding spaces."""
+    return email.strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
-        from shop.services import user_create
-
-        return user_create(email=email, password=password, **extra)
+    def create_user(
+        self,
+        email: str,
+        password: str | None = None,
+        *,
+        name: str = "",
+        employee_id: str | None = None,
+        cognito_sub: str | None = None,
+        **extra: Any,
+    ) -> User:
+        # The one insert of a new user, whoever asks (shop.identity.services.user_create, Django's
+        # createsuperuser, tests), so every new user gets its points account. It is here rather
+        # than in the service because a model module may not import a service.
+        with transaction.atomic():
+            user = self.model(
+                email=normalize_email(email),
+                name=name,
+                employee_id=employee_id or None,
+                cognito_sub=cognito_sub or None,
+                **extra,
+            )
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
+            user.full_clean(exclude=["password"])
+            user.save(force_insert=True)
+            users_created.send(sender=self.model, users=[user])  # the points app opens the account
+        return user
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
@@ -93,7 +125,7 @@ class Department(models.Model):
 
     An employee's department is stored by name on ``User.department`` (the column the previous
     releases read and write); renaming a department renames it on every employee in the same
-    transaction (shop.departments.department_rename), so reports keep one department under its
+    transaction (shop.identity.departments.department_rename), so reports keep one department under its
     current name and the admin history keeps the old one. Names are unique ignoring case and
     spacing, checked by the services rather than by a unique index: the database's collation
     decides case there (MariaDB's is case-insensitive, PostgreSQL's is not), and the free-text

@@ -1,5 +1,5 @@
 """Error pages: the storefront's look for its own pages; the API's JSON and the back office's
-pages for theirs (shop.errors)."""
+pages for theirs (shop.http.errors)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from shop import errors as shared
+from shop.http import errors as shared
 from storefront.middleware import is_storefront_request
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from shop.errors import is_driver_connection_error
+from shop.http.errors import is_driver_connection_error
 
 logger = logging.getLogger(__name__)
 

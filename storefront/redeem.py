@@ -37,9 +37,9 @@ from orders.placement import order_body, order_place_idempotent
 from orders.selectors import order_id_for_key, order_recent_of_product
 from orders.services import MAX_QUANTITY
 from points.selectors import account_get
-from shop.errors import ApplicationError, OutcomeUnknown, is_driver_connection_error
+from shop.http.errors import ApplicationError, OutcomeUnknown, is_driver_connection_error
+from shop.http.throttling import OrderPlacementThrottle
 from shop.models import User
-from shop.throttling import OrderPlacementThrottle
 from storefront.access import employee_required
 from storefront.forms import RedeemForm
 from storefront.views import product_or_404

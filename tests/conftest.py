@@ -125,6 +125,6 @@ def _fresh_catalog_page_cache() -> None:
 
     catalog_listings_clear()
     # The rate limiter's circuit breaker is per process too: each test starts with it closed.
-    from shop.throttling import breaker
+    from shop.http.throttling import breaker
 
     breaker.reset()

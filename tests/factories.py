@@ -10,9 +10,9 @@ from django.db import transaction
 from catalog.models import Category, Product
 from points.lock_objects import account_for_update
 from points.models import PointsTransaction
-from points.services import ledger_apply
+from points.services.ledger import ledger_apply
+from shop.identity.services import user_create
 from shop.models import Department, User
-from shop.services import user_create
 
 
 class UserFactory(factory.Factory):

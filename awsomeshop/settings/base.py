@@ -64,21 +64,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "shop.middleware.RequestIdMiddleware",
+    "shop.http.middleware.RequestIdMiddleware",
     # Answers the load balancer's health checks before host validation (see there).
-    "shop.health_middleware.HealthCheckMiddleware",
+    "shop.http.health_middleware.HealthCheckMiddleware",
     # After the health checks: the load balancer's probes are not application traffic.
-    "shop.middleware.MetricsMiddleware",
-    "shop.middleware.ChunkedBodyMiddleware",
+    "shop.http.middleware.MetricsMiddleware",
+    "shop.http.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, Django's user and messages serve the admin and HR's sign-in; the employee API
-    # (bearer tokens) skips these three (shop.middleware.is_api_request).
-    "shop.middleware.BrowserSessionMiddleware",
+    # (bearer tokens) skips these three (shop.http.middleware.is_api_request).
+    "shop.http.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "shop.middleware.BrowserAuthenticationMiddleware",
-    "shop.middleware.BrowserMessageMiddleware",
+    "shop.http.middleware.BrowserAuthenticationMiddleware",
+    "shop.http.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The storefront's security headers and its outage page (storefront/middleware.py).
     "storefront.middleware.StorefrontMiddleware",
@@ -88,11 +88,11 @@ MIDDLEWARE = [
 
 # django-axes first: it refuses a locked-out HR login before the password is even checked.
 # Then HR's company sign-in (Cognito, OIDC) and passwords, which production with company
-# sign-in configured allows only to break-glass superusers (shop/admin_sign_in/backends.py).
+# sign-in configured allows only to break-glass superusers (shop/access/admin_sign_in/backends.py).
 AUTHENTICATION_BACKENDS = [
-    "shop.login_backend.LoginLockoutBackend",
-    "shop.admin_sign_in.backends.CognitoAdminBackend",
-    "shop.admin_sign_in.backends.PasswordLoginBackend",
+    "shop.access.login_backend.LoginLockoutBackend",
+    "shop.access.admin_sign_in.backends.CognitoAdminBackend",
+    "shop.access.admin_sign_in.backends.PasswordLoginBackend",
     # Employees' sign-in to the storefront (its own Cognito app client); it answers only the
     # storefront's callback, as the admin's backend answers only the admin's.
     "storefront.signin.backends.StorefrontSignInBackend",
@@ -144,14 +144,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     )
     # The AWS deployment names the RDS-managed secret, so a rotated password is followed.
     if env("DB_SECRET_ARN", default=""):
-        DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"
+        DATABASES["default"]["ENGINE"] = "shop.db.backends.mysql"
         DATABASES["default"]["SECRET_ARN"] = env("DB_SECRET_ARN")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {**postgres_timeout_options(os.environ), **postgres_tls_options(os.environ)}
     )
-    # This engine adds the client-side read timeout libpq lacks (shop/db_backends/postgresql).
-    DATABASES["default"]["ENGINE"] = "shop.db_backends.postgresql"
+    # This engine adds the client-side read timeout libpq lacks (shop/db/backends/postgresql).
+    DATABASES["default"]["ENGINE"] = "shop.db.backends.postgresql"
     DATABASES["default"]["READ_TIMEOUT"] = database_timeouts(os.environ)["read"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout turns lock contention into waiting.
@@ -205,17 +205,17 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.auth.metered.MeteredBearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["shop.permissions.IsActiveEmployee"],
-    "DEFAULT_PARSER_CLASSES": ["shop.parsers.DepthLimitedJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.access.metered.MeteredBearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["shop.access.permissions.IsActiveEmployee"],
+    "DEFAULT_PARSER_CLASSES": ["shop.http.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.JsonFirstNegotiation",
-    "DEFAULT_PAGINATION_CLASS": "shop.pagination.PageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["shop.filters.StrictFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.http.negotiation.JsonFirstNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "shop.http.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["shop.http.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "shop.errors.exception_handler",
+    "EXCEPTION_HANDLER": "shop.http.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    # Throttles are set per view (see shop.throttling); only order placement has one.
+    # Throttles are set per view (see shop.http.throttling); only order placement has one.
     "DEFAULT_THROTTLE_CLASSES": [],
 }
 
@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "shop.openapi.add_error_responses",
+        "shop.http.openapi.add_error_responses",
     ],
 }
 
@@ -291,7 +291,7 @@ OIDC_USE_NONCE = True
 # Cognito's token endpoint takes a confidential client's secret by HTTP Basic authentication.
 OIDC_TOKEN_USE_BASIC_AUTH = True
 OIDC_TIMEOUT = 5
-OIDC_OP_LOGOUT_URL_METHOD = "shop.admin_sign_in.views.cognito_logout_url"
+OIDC_OP_LOGOUT_URL_METHOD = "shop.access.admin_sign_in.views.cognito_logout_url"
 LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/admin/login/"
 # The Cognito group whose members get the HR role; sign-in re-reads it every time.
@@ -339,7 +339,7 @@ COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default
 AUTH_NETWORK_BUDGET_SECONDS = env.float("AUTH_NETWORK_BUDGET_SECONDS", default=5.0)
 
 # Paths answered before host validation and the HTTPS redirect: the load balancer calls them
-# by task IP over plain HTTP (shop.health_middleware).
+# by task IP over plain HTTP (shop.http.health_middleware).
 HEALTH_CHECK_PATHS = ["/health", "/health/live", "/healthz"]
 
 # Shared by every server process, so rate limits hold across containers: Redis when
@@ -349,7 +349,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     _redis_options: dict[str, object] = {
         # A stalled cache must not stall orders: the limiter lets an order through when the
-        # cache fails (shop.throttling), and these bound how long it waits to find out.
+        # cache fails (shop.http.throttling), and these bound how long it waits to find out.
         "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
         "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
     }
@@ -366,7 +366,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "shop.cache.LockingDatabaseCache",
+            "BACKEND": "shop.db.cache.LockingDatabaseCache",
             "LOCATION": CACHE_TABLE_NAME,
         }
     }
@@ -408,13 +408,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The admin form and authenticate() call it "username" (it holds the email); axes would
 # otherwise look for USERNAME_FIELD ("email") and count every failure under no username.
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "shop.client_ip.login_username"
+AXES_USERNAME_CALLABLE = "shop.access.client_ip.login_username"
 AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would otherwise be logged by every management command.
 AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "shop.access.client_ip.client_ip"
 # The lockout page in the admin's look, with the cool-off time and a link back to sign-in.
-AXES_LOCKOUT_CALLABLE = "shop.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "shop.access.lockout.lockout_response"
 # How many proxies we run in front of Django that append to X-Forwarded-For (the ALB: 1).
 # 0 ignores the header, which any client can forge.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -428,12 +428,12 @@ ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 # total) waits for a second HR user's approval instead of being applied.
 GRANT_APPROVAL_THRESHOLD = env.int("GRANT_APPROVAL_THRESHOLD", default=10_000)
 # The same grant or stock change again within this many minutes needs HR's confirmation
-# (shop.repeats): the browser's Back button restores a sent form with a fresh one-time key.
+# (shop.admin_kit.repeats): the browser's Back button restores a sent form with a fresh one-time key.
 REPEAT_WINDOW_MINUTES = env.int("REPEAT_WINDOW_MINUTES", default=10)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 
-# Application metrics as CloudWatch EMF lines on stdout (shop/metrics.py, docs/metrics.md).
+# Application metrics as CloudWatch EMF lines on stdout (shop/observability/metrics.py, docs/metrics.md).
 # On unless METRICS=off; local and test settings turn them off by default.
 METRICS_ENABLED = env("METRICS", default="on").lower() not in ("off", "false", "0", "no")
 METRICS_ENVIRONMENT = env("METRICS_ENVIRONMENT", default=env("AWSOMESHOP_ENV", default="local"))
@@ -441,7 +441,7 @@ METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "shop.observability.logging.RequestIdFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

@@ -163,7 +163,7 @@ def postgres_timeout_options(environ: Mapping[str, str]) -> dict[str, Any]:
     """libpq's connect timeout and TCP keepalives, and a server-side statement timeout.
 
     The client-side wait for each answer (``DB_READ_TIMEOUT``) is enforced by the
-    ``shop.db_backends.postgresql`` engine: libpq itself has no read timeout, and keepalives
+    ``shop.db.backends.postgresql`` engine: libpq itself has no read timeout, and keepalives
     only notice a dead peer, not a live one that stopped answering.
     """
     timeouts = database_timeouts(environ)

@@ -1,6 +1,6 @@
 """Production: everything from the environment, secure cookies, no defaults for secrets.
 
-It fails closed: `shop.checks` turns a missing Cognito pool or host name into a system check
+It fails closed: `shop.auth.checks` turns a missing Cognito pool or host name into a system check
 error, which `manage.py check` reports and the WSGI entry point refuses to serve with.
 """
 
@@ -18,7 +18,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# The ALB checks health over plain HTTP by task IP; shop.health_middleware answers those paths
+# The ALB checks health over plain HTTP by task IP; shop.http.health_middleware answers those paths
 # before this redirect (and host validation), and they are exempt here too.
 SECURE_REDIRECT_EXEMPT = [f"^{path.lstrip('/')}$" for path in HEALTH_CHECK_PATHS]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
@@ -43,6 +43,6 @@ ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
 STOREFRONT_LOCAL_SIGN_IN = False
 # MySQL/MariaDB through the project's engine even without DB_SECRET_ARN: a request whose database
 # stops answering then fails after DB_READ_TIMEOUT instead of also waiting out a reconnect
-# (shop.db_backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
+# (shop.db.backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # noqa: F405
-    DATABASES["default"]["ENGINE"] = "shop.db_backends.mysql"  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "shop.db.backends.mysql"  # noqa: F405

@@ -21,7 +21,7 @@ from points.selectors import (
     points_flows_by_period,
     points_unspent_summary,
 )
-from shop.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
+from shop.admin_kit.charts import GRANTED_COLOUR, REDEEMED_COLOUR, weekly_flows_svg
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ urlpatterns = [
     path("", include("awsomeshop.urls")),
 ]
 
-handler400 = "shop.errors.handler400"
-handler403 = "shop.errors.handler403"
-handler404 = "shop.errors.handler404"
-handler500 = "shop.errors.handler500"
+handler400 = "shop.http.errors.handler400"
+handler403 = "shop.http.errors.handler403"
+handler404 = "shop.http.errors.handler404"
+handler500 = "shop.http.errors.handler500"

@@ -1,1 +1,1 @@
-"""Token verification: one verifier, fed by the Cognito JWKS or by the local issuer's key."""
+"""Tokens and the identity provider: the verifier, its keys, Cognito, the OIDC flow, production's checks."""

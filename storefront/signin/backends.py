@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 
 from shop.auth.oidc_sign_in import CognitoSignInBackend
 from shop.auth.verifier import Claims
+from shop.db.prepared import PreparedLookup
 from shop.models import User
-from shop.prepared import PreparedLookup
 from storefront.signin.services import employee_for_claims
 
 # mozilla-django-oidc's names, read as the storefront client's settings (the admin keeps the
@@ -32,7 +32,7 @@ STOREFRONT_SETTING_NAMES = {
 
 
 def _user_by_pk_query(value: object) -> QuerySet[User]:
-    # ``value`` is a UUID (shop.prepared compiles with one standing in for it).
+    # ``value`` is a UUID (shop.db.prepared compiles with one standing in for it).
     return User.objects.select_related(*settings.API_USER_SELECT_RELATED).filter(pk=value).order_by()  # type: ignore[misc]
 
 
@@ -60,7 +60,7 @@ class StorefrontSignInBackend(CognitoSignInBackend):
     def get_user(self, user_id: Any) -> User | None:
         # Deactivated users are returned: storefront.access signs them out with a message.
         # The points account comes in the same query, as on the API. Every storefront page
-        # runs this, so the statement is compiled once per database (shop.prepared).
+        # runs this, so the statement is compiled once per database (shop.db.prepared).
         try:
             user = _USER_BY_PK.first(connection, user_id)
         except (ValueError, ValidationError):

@@ -1,7 +1,7 @@
 """System checks for employee sign-in: a half-configured client, and local links where they must not be.
 
 Both are security checks, so production's WSGI entry point refuses to start on an error
-(shop.checks.refuse_to_serve_if_misconfigured). Production is told apart as shop.checks does:
+(shop.auth.checks.refuse_to_serve_if_misconfigured). Production is told apart as shop.auth.checks does:
 it is the settings module without the local token issuer.
 """
 

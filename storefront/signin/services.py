@@ -1,7 +1,7 @@
 """Who may sign in to the storefront: the API's roster rule, then "an active employee" only.
 
 The identity behind a verified ID token becomes an employee exactly as a bearer token does on
-the API (shop.selectors.user_get_or_provision: by verified email or ``custom:employee_id``,
+the API (shop.identity.selectors.user_get_or_provision: by verified email or ``custom:employee_id``,
 linking ``cognito_sub``; in ``jit`` mode a new employee is created). Someone HR has not
 registered is refused and nothing is written. Accounts that exist but are not employees (HR-only,
 operations superusers) and deactivated employees are refused too.
@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from shop.auth.oidc_sign_in import SignInRefused
 from shop.auth.verifier import Claims
-from shop.errors import NotRegistered
+from shop.http.errors import NotRegistered
+from shop.identity.selectors import user_get_or_provision
 from shop.models import User
-from shop.selectors import user_get_or_provision
 
 
 def employee_sign_in_check(*, user: User) -> User:

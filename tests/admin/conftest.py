@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from PIL import Image
 
+from shop.access.roles import HR_GROUP_NAME
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME
-from shop.services import user_create
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from django.urls import reverse
 from orders.services import order_place
 from points.models import GrantBatch
 from points.selectors import Flows
-from points.services import points_grant, points_grant_bulk
-from shop.charts import MIN_BAR_HEIGHT, weekly_flows_svg
+from points.services.grants import points_grant, points_grant_bulk
+from shop.admin_kit.charts import MIN_BAR_HEIGHT, weekly_flows_svg
 
 USERS = reverse("admin:shop_user_changelist")
 

@@ -16,9 +16,9 @@ from catalog.models import Product
 from orders.models import Order
 from orders.services import order_place
 from points.models import PointsAccount
+from shop.access.roles import HR_GROUP_NAME, HR_PERMISSIONS
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
-from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.admin.conftest import make_image_bytes
 from tests.factories import CategoryFactory, ProductFactory
@@ -118,7 +118,7 @@ def test_hr_uploads_a_product_image_and_sees_the_thumbnail(page, live_server, hr
 
 def test_hr_refunds_an_order(page, live_server, hr):
     employee = user_create(email="li.wei@example.com", name="Li Wei")
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     points_grant(user=employee, amount=1000, reason="Award")
     product = ProductFactory(name="Coffee mug", points_cost=150, stock=3)
@@ -139,7 +139,7 @@ def test_hr_refunds_an_order(page, live_server, hr):
 
 
 def test_hr_opens_the_dashboard(page, live_server, hr):
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     for i in range(4):
         user = user_create(email=f"e{i}@example.com", name=f"Employee {i}")

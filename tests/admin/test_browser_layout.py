@@ -25,9 +25,10 @@ from django.urls import reverse
 from notifications.models import Notification
 from orders.services import order_place
 from points.models import GrantRequest, PointsTransaction
-from points.services import points_grant, points_grant_bulk, points_grant_or_request
+from points.services.approvals import points_grant_or_request
+from points.services.grants import points_grant, points_grant_bulk
+from shop.identity.services import user_create
 from shop.models import Department, IdentitySync, User
-from shop.services import user_create
 from tests.admin.browser_support import screenshot
 from tests.factories import CategoryFactory, ProductFactory
 from tests.support.hr import make_hr

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.reports import ReportParams, report_departments
-from points.services import points_grant
-from shop.departments import department_near_duplicates
-from shop.migration_safety import check_migration
+from points.services.grants import points_grant
+from shop.db.migration_safety import check_migration
+from shop.identity.departments import department_near_duplicates
 from shop.models import Department, User
 
 DEPARTMENTS = reverse("admin:shop_department_changelist")
@@ -209,7 +209,7 @@ def test_a_department_picked_in_the_list_shows_whom_it_reaches_before_granting(h
 def test_register_employee_takes_hr_spelling_and_refuses_an_unknown_department(db):
     import pytest
 
-    from shop.services import EmployeeInvalid, employee_register
+    from shop.identity.services import EmployeeInvalid, employee_register
 
     Department.objects.create(name="Customer Success")
     user = employee_register(

@@ -13,14 +13,13 @@ from django.db import transaction
 from django.urls import reverse
 
 from points.models import GrantBatch, GrantRequest, GrantSubmission, PointsAccount, PointsTransaction
-from points.services import (
+from points.services.approvals import points_grant_bulk_or_request, points_grant_or_request
+from points.services.grants import (
     DuplicateSubmission,
     grant_submission_record,
     points_adjust,
     points_grant,
     points_grant_bulk,
-    points_grant_bulk_or_request,
-    points_grant_or_request,
 )
 from tests.support.hr import make_hr
 from tests.support.markers import requires_server_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 from orders.models import Order
 from orders.services import order_place
 from points.models import GrantRequest, PointsAccount, PointsTransaction
-from points.services import grant_request_approve, points_grant_bulk_or_request
+from points.services.approvals import grant_request_approve, points_grant_bulk_or_request
 from shop.models import User
 from tests.support.hr import make_hr
 
@@ -84,7 +84,7 @@ def test_account_off_the_roster_has_no_grant_button(super_client, superuser):
 
 
 def test_own_order_cannot_be_refunded_from_the_admin(hr_client, hr_user, other_hr, product):
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     points_grant(user=hr_user, amount=1000, reason="award", granted_by=other_hr)
     order = order_place(user=hr_user, product_id=product.pk)

@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from points.models import PointsTransaction
-from shop.errors import handler500
+from shop.http.errors import handler500
 
 
 def assert_admin_page(response, status: int, text: str) -> None:

@@ -11,9 +11,10 @@ from django.db import connection
 from django.urls import reverse
 
 from points.models import GrantBatch, PendingGrantImport, PointsAccount, PointsTransaction
-from points.services import GrantImportRefused, grant_import_confirm, points_grant_bulk
+from points.services.grant_files import GrantImportRefused, grant_import_confirm
+from points.services.grants import points_grant_bulk
+from shop.identity.services import users_deactivate
 from shop.models import User
-from shop.services import users_deactivate
 
 URL = reverse("admin:points_pointstransaction_import")
 

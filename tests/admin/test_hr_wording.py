@@ -8,7 +8,7 @@ from secrets import token_urlsafe
 from django.urls import reverse
 
 from points.models import GrantBatch, GrantRequest
-from points.services import grant_request_approve, points_grant_bulk_or_request
+from points.services.approvals import grant_request_approve, points_grant_bulk_or_request
 from tests.support.hr import make_hr
 
 BATCHES = reverse("admin:points_grantbatch_changelist")
@@ -87,7 +87,7 @@ def test_the_employee_list_opens_on_the_roster_with_department_and_role(hr_clien
 def test_dates_read_the_same_on_every_page(hr_client, hr_user, make_user):
     from django.utils import timezone
 
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     ana = make_user()
     points_grant(user=ana, amount=5, reason="Thanks", granted_by=hr_user)

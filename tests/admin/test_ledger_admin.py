@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from points.models import PointsTransaction
-from points.services import points_adjust
+from points.services.grants import points_adjust
 from tests.factories import UserFactory
 
 CHANGELIST = reverse("admin:points_pointstransaction_changelist")

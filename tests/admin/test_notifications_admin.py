@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from notifications.models import Notification
-from points.services import points_grant
+from points.services.grants import points_grant
 
 URL = reverse("admin:notifications_notification_changelist")
 

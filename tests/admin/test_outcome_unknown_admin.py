@@ -13,8 +13,8 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_grant
-from shop.errors import OutcomeUnknown
+from points.services.grants import points_grant
+from shop.http.errors import OutcomeUnknown
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from catalog.models import Product
 from points.models import GrantRequest, PointsAccount
-from points.services import points_grant_or_request
+from points.services.approvals import points_grant_or_request
 from tests.admin.test_grant_import_admin import URL as IMPORT_URL
 from tests.admin.test_grant_import_admin import token_of, upload
 from tests.admin.test_repeat_confirm import submission_of

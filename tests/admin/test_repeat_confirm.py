@@ -12,8 +12,8 @@ from django.urls import reverse
 from catalog.models import Product, StockMovement
 from catalog.services import product_stock_adjust
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
-from points.services import points_grant
-from shop.repeats import RepeatNotConfirmed
+from points.services.grants import points_grant
+from shop.admin_kit.repeats import RepeatNotConfirmed
 
 GRANT_ALL = reverse("admin:shop_user_grant_all")
 GRANT_DEPARTMENT = reverse("admin:shop_user_grant_department")

@@ -27,7 +27,8 @@ from points.selectors import (
     points_liability_now,
     points_liability_series,
 )
-from points.services import points_adjust, points_expire, points_grant
+from points.services.expiry import points_expire
+from points.services.grants import points_adjust, points_grant
 from tests.factories import ProductFactory
 from tests.points.test_expiry import clock
 
@@ -444,7 +445,7 @@ def test_the_random_ledger_stays_right_as_it_grows_with_the_cache(make_user, set
 def test_the_reports_page_reads_as_hr_expects(hr_client, make_user, hr_user):
     """Numbers with thousands separators, the default period shown in From and To, the first
     period labelled with the period's first day, and the wide tables on a row of their own."""
-    from points.services import points_grant
+    from points.services.grants import points_grant
 
     points_grant(user=make_user(), amount=2865, reason="Big award", granted_by=hr_user)
     points_grant(user=make_user(), amount=9000, reason="Big award", granted_by=hr_user)

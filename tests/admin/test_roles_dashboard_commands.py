@@ -13,9 +13,9 @@ from django.urls import reverse
 from orders.services import order_place
 from points.models import GrantBatch
 from points.selectors import points_flows_by_period
-from points.services import grant_recipients_all, points_grant_bulk
+from points.services.grants import grant_recipients_all, points_grant_bulk
+from shop.access.roles import HR_GROUP_NAME, HR_PERMISSIONS
 from shop.models import User
-from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
 from tests.factories import ProductFactory
 
 

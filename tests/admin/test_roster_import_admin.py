@@ -10,9 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from points.models import PointsAccount
+from shop.identity.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
+from shop.identity.services import users_deactivate
 from shop.models import Department, PendingRosterImport, User
-from shop.roster import RosterImportRefused, roster_import_confirm, roster_import_stage
-from shop.services import users_deactivate
 
 URL = reverse("admin:shop_user_roster_import")
 HEADER = "email,name,employee_id,department\n"

@@ -12,8 +12,8 @@ from django.db import transaction
 from catalog.models import CatalogVersion, StockMovement
 from catalog.services import product_stock_adjust
 from orders.services import order_place, order_refund
-from points.services import points_grant
-from shop import conditional
+from points.services.grants import points_grant
+from shop.http import conditional
 from tests.factories import CategoryFactory, ProductFactory
 
 URL = "/api/v1/products/"
@@ -197,7 +197,7 @@ def test_unchanged_stock_serves_the_kept_bytes_without_rendering(
 ):
     first = api.get(URL)
     with (
-        mock.patch("shop.conditional._renderer.render", side_effect=AssertionError("rendered again")),
+        mock.patch("shop.http.conditional._renderer.render", side_effect=AssertionError("rendered again")),
         django_assert_num_queries(2),
     ):
         again = api.get(URL)
@@ -211,7 +211,7 @@ def test_a_stock_change_renders_once_then_keeps_the_new_bytes(api, shelf, settin
         product_id=shelf["mug"].pk, delta=2, reason=StockMovement.Reason.RESTOCK, note="", changed_by=None
     )
     real_render = conditional._renderer.render
-    with mock.patch("shop.conditional._renderer.render", side_effect=real_render) as render:
+    with mock.patch("shop.http.conditional._renderer.render", side_effect=real_render) as render:
         changed = api.get(URL)
         assert render.call_count == 1
         assert api.get(URL).content == changed.content

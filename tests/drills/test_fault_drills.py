@@ -29,7 +29,7 @@ from django.db import connection
 
 from orders.models import IdempotencyRecord, Order
 from points.models import PointsAccount
-from shop.throttling import CIRCUIT_FAILURES
+from shop.http.throttling import CIRCUIT_FAILURES
 from tests.drills.invariants import assert_money_invariants
 from tests.factories import ProductFactory, UserFactory
 from tests.support.cognito import CLIENT_ID, POOL_ID, JwksServer, SigningKey, cognito_claims, issuer_for, sign

@@ -11,7 +11,7 @@ import pytest
 from infra_helpers import Synth, synth
 
 from infra_cdktf.config import ENVIRONMENTS, apply_settings
-from infra_cdktf.lifecycle import records_zone
+from infra_cdktf.mail import records_zone
 
 SES = "django_ses.SESBackend"
 CONSOLE = "django.core.mail.backends.console.EmailBackend"

@@ -21,8 +21,8 @@ from notifications.services import notifications_send_due
 from orders.services import order_place, order_refund
 from points.expiry import add_months
 from points.models import GrantBatch
-from points.services import points_grant, points_grant_bulk
-from shop.errors import InsufficientPoints
+from points.services.grants import points_grant, points_grant_bulk
+from shop.http.errors import InsufficientPoints
 from tests.factories import ProductFactory, UserFactory
 from tests.support.cognito import free_port
 from tests.support.markers import requires_server_db

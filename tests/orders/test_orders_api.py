@@ -13,7 +13,7 @@ from catalog.models import Product, StockMovement
 from orders.models import Order
 from orders.services import order_place, order_refund
 from points.models import PointsAccount, PointsTransaction
-from shop.errors import AlreadyRefunded
+from shop.http.errors import AlreadyRefunded
 from tests.factories import ProductFactory
 
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 from orders.services import order_place, order_refund
 from points.expiry import Lots, add_months, lots_from_entries
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_expire, points_grant
+from points.services.expiry import points_expire
+from points.services.grants import points_grant
 from tests.factories import ProductFactory, UserFactory
 from tests.support.markers import requires_server_db
 from tests.support.threads import run_at_once

@@ -14,7 +14,7 @@ from django.db import connection
 from orders.services import order_place, order_refund
 from points.models import ExpiryLots, PointsAccount
 from points.selectors import points_expiring_windows
-from points.services import points_grant
+from points.services.grants import points_grant
 from tests.admin.test_reports import _cache_matches_a_full_replay, _replayed_windows
 from tests.factories import ProductFactory
 from tests.points.test_expiry import clock

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
-from points.services import (
+from points.services.approvals import (
     GrantRequestRefused,
     grant_request_approve,
     grant_request_reject,

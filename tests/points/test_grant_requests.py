@@ -10,20 +10,18 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from points.models import GrantBatch, GrantRequest, PointsAccount, PointsTransaction
-from points.services import (
-    ApprovalRequired,
+from points.services.approvals import (
     GrantRequestRefused,
-    grant_recipients_all,
     grant_request_approve,
     grant_request_reject,
     points_adjust_or_request,
-    points_grant,
-    points_grant_bulk,
     points_grant_bulk_or_request,
     points_grant_or_request,
 )
-from shop.errors import InvalidAmount, NegativeBalance
-from shop.services import users_deactivate
+from points.services.checks import ApprovalRequired
+from points.services.grants import grant_recipients_all, points_grant, points_grant_bulk
+from shop.http.errors import InvalidAmount, NegativeBalance
+from shop.identity.services import users_deactivate
 from tests.support.hr import make_hr
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +142,7 @@ def test_approving_a_grant_to_oneself_is_refused(threshold, hr_a, make_user):
 
 def test_a_request_for_oneself_is_never_queued(threshold, make_user):
     hr_employee = make_hr("eve.hr@example.com", is_employee=True)
-    from shop.errors import OwnAccountRefused
+    from shop.http.errors import OwnAccountRefused
 
     with pytest.raises(OwnAccountRefused):
         points_grant_or_request(user=hr_employee, amount=5000, reason="me", requested_by=hr_employee)

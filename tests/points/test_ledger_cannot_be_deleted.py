@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from points.models import PointsTransaction
-from points.services import points_grant
+from points.services.grants import points_grant
 from shop.models import User
 
 TABLE = PointsTransaction._meta.db_table

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from points.expiry import add_months
 from points.models import PointsAccount
-from points.services import points_adjust, points_grant
+from points.services.grants import points_adjust, points_grant
 from tests.points.test_expiry import clock
 
 

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_adjust, points_grant
-from shop.errors import InvalidAmount, NegativeBalance
+from points.services.grants import points_adjust, points_grant
+from shop.http.errors import InvalidAmount, NegativeBalance
 
 
 def test_points_grant_credits_balance_and_writes_ledger(make_user):

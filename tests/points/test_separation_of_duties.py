@@ -10,15 +10,10 @@ from orders.models import Order
 from orders.services import order_place, order_refund
 from points.models import GrantBatch, PointsAccount, PointsTransaction
 from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
-from points.services import (
-    NotOnRoster,
-    grant_plan_from_csv,
-    grant_recipients_all,
-    points_adjust,
-    points_grant,
-    points_grant_bulk,
-)
-from shop.errors import OwnAccountRefused
+from points.services.checks import NotOnRoster
+from points.services.grant_files import grant_plan_from_csv
+from points.services.grants import grant_recipients_all, points_adjust, points_grant, points_grant_bulk
+from shop.http.errors import OwnAccountRefused
 from shop.models import User
 from tests.support.hr import make_hr
 

@@ -39,7 +39,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parents[2]
-# scripts/release.py: the release's names and constants, imported where a fake needs them.
+# scripts/release_tools.py: the release's names and constants, imported where a fake needs them.
 sys.path.insert(0, str(REPO / "scripts"))
 REGION = "us-east-2"
 Answer = tuple[str, str, int]  # stdout, stderr, exit code
@@ -156,7 +156,7 @@ class FakeTools:
         return json.dumps(result, default=str), "", 0
 
     def _names(self, env: dict[str, str]) -> Any:
-        from release import Names  # type: ignore[import-not-found]
+        from release_tools import Names  # type: ignore[import-not-found]
 
         from infra_cdktf.config import environment_settings
 
@@ -185,7 +185,7 @@ class FakeTools:
 
     def _register_migrate(self, env: dict[str, str]) -> None:
         """`terraform apply -target=<migrate task definition>`: this release's migrate definition."""
-        from release import MIGRATE_CONTAINER  # type: ignore[import-not-found]
+        from release_tools import MIGRATE_CONTAINER  # type: ignore[import-not-found]
 
         names = self._names(env)
         self._register(
@@ -234,13 +234,14 @@ class FakeTools:
 
     def _terraform(self, env: dict[str, str]) -> None:
         """What `cdktf deploy` changes for a release: task definitions with the tag, the services."""
-        from release import (  # type: ignore[import-not-found]
-            BOOTSTRAP_VARIABLE,
+        from release_tools import (  # type: ignore[import-not-found]
             EXPIRY_CONTAINER,
             MIGRATE_CONTAINER,
             WEB_CONTAINER,
             WORKER_CONTAINER,
         )
+
+        from infra_cdktf.config import BOOTSTRAP_VARIABLE
 
         names = self._names(env)
         ecs, ec2, logs = self.client("ecs"), self.client("ec2"), self.client("logs")

@@ -13,7 +13,7 @@ from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
-from shop.migration_safety import added_migration_files, check_migration
+from shop.db.migration_safety import added_migration_files, check_migration
 
 REPO = Path(settings.BASE_DIR)
 

@@ -20,7 +20,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     A list so a test can move it: ``fixed_clock[0] += 60``.
     """
-    from shop.throttling import OrderPlacementThrottle
+    from shop.http.throttling import OrderPlacementThrottle
 
     now = [(time.time() // 60) * 60 + 30]
     monkeypatch.setattr(OrderPlacementThrottle, "timer", lambda self: now[0])
@@ -31,7 +31,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def database_cache(settings: Any, db: None) -> None:
     """The default cache as production has it without REDIS_URL: the table, emptied first."""
     settings.CACHES = {
-        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+        "default": {"BACKEND": "shop.db.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
     }
     caches["default"].clear()
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 
-from shop.client_ip import client_ip
+from shop.access.client_ip import client_ip
 from shop.models import User
 
 PASSWORD = "hr-Secret-Passw0rd"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from shop.identity.services import user_create
 from shop.models import User
-from shop.services import user_create
 
 ROOT = Path(__file__).resolve().parents[2]
 IP = "203.0.113.7"
@@ -129,9 +129,9 @@ def test_production_turns_password_sign_in_off_only_when_company_sign_in_is_conf
 
 def test_a_password_session_opened_before_passwords_were_switched_off_ends(accounts, settings):
     client = Client()
-    client.force_login(accounts["hr"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    client.force_login(accounts["hr"], backend="shop.access.admin_sign_in.backends.PasswordLoginBackend")
     root = Client()
-    root.force_login(accounts["root"], backend="shop.admin_sign_in.backends.PasswordLoginBackend")
+    root.force_login(accounts["root"], backend="shop.access.admin_sign_in.backends.PasswordLoginBackend")
     assert client.get("/admin/").status_code == 200
 
     settings.ADMIN_OIDC_ENABLED = True

@@ -20,9 +20,9 @@ import requests
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from shop.access.roles import HR_GROUP_NAME
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME
-from shop.services import user_create
 from tests.support.oidc_provider import Identity, OidcProvider, running_provider
 
 CLIENT_ID = "admin-client-id"

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from points.models import PointsAccount
-from shop.admin_sign_in.services import hr_user_sign_in
+from shop.access.admin_sign_in.services import hr_user_sign_in
 from shop.auth.verifier import Claims
 from shop.models import User
 from tests.admin.test_browser import _hr_group

@@ -42,7 +42,7 @@ def test_each_missing_part_leaves_sign_in_unconfigured():
 
 
 def test_a_half_configured_company_sign_in_is_a_system_check_warning(settings):
-    from shop.admin_sign_in.checks import company_sign_in_configured
+    from shop.access.admin_sign_in.checks import company_sign_in_configured
 
     settings.ADMIN_OIDC_ENABLED = False
     settings.OIDC_RP_CLIENT_ID = "admin-client"

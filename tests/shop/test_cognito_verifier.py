@@ -18,7 +18,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from shop.admin_sign_in.backends import _id_token_verifier
+from shop.access.admin_sign_in.backends import _id_token_verifier
 from shop.auth.factory import get_verifier
 from shop.auth.keys import JWKSKeyProvider
 from shop.auth.verifier import InvalidToken, TokenVerifier

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from awsomeshop.settings.database import database_timeouts, mysql_timeout_options, postgres_timeout_options
-from shop.db_backends.postgresql.base import DeadlineConnection
+from shop.db.backends.postgresql.base import DeadlineConnection
 
 
 def test_defaults_answer_a_stalled_database_within_ten_seconds():
@@ -127,7 +127,7 @@ def test_after_a_stalled_health_check_the_request_fails_instead_of_reconnecting(
     DB_READ_TIMEOUT instead of DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT. The next request connects."""
     from django.db import OperationalError
 
-    import shop.db_backends as backends
+    import shop.db.backends as backends
 
     clock = [100.0]
     monkeypatch.setattr(backends.time, "monotonic", lambda: clock[0])
@@ -161,7 +161,7 @@ def test_a_stall_inside_a_transaction_fails_without_a_second_wait_to_reconnect(d
     from tests.support.tcp_proxy import proxy_to_test_database
 
     proxy = proxy_to_test_database()
-    engine = "shop.db_backends.mysql" if connection.vendor == "mysql" else "shop.db_backends.postgresql"
+    engine = "shop.db.backends.mysql" if connection.vendor == "mysql" else "shop.db.backends.postgresql"
     settings_dict = {
         **connection.settings_dict,
         "ENGINE": engine,

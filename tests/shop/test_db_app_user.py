@@ -25,8 +25,8 @@ from django.test import Client
 from orders.models import Order
 from orders.services import order_place
 from points.models import PointsAccount, PointsTransaction
-from points.services import points_grant
-from shop.db_grants import db_app_user_grant
+from points.services.grants import points_grant
+from shop.db.grants import db_app_user_grant
 from shop.models import User
 from tests.support.cognito import free_port
 from tests.support.mysql_accounts import account_name
@@ -105,7 +105,7 @@ def test_the_app_user_runs_the_shop_but_cannot_rewrite_the_ledger_or_change_the_
     employee = make_user(points=1000)
     make_user(email="hr@example.com", password=HR_PASSWORD, is_staff=True, is_superuser=True)
     settings.CACHES = {
-        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+        "default": {"BACKEND": "shop.db.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
     }
     caches["default"].clear()
 
@@ -208,11 +208,11 @@ def _stored(secrets: Any, arn: str) -> dict[str, str]:
 
 
 def _rotation_following_wrapper(password: str, secret_arn: str) -> Any:
-    from shop.db_backends.mysql.base import DatabaseWrapper
+    from shop.db.backends.mysql.base import DatabaseWrapper
 
     settings_dict = copy.deepcopy(connection.settings_dict)
     settings_dict.update(
-        ENGINE="shop.db_backends.mysql", USER=APP_USER, PASSWORD=password, SECRET_ARN=secret_arn
+        ENGINE="shop.db.backends.mysql", USER=APP_USER, PASSWORD=password, SECRET_ARN=secret_arn
     )
     return DatabaseWrapper(settings_dict, alias="app-user-rotation")
 
@@ -243,7 +243,7 @@ def test_the_password_is_generated_into_the_empty_secret_kept_and_rotated(secret
             with pytest.raises(DatabaseError), connected_as(APP_USER, first["password"]):
                 _current_user()
             # A web task started before the rotation holds the old password; with the secret
-            # named (DB_SECRET_ARN), its next connection follows (shop.db_backends.mysql).
+            # named (DB_SECRET_ARN), its next connection follows (shop.db.backends.mysql).
             started_before = _rotation_following_wrapper(first["password"], arn)
             started_before.connect()
             try:

@@ -1,4 +1,4 @@
-"""A rotated RDS master password is followed without a restart (shop.db_backends.mysql).
+"""A rotated RDS master password is followed without a restart (shop.db.backends.mysql).
 
 Real parts: a MariaDB account whose password really changes, and the secret in moto's Secrets
 Manager server, reached by the same boto3 call production makes.
@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from infra_cdktf.config import LOGIN_REFUSED_MESSAGE
-from shop.db_backends.mysql.base import DatabaseWrapper
+from shop.db.backends.mysql.base import DatabaseWrapper
 from tests.support.cognito import free_port
 from tests.support.mysql_accounts import account_name, temporary_account
 
@@ -52,7 +52,7 @@ def account() -> Iterator[str]:
 
 def _wrapper(password: str, secret_arn: str | None) -> DatabaseWrapper:
     settings_dict = copy.deepcopy(connection.settings_dict)
-    settings_dict.update(ENGINE="shop.db_backends.mysql", USER=USER, PASSWORD=password, SECRET_ARN=secret_arn)
+    settings_dict.update(ENGINE="shop.db.backends.mysql", USER=USER, PASSWORD=password, SECRET_ARN=secret_arn)
     return DatabaseWrapper(settings_dict, alias="rotation")
 
 

@@ -16,7 +16,7 @@ from catalog.models import CatalogVersion, Product
 from notifications.models import Notification
 from orders.models import Order
 from points.models import PointsAccount, PointsTransaction
-from shop.db import _has_database_made_values, insert_new, lock_one, save_fields
+from shop.db.transactions import _has_database_made_values, insert_new, lock_one, save_fields
 from tests.support.markers import requires_server_db
 
 

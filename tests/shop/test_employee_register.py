@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 
 from points.models import PointsAccount
 from shop.auth.local_issuer import get_local_issuer
+from shop.identity.services import EmployeeInvalid, employee_register
 from shop.models import Department, IdentitySync, User
-from shop.services import EmployeeInvalid, employee_register
 
 
 def _counts() -> tuple[int, int, int]:
@@ -109,7 +109,7 @@ def test_register_employee_command_requires_the_employee_id(db):
 
 
 def test_registering_many_at_once_checks_each_and_writes_all_or_none(make_user):
-    from shop.services import EmployeeData, employees_register
+    from shop.identity.services import EmployeeData, employees_register
 
     make_user(email="taken@example.com", employee_id="E-TAKEN")
     before = _counts()
@@ -133,7 +133,7 @@ def test_registering_many_at_once_reads_twice_and_writes_in_batches(db):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from shop.services import EmployeeData, employees_register
+    from shop.identity.services import EmployeeData, employees_register
 
     rows = [EmployeeData(email=f"p{i}@example.com", name=f"P {i}", employee_id=f"P-{i}") for i in range(400)]
     with CaptureQueriesContext(connection) as captured:

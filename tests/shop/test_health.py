@@ -38,7 +38,7 @@ def test_the_load_balancer_and_container_checks_use_liveness():
 
 
 def test_unready_health_says_when_to_retry(anon, db, monkeypatch):
-    from shop import health
+    from shop.http import health
 
     def refused() -> None:
         raise OSError("connection refused")
@@ -96,7 +96,7 @@ def test_database_outage_is_503_and_recovers_without_restart(anon, api, product)
 
 
 def test_cache_outage_is_reported_but_keeps_the_task_ready(anon, db, monkeypatch):
-    from shop import health
+    from shop.http import health
 
     def broken() -> None:
         raise ConnectionError("redis is down")
@@ -114,10 +114,10 @@ def test_cache_outage_is_reported_but_keeps_the_task_ready(anon, db, monkeypatch
 def test_a_cache_kept_in_the_failed_database_is_not_asked_again(anon, db, monkeypatch, settings):
     """The production cache is a database table: after the database check failed, asking the
     cache would add another connect timeout to the load balancer's wait."""
-    from shop import health
+    from shop.http import health
 
     settings.CACHES = {
-        "default": {"BACKEND": "shop.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
+        "default": {"BACKEND": "shop.db.cache.LockingDatabaseCache", "LOCATION": "awsomeshop_cache"}
     }
     calls: list[str] = []
     monkeypatch.setitem(health.CHECKS, "database", lambda: (_ for _ in ()).throw(OSError("timed out")))

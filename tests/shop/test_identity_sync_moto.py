@@ -19,9 +19,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from shop.auth import cognito_profile
+from shop.identity.roster import roster_import_confirm, roster_import_stage
+from shop.identity.services import employee_register, user_reactivate, users_deactivate
 from shop.models import IdentitySync, User
-from shop.roster import roster_import_confirm, roster_import_stage
-from shop.services import employee_register, user_reactivate, users_deactivate
 from tests.shop.test_cognito_moto import PASSWORD, Pool, cognito, email, moto_server, pool  # noqa: F401
 from tests.support.cognito import free_port
 
@@ -77,7 +77,7 @@ def test_the_invitation_is_asked_for_by_email(cognito, email, django_capture_on_
         return client
 
     with (
-        mock.patch("shop.identity_sync.cognito_client", spying),
+        mock.patch("shop.identity.cognito_sync.cognito_client", spying),
         django_capture_on_commit_callbacks(execute=True),
     ):
         _register(email)
@@ -218,7 +218,7 @@ def test_hr_retries_failed_syncs_from_the_admin(
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from shop.roles import HR_GROUP_NAME
+    from shop.access.roles import HR_GROUP_NAME
 
     hr = make_user(email="hr-retry@example.com", is_staff=True, is_employee=False)
     hr.groups.add(Group.objects.get(name=HR_GROUP_NAME))
@@ -299,7 +299,7 @@ def test_cognito_is_called_after_commit_and_never_for_a_rolled_back_change(cogni
         seen.append(connection.in_atomic_block)
         return real()
 
-    with mock.patch("shop.identity_sync.cognito_client", spying):
+    with mock.patch("shop.identity.cognito_sync.cognito_client", spying):
 
         def register_then_fail() -> None:
             with transaction.atomic():

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection, transaction
 
 from orders.services import order_refund
-from points.services import points_grant
-from shop import metrics
+from points.services.grants import points_grant
 from shop.auth.local_issuer import get_local_issuer
-from shop.metrics import MetricsRecorder, cache_active_counter
+from shop.observability import metrics
+from shop.observability.metrics import MetricsRecorder, cache_active_counter
 from tests.support.markers import requires_server_db
 from tests.support.tcp_proxy import database_behind_proxy
 

@@ -11,7 +11,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, Templat
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from shop.negotiation import JsonFirstNegotiation
+from shop.http.negotiation import JsonFirstNegotiation
 
 ACCEPTS = [
     None,

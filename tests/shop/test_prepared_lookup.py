@@ -11,9 +11,9 @@ from django.db.models import Count
 from django.db.models.sql.compiler import SQLCompiler
 
 from points.models import PointsAccount
+from shop.db.prepared import PreparedLookup
+from shop.identity.selectors import user_get_by_cognito_sub
 from shop.models import User
-from shop.prepared import PreparedLookup
-from shop.selectors import user_get_by_cognito_sub
 from tests.support.markers import requires_server_db
 from tests.support.threads import run_at_once
 

@@ -19,9 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from shop.auth.checks import production_fails_closed
 from shop.auth.factory import get_verifier
 from shop.auth.local_issuer import get_local_issuer
-from shop.checks import production_fails_closed
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION: dict[str, str] = {

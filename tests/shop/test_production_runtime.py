@@ -80,7 +80,7 @@ def container_env(tmp_path: Path, runtime_user: str) -> dict[str, str]:
         DB_NAME=db["NAME"],
         DB_USER=runtime_user,
         DB_PASSWORD=RUNTIME_PASSWORD,
-        # Production refuses to start without its Cognito pool and host name (shop.checks).
+        # Production refuses to start without its Cognito pool and host name (shop.auth.checks).
         COGNITO_USER_POOL_ID="us-east-2_Runtime1",
         COGNITO_CLIENT_ID="runtime-app-client",
         APP_DOMAIN=APP_DOMAIN,

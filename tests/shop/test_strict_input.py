@@ -8,7 +8,7 @@ import json
 import pytest
 
 from orders.models import Order
-from shop.parsers import JSON_MAX_DEPTH, json_depth
+from shop.http.parsers import JSON_MAX_DEPTH, json_depth
 
 
 def _post(api, raw: str | bytes, **extra):

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order
 from points.models import PointsAccount
-from shop.cache import LockingDatabaseCache
+from shop.db.cache import LockingDatabaseCache
 from tests.factories import ProductFactory
 
 
@@ -196,7 +196,7 @@ def test_unreachable_redis_lets_orders_through(limited, api, cheap_product, capl
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        ({}, "shop.cache.LockingDatabaseCache"),
+        ({}, "shop.db.cache.LockingDatabaseCache"),
         ({"REDIS_URL": "redis://cache.internal:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
     ],
     ids=["default-database", "redis-url"],
@@ -262,7 +262,7 @@ class _FakeClock:
 
 
 def test_the_breaker_opens_after_failures_in_a_row_and_a_probe_closes_it(monkeypatch, caplog):
-    from shop import throttling
+    from shop.http import throttling
 
     counted: list[str] = []
     monkeypatch.setattr(throttling.metrics, "count", lambda name, *a, **k: counted.append(name))
@@ -314,7 +314,7 @@ def test_a_stalled_redis_is_asked_only_until_the_circuit_opens_then_again_once_i
 ):
     """Orders pass while Redis is stalled, but only the first few wait on it; once it answers
     again the limit is enforced again, without any order having to try it first."""
-    from shop import throttling
+    from shop.http import throttling
     from tests.shop.conftest import REDIS_URL
     from tests.support.tcp_proxy import TcpProxy
 

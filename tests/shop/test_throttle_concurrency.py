@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from points.models import PointsAccount
-from shop.cache import LockingDatabaseCache
+from shop.db.cache import LockingDatabaseCache
 from tests.conftest import CheckedClient, token_for
 from tests.factories import ProductFactory, UserFactory
 from tests.support.markers import requires_server_db

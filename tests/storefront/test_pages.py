@@ -19,7 +19,7 @@ from notifications.models import NotificationPreference
 from orders.placement import order_place_idempotent
 from orders.services import order_refund
 from points.expiry import add_months
-from points.services import points_grant
+from points.services.grants import points_grant
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 from tests.points.test_expiry import clock
 from tests.storefront.sessions import signed_in_client

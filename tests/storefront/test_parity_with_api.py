@@ -9,7 +9,7 @@ import pytest
 
 from orders.placement import order_place_idempotent
 from orders.services import order_refund
-from points.services import points_adjust, points_grant
+from points.services.grants import points_adjust, points_grant
 from tests.conftest import CheckedClient
 from tests.factories import ProductFactory, UserFactory
 from tests.storefront.sessions import signed_in_client

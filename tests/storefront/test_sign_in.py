@@ -21,9 +21,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from points.models import PointsAccount
+from shop.access.roles import HR_GROUP_NAME
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME
-from shop.services import user_create
 from tests.factories import UserFactory
 from tests.support.oidc_provider import Identity, OidcProvider, running_provider
 

@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
+from shop.identity.services import user_create
 from shop.models import User
-from shop.services import user_create
 from storefront.access import employee_required
 from storefront.signin.links import sign_in_link_token
 from tests.factories import UserFactory

@@ -21,9 +21,9 @@ from django.utils import timezone
 from catalog.demo import seed_demo
 from catalog.models import Product
 from orders.services import order_place, order_refund
-from points.services import points_adjust, points_grant
+from points.services.grants import points_adjust, points_grant
+from shop.identity.services import user_create
 from shop.models import User
-from shop.services import user_create
 from tests.support.storefront_session import StorefrontSession, storefront_session_for
 
 # Who looks at a page: a signed-in employee with history, a newcomer, HR (not an employee),

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
+from shop.access.roles import HR_GROUP_NAME, HR_PERMISSIONS
+from shop.identity.services import user_create
 from shop.models import User
-from shop.roles import HR_GROUP_NAME, HR_PERMISSIONS
-from shop.services import user_create
 
 
 def hr_group() -> Group:
-    """The migrated HR group; rebuilt from shop.roles after a transactional test's flush removed it."""
+    """The migrated HR group; rebuilt from shop.access.roles after a transactional test's flush removed it."""
     group, created = Group.objects.get_or_create(name=HR_GROUP_NAME)
     if created:
         for name in HR_PERMISSIONS:

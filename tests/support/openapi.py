@@ -14,7 +14,7 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from openapi_core.testing import MockRequest, MockResponse
 from rest_framework.utils.encoders import JSONEncoder
 
-from shop.openapi import ERROR_SCHEMA
+from shop.http.openapi import ERROR_SCHEMA
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from django.db import close_old_connections
 
 from notifications.selectors import outbox_oldest_pending_age
 from notifications.services import notifications_send_due
-from shop import metrics
+from shop.observability import metrics
 
 
 class Command(BaseCommand):

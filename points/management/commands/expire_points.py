@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from points.expiry import expiry_months
 from points.selectors import accounts_with_points
-from points.services import points_expire
+from points.services.expiry import points_expire
 from points.signals import expiry_run_finished
 
 

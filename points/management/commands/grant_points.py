@@ -12,14 +12,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from points.models import GrantBatch, GrantRequest
-from points.services import (
-    approval_threshold,
-    grant_recipients_all,
-    needs_approval,
-    points_grant_bulk_or_request,
-    points_grant_or_request,
-)
-from shop.errors import ApplicationError
+from points.services.approvals import points_grant_bulk_or_request, points_grant_or_request
+from points.services.checks import approval_threshold, needs_approval
+from points.services.grants import grant_recipients_all
+from shop.http.errors import ApplicationError
 from shop.models import User
 
 

@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from points.management.commands.grant_points import hr_requester, require_requester
 from points.models import GrantRequest
-from points.services import GrantImportRefused, grant_plan_apply, grant_plan_from_csv
-from shop.errors import ApplicationError
+from points.services.grant_files import GrantImportRefused, grant_plan_apply, grant_plan_from_csv
+from shop.http.errors import ApplicationError
 
 
 class Command(BaseCommand):

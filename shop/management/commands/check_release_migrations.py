@@ -1,5 +1,5 @@
 """`check_release_migrations --since COMMIT`: refuse a release whose migrations contract the
-schema the serving release still uses (shop/migration_safety.py; scripts/release.sh runs it)."""
+schema the serving release still uses (shop/db/migration_safety.py; scripts/release.sh runs it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shop.migration_safety import added_migration_files, check_files
+from shop.db.migration_safety import added_migration_files, check_files
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from shop.models import User
-from shop.roles import HR_GROUP_NAME
-from shop.services import normalize_email, user_create
+from shop.access.roles import HR_GROUP_NAME
+from shop.identity.services import user_create
+from shop.models import User, normalize_email
 
 PASSWORD_ENV = "HR_USER_PASSWORD"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shop.db_grants import GrantError, app_user_password, app_user_password_store, db_app_user_grant
+from shop.db.grants import GrantError, app_user_password, app_user_password_store, db_app_user_grant
 
 DEFAULT_USER = "awsomeshop_app"
 

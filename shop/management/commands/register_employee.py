@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from shop.identity.services import EmployeeInvalid, employee_register
 from shop.models import IdentitySync
-from shop.services import EmployeeInvalid, employee_register
 
 
 class Command(BaseCommand):

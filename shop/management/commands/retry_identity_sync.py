@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.identity_sync import identity_sync_enabled, identity_sync_retryable, identity_sync_run
+from shop.identity.cognito_sync import identity_sync_enabled, identity_sync_retryable, identity_sync_run
 from shop.models import IdentitySync
 
 

@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from shop.auth.oidc_sign_in import SignInRefused
-from shop.models import User
-from shop.services import normalize_email
+from shop.models import User, normalize_email
 from storefront.signin.links import sign_in_link_token
 
 

@@ -1,0 +1,1 @@
+"""What the admin screens share: list filters, CSV export, form pages, charts, the repeat confirmation."""

@@ -1,0 +1,1 @@
+"""The database: transactions, prepared lookups, engines, the app user's grants, migration check, cache."""

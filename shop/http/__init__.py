@@ -1,0 +1,1 @@
+"""The HTTP edge: middleware, health, errors and their handler, parsing, pagination, OpenAPI, rate limits."""
