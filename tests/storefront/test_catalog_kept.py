@@ -12,7 +12,7 @@ from django.test.utils import override_settings
 
 from catalog.models import Product, StockMovement
 from catalog.services import product_stock_adjust
-from points.services import points_grant
+from points.services.grants import points_grant
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 from tests.storefront.sessions import signed_in_client
 from tests.storefront.test_redeem import confirmation
