@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from catalog.models import CatalogVersion, Category, Product
 
@@ -17,6 +17,16 @@ def category_list() -> QuerySet[Category]:
     return Category.objects.annotate(
         product_count=Count("products", filter=Q(products__is_active=True))
     ).order_by("name")
+
+
+def category_list_with_version() -> tuple[Sequence[Category], str | None]:
+    """``category_list()`` and the catalog version token, read in one statement (one snapshot),
+    for callers that keep the list until the token changes (storefront.listing)."""
+    token = CatalogVersion.objects.filter(pk=1).values("token")[:1]
+    categories = list(category_list().annotate(catalog_token=Subquery(token)))
+    if not categories:
+        return categories, catalog_version_token()
+    return categories, categories[0].catalog_token
 
 
 def product_list_visible() -> QuerySet[Product]:
@@ -55,6 +65,26 @@ def product_stock_with_version(*, product_ids: Sequence[str]) -> tuple[dict[str,
     Written as SQL because it runs on every cached page view and the ORM's query building
     was most of its cost (bench/RESULTS.md); it reads two columns and joins nothing.
     """
+    rows, token = _columns_with_version(product_ids=product_ids, columns=("stock",))
+    return {product_id: row[0] for product_id, row in rows.items()}, token
+
+
+# What a product card shows (storefront/cards.py), and whether the product is still listed.
+SHOWN_COLUMNS = ("name", "points_cost", "thumbnail", "image", "stock", "is_active")
+
+
+def products_shown_with_version(
+    *, product_ids: Sequence[str]
+) -> tuple[dict[str, tuple[Any, ...]], str | None]:
+    """Each product's ``SHOWN_COLUMNS`` (in that order) and the catalog version, in one statement:
+    what a kept page of the storefront's catalog needs to be shown as if it were built now."""
+    return _columns_with_version(product_ids=product_ids, columns=SHOWN_COLUMNS)
+
+
+def _columns_with_version(
+    *, product_ids: Sequence[str], columns: Sequence[str]
+) -> tuple[dict[str, tuple[Any, ...]], str | None]:
+    """``columns`` of these products by the API's form of their id, and the catalog version."""
     if not product_ids:
         return {}, catalog_version_token()
     pk = Product._meta.pk
@@ -62,8 +92,10 @@ def product_stock_with_version(*, product_ids: Sequence[str]) -> tuple[dict[str,
     api_ids = _api_ids_by_db_id(tuple(product_ids), connection.vendor)
     q = connection.ops.quote_name
     version = CatalogVersion._meta
+    column = {field.name: field.column for field in Product._meta.concrete_fields}
+    selected = ", ".join(q(column[name]) for name in columns)
     sql = (
-        f"SELECT {q(pk.column)}, {q('stock')}, "  # noqa: S608 (identifiers from the models, quoted)
+        f"SELECT {q(pk.column)}, {selected}, "  # noqa: S608 (identifiers from the models, quoted)
         f"(SELECT {q('token')} FROM {q(version.db_table)} WHERE {q('id')} = %s) "
         f"FROM {q(Product._meta.db_table)} WHERE {q(pk.column)} IN ({', '.join(['%s'] * len(api_ids))})"
     )
@@ -72,9 +104,9 @@ def product_stock_with_version(*, product_ids: Sequence[str]) -> tuple[dict[str,
         rows = cursor.fetchall()
     if not rows:
         return {}, catalog_version_token()
-    stock = {}
-    for db_id, level, _ in rows:
+    found = {}
+    for db_id, *values, _ in rows:
         if isinstance(db_id, str) and db_id not in api_ids:
             db_id = pk.get_db_prep_value(uuid.UUID(db_id), connection)
-        stock[api_ids[db_id]] = level
-    return stock, rows[0][2]
+        found[api_ids[db_id]] = tuple(values)
+    return found, rows[0][-1]

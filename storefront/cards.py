@@ -38,7 +38,8 @@ def _stock_state(stock: int) -> int:
     return stock if stock <= LOW_STOCK else -1
 
 
-def _key(product: Product) -> tuple[Any, ...]:
+def card_key(product: Product) -> tuple[Any, ...]:
+    """Everything a product's card shows: the card is kept under it."""
     return (
         product.pk,
         product.name,
@@ -50,15 +51,19 @@ def _key(product: Product) -> tuple[Any, ...]:
     )
 
 
-def product_cards(products: Iterable[Product]) -> SafeString:
-    """The cards of ``products``, in order, from the cache where it has them."""
+def product_cards(products: Iterable[Product], *, fresh: bool = False) -> SafeString:
+    """The cards of ``products``, in order, from the cache where it has them.
+
+    ``fresh`` renders every card anew (and keeps it): for HTML that is itself kept for up to
+    ``STOREFRONT_CARD_CACHE_SECONDS`` (storefront/fragments.py), so that no card in it is older.
+    """
     seconds = settings.STOREFRONT_CARD_CACHE_SECONDS
     now = time.monotonic()
     parts: list[str] = []
     for product in products:
-        key = _key(product)
+        key = card_key(product)
         with _lock:
-            hit = _cards.get(key)
+            hit = None if fresh else _cards.get(key)
             if hit is not None and hit[0] > now:
                 _cards.move_to_end(key)
                 parts.append(hit[1])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from catalog.selectors import category_list
 from orders.services import MAX_QUANTITY
 
 SORTS = [
@@ -35,11 +35,13 @@ class CatalogFilterForm(StorefrontForm):
     affordable = forms.BooleanField(label=_("Only what I can afford"), required=False)
     in_stock = forms.BooleanField(label=_("Only in stock"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, categories: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        """``categories``: (slug, name) of each category with active products
+        (storefront.listing keeps them per process)."""
         super().__init__(*args, **kwargs)
-        categories = [(c.slug, c.name) for c in category_list() if c.product_count]  # type: ignore[attr-defined]
+        self.categories = tuple(categories)
         category: forms.ChoiceField = self.fields["category"]  # type: ignore[assignment]
-        category.choices = [("", _("All categories")), *categories]
+        category.choices = [("", _("All categories")), *self.categories]
 
     def filter_params(self) -> dict[str, str]:
         """The product filter's parameters (catalog.filters.ProductFilter), as the API takes them."""

@@ -6,13 +6,16 @@ the pages show what the API shows for the same employee; `storefront/redeem.py` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -24,22 +27,37 @@ from orders.selectors import order_list
 from points.expiry import expiry_months
 from points.selectors import account_get, ledger_list, points_expiring
 from storefront.access import employee_required
+from storefront.cards import card_key
 from storefront.forms import CatalogFilterForm, PreferencesForm, QuantityForm
+from storefront.fragments import FragmentStore
+from storefront.listing import Categories, catalog_listing
+from storefront.templatetags.storefront import storefront_urls
 
 CATALOG_PAGE_SIZE = 12
+CATALOG_LISTING = "storefront/partials/catalog_listing.html"
+# Per process; a rendered listing (filters and 12 cards) is about 12 KB.
+_catalog_listings = FragmentStore(max_entries=256)
 LIST_PAGE_SIZE = 20
 EXPIRING_SOON_DAYS = 30  # the API's /me uses the same window (points.apis.EXPIRING_SOON_DAYS)
 HOME_PRODUCTS = 4
 HOME_ACTIVITY = 5
 
 
+def _page_number(request: HttpRequest) -> int:
+    """The page asked for; one that cannot exist is a 404, as in the API."""
+    number = request.GET.get("page", "1")
+    if not number.isdigit() or int(number) < 1:
+        raise Http404(_("There is no such page."))
+    return int(number)
+
+
 def _page(request: HttpRequest, items: Any, size: int) -> Page:
     """A page of ``items``; a page number out of range is a 404, as in the API."""
     paginator = Paginator(items, size)
-    number = request.GET.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= max(1, paginator.num_pages):
+    number = _page_number(request)
+    if number > max(1, paginator.num_pages):
         raise Http404(_("There is no such page."))
-    return paginator.page(int(number))
+    return paginator.page(number)
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -73,18 +91,44 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @employee_required
 def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
-    params = form.filter_params() if form.is_valid() else {"ordering": "name"}
-    products = ProductFilter(params, queryset=product_list_visible(), request=request).qs
-    account = account_get(user=request.user)  # type: ignore[arg-type]
-    context = {
+    number = _page_number(request)
+
+    def filters(categories: Categories) -> tuple[CatalogFilterForm, dict[str, str]]:
+        form = CatalogFilterForm(request.GET or None, categories=categories.choices)
+        return form, form.filter_params() if form.is_valid() else {"ordering": "name"}
+
+    def build(params: Mapping[str, str]) -> Page:
+        products = ProductFilter(params, queryset=product_list_visible(), request=request).qs
+        return _page(request, products, CATALOG_PAGE_SIZE)
+
+    # The choices and the page are kept per process while the catalog is unchanged
+    # (storefront/listing.py); the balance is read on every request.
+    form, params, page = catalog_listing(filters=filters, number=number, build=build)
+    query = _query_without_page(request)
+    shown = {
         "form": form,
-        "page": _page(request, products, CATALOG_PAGE_SIZE),
-        "query": _query_without_page(request),
-        "account": account,
+        "page": page,
+        "query": query,
         "filtered": any(k in params for k in ("search", "category", "affordable", "in_stock")),
+        # Kept cards would make the kept HTML older than its own expiry (signed picture URLs).
+        "cards_fresh": True,
     }
-    return render(request, "storefront/catalog.html", context)
+    # The filters and the page of products, kept under everything they show (the rest of the
+    # key's parts decide the form's values, errors and choices, the links and the cards).
+    key = (
+        get_language(),
+        storefront_urls()["catalog"],
+        form.is_bound,
+        tuple((name, tuple(request.GET.getlist(name))) for name in form.fields),
+        form.categories,
+        query,
+        page.paginator.count,
+        page.number,
+        tuple(card_key(product) for product in page.object_list),
+    )
+    listing = _catalog_listings.get(key, lambda: render_to_string(CATALOG_LISTING, shown))
+    account = account_get(user=request.user)  # type: ignore[arg-type]
+    return render(request, "storefront/catalog.html", {"listing": listing, "account": account})
 
 
 @employee_required
@@ -142,3 +186,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 def product_or_404(pk: Any) -> Product:
     return get_object_or_404(product_list_visible(), pk=pk)
+
+
+def catalog_listings_clear() -> None:
+    _catalog_listings.clear()

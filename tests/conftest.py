@@ -117,6 +117,13 @@ def _fresh_catalog_page_cache() -> None:
     from catalog.page_cache import page_cache_clear
 
     page_cache_clear()
+    # So are the storefront catalog's listings and category choices (storefront.listing).
+    from storefront.listing import listing_cache_clear
+
+    listing_cache_clear()
+    from storefront.views import catalog_listings_clear
+
+    catalog_listings_clear()
     # The rate limiter's circuit breaker is per process too: each test starts with it closed.
     from shop.http.throttling import breaker
 

@@ -6,9 +6,12 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
 
 from shop.auth.oidc_sign_in import CognitoSignInBackend
 from shop.auth.verifier import Claims
+from shop.db.prepared import PreparedLookup
 from shop.models import User
 from storefront.signin.services import employee_for_claims
 
@@ -26,6 +29,16 @@ STOREFRONT_SETTING_NAMES = {
     "OIDC_OP_JWKS_ENDPOINT": "STOREFRONT_OIDC_JWKS_ENDPOINT",
     "OIDC_AUTHENTICATION_CALLBACK_URL": "STOREFRONT_OIDC_CALLBACK_URL",
 }
+
+
+def _user_by_pk_query(value: object) -> QuerySet[User]:
+    # ``value`` is a UUID (shop.db.prepared compiles with one standing in for it).
+    return User.objects.select_related(*settings.API_USER_SELECT_RELATED).filter(pk=value).order_by()  # type: ignore[misc]
+
+
+_USER_BY_PK = PreparedLookup(
+    _user_by_pk_query, key=lambda: tuple(settings.API_USER_SELECT_RELATED), field=User._meta.pk
+)
 
 
 class StorefrontSignInBackend(CognitoSignInBackend):
@@ -46,9 +59,10 @@ class StorefrontSignInBackend(CognitoSignInBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         # Deactivated users are returned: storefront.access signs them out with a message.
-        # The points account comes in the same query, as on the API.
+        # The points account comes in the same query, as on the API. Every storefront page
+        # runs this, so the statement is compiled once per database (shop.db.prepared).
         try:
-            user = User.objects.select_related(*settings.API_USER_SELECT_RELATED).filter(pk=user_id).first()
+            user = _USER_BY_PK.first(connection, user_id)
         except (ValueError, ValidationError):
             return None  # a session from before the ids were UUIDs, or a tampered one
         if user is not None:
