@@ -129,10 +129,10 @@ def image_url(request: Request, image: str) -> str | None:
 
 
 def page_link(link: str, page: int, page_size: int) -> str:
-    # As the product's pagination writes them: page 1 has no `page`, the default size no `page_size`.
-    params = ([f"page_size={page_size}"] if page_size != DEFAULT_PAGE_SIZE else []) + (
-        [f"page={page}"] if page != 1 else []
-    )
+    # As the product's (DRF's) pagination writes them: parameters sorted by name, page 1 without
+    # `page`, the default size without `page_size`.
+    params = [f"page={page}"] if page != 1 else []
+    params += [f"page_size={page_size}"] if page_size != DEFAULT_PAGE_SIZE else []
     return f"{link}?{'&'.join(params)}" if params else link
 
 
