@@ -25,6 +25,10 @@ Options: --worker-class sync|gthread|uvicorn, --workers N (WEB_CONCURRENCY), --t
 (pin the server to these CPUs with taskset), --rate-limit 30/min (ORDER_RATE_LIMIT; "" is off),
 --redis redis://... (REDIS_URL for the server), --env NAME=VALUE (more server settings),
 --json FILE (write the figures), --port P (the server's port; a free one by default). The database is created if missing, migrated and emptied.
+
+The scenarios peer_catalog and peer_orders (never run by default) send the same requests to the
+design documents' FastAPI architecture, built as a peer in bench/peers (see bench/http/peer.py;
+`bash bench/peers/setup.sh` first), and print the product's ratios to it.
 """
 
 from __future__ import annotations
@@ -34,13 +38,10 @@ import ast
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,8 @@ os.environ["STATIC_ROOT"] = str(WORK / "static")
 if "DATABASE_URL" not in os.environ:
     sys.exit("Set DATABASE_URL to a MariaDB/MySQL or PostgreSQL database the benchmark may empty.")
 
+from bench.http.peer import peer_ratios, start_peer  # noqa: E402
+from bench.http.servers import free_port, launch, server_cpu_seconds, stop_server  # noqa: E402
 from bench.production_auth import HOST, local_cognito  # noqa: E402
 from tests.support.cognito import cognito_claims, sign  # noqa: E402
 
@@ -114,6 +117,12 @@ SCENARIOS = [
         writes=True,
         flash=True,
     ),
+]
+# The FastAPI peer's scenarios (bench/http/peer.py): the same requests, sent to the peer, which
+# runs only when one of them is asked for (never by default: it needs its own virtualenv).
+PEER_SCENARIOS = [
+    Scenario("peer_catalog", "get", "/api/v1/products/", "FastAPI peer: GET /api/v1/products/"),
+    Scenario("peer_orders", "order", "/api/v1/orders/", "FastAPI peer: POST /api/v1/orders/", writes=True),
 ]
 RATIOS = [
     ("catalog", "hand_catalog"),
@@ -198,12 +207,6 @@ def dockerfile_command() -> list[str]:
     raise SystemExit("The Dockerfile has no CMD line.")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _without(command: list[str], option: str) -> list[str]:
     if option not in command:
         return command
@@ -259,54 +262,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int
         name, _, value = item.partition("=")
         env[name] = value
     log = WORK / "server.log"
-    proc = subprocess.Popen(
-        server_command(args, port),
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"The server exited; see {log}:\n{log.read_text()[-3000:]}")
-        try:
-            ready = urllib.request.Request(f"http://127.0.0.1:{port}/health/live", headers={"Host": HOST})
-            with urllib.request.urlopen(ready, timeout=2) as r:
-                if r.status == 200:
-                    return proc, port, log
-        except OSError:
-            time.sleep(0.2)
-    stop_server(proc)
-    raise SystemExit("The server did not answer within 60 s.")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
-    """User + system CPU time of the server's live processes (master and workers, one session).
-
-    A steadier figure than req/s on a shared machine: what the server itself spent, whatever
-    else ran beside it. Workers that exited meanwhile are not counted (none do in a run).
-    """
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == proc.pid:  # the session id (start_new_session: the master's pid)
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    return launch(server_command(args, port), env=env, log=log, port=port, host=HOST), port, log
 
 
 def wrk(
@@ -358,6 +314,64 @@ def flash_outcome(flash_id: str) -> dict[str, int]:
     return {"stock_left": product.stock, "orders": Order.objects.filter(product_id=flash_id).count()}
 
 
+def all_answered(data: dict[str, float]) -> str:
+    wrong = data["requests"] - data["s2xx"]
+    return (
+        f"all {int(data['requests'])} answers 2xx: OK"
+        if not wrong
+        else f"{int(wrong)} answers not 2xx: WRONG"
+    )
+
+
+def measure(
+    proc: subprocess.Popen[bytes],
+    port: int,
+    scenarios: list[Scenario],
+    *,
+    args: argparse.Namespace,
+    files: dict[str, Path],
+    flash_id: str,
+    results: dict[str, dict[str, float]],
+    notes: list[str],
+) -> None:
+    """Run each scenario against the server on `port`; figures into `results`, checks into `notes`."""
+    for scenario in scenarios:
+        run_id = uuid.uuid4().hex[:12]
+        if scenario.flash:
+            data = wrk(port, scenario, duration=5, connections_=64, files=files, run_id=run_id)
+            outcome = flash_outcome(flash_id)
+            data.update(outcome)
+            sold_right = outcome["orders"] == FLASH_STOCK and outcome["stock_left"] == 0
+            notes.append(
+                f"flash drop: {outcome['orders']} orders for a stock of {FLASH_STOCK}, "
+                f"{outcome['stock_left']} left, {int(data['s2xx'])} 201s, {int(data['s409'])} 409s, "
+                f"{int(data['s5xx'])} 5xx: {'OK' if sold_right and not data['s5xx'] else 'WRONG'}"
+            )
+        else:
+            if args.warmup > 0:
+                wrk(
+                    port,
+                    scenario,
+                    duration=args.warmup,
+                    connections_=args.connections,
+                    files=files,
+                    run_id=run_id + "w",
+                )
+            cpu_before = server_cpu_seconds(proc)
+            data = wrk(
+                port,
+                scenario,
+                duration=args.duration,
+                connections_=args.connections,
+                files=files,
+                run_id=run_id,
+            )
+            data["server_cpu_us"] = (server_cpu_seconds(proc) - cpu_before) / data["requests"] * 1e6
+        results[scenario.name] = data
+        if scenario.writes:
+            notes.append(f"after {scenario.name}: {check_ledger()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -379,7 +393,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run bash bench/http/setup.sh")
     wanted = args.scenarios.split(",")
-    unknown = set(wanted) - {s.name for s in SCENARIOS}
+    unknown = set(wanted) - {s.name for s in SCENARIOS + PEER_SCENARIOS}
     if unknown:
         raise SystemExit(f"unknown scenarios: {sorted(unknown)}")
 
@@ -388,49 +402,32 @@ def main() -> None:
     tokens, products, sessions, flash_file, flash_id = load_data()
     connections.close_all()
     files = {"tokens": tokens, "products": products, "sessions": sessions, "flash": flash_file}
-    proc, port, log = start_server(args)
     results: dict[str, dict[str, float]] = {}
     notes: list[str] = []
+    logs: list[Path] = []
     try:
-        for scenario in SCENARIOS:
-            if scenario.name not in wanted:
-                continue
-            run_id = uuid.uuid4().hex[:12]
-            if scenario.flash:
-                data = wrk(port, scenario, duration=5, connections_=64, files=files, run_id=run_id)
-                outcome = flash_outcome(flash_id)
-                data.update(outcome)
-                sold_right = outcome["orders"] == FLASH_STOCK and outcome["stock_left"] == 0
-                notes.append(
-                    f"flash drop: {outcome['orders']} orders for a stock of {FLASH_STOCK}, "
-                    f"{outcome['stock_left']} left, {int(data['s2xx'])} 201s, {int(data['s409'])} 409s, "
-                    f"{int(data['s5xx'])} 5xx: {'OK' if sold_right and not data['s5xx'] else 'WRONG'}"
+        if ours := [s for s in SCENARIOS if s.name in wanted]:
+            proc, port, log = start_server(args)
+            logs.append(log)
+            try:
+                measure(
+                    proc, port, ours, args=args, files=files, flash_id=flash_id, results=results, notes=notes
                 )
-            else:
-                if args.warmup > 0:
-                    wrk(
-                        port,
-                        scenario,
-                        duration=args.warmup,
-                        connections_=args.connections,
-                        files=files,
-                        run_id=run_id + "w",
-                    )
-                cpu_before = server_cpu_seconds(proc)
-                data = wrk(
-                    port,
-                    scenario,
-                    duration=args.duration,
-                    connections_=args.connections,
-                    files=files,
-                    run_id=run_id,
+            finally:
+                stop_server(proc)
+        if peers := [s for s in PEER_SCENARIOS if s.name in wanted]:
+            logs.append(WORK / "peer.log")
+            proc, port = start_peer(
+                workers=args.workers, cpus=args.cpus, port=args.port, log=logs[-1], host=HOST
+            )
+            try:
+                measure(
+                    proc, port, peers, args=args, files=files, flash_id=flash_id, results=results, notes=notes
                 )
-                data["server_cpu_us"] = (server_cpu_seconds(proc) - cpu_before) / data["requests"] * 1e6
-            results[scenario.name] = data
-            if scenario.writes:
-                notes.append(f"after {scenario.name}: {check_ledger()}")
+            finally:
+                stop_server(proc)
+            notes += [f"{s.name}: {all_answered(results[s.name])}" for s in peers]
     finally:
-        stop_server(proc)
         JWKS.stop()
     load = os.getloadavg()
     print()
@@ -449,7 +446,7 @@ def main() -> None:
         f"| {'scenario':<52} | {'req/s':>8} | {'p50':>8} | {'p99':>8} | {'non-2xx':>7} | {'server CPU':>10} |"
     )
     print(f"| {'-' * 52} | {'-' * 8}:| {'-' * 8}:| {'-' * 8}:| {'-' * 7}:| {'-' * 10}:|")
-    for scenario in SCENARIOS:
+    for scenario in SCENARIOS + PEER_SCENARIOS:
         if scenario.name not in results:
             continue
         r = results[scenario.name]
@@ -463,9 +460,11 @@ def main() -> None:
     for a, b in RATIOS:
         if a in results and b in results:
             print(f"{a} / {b}: {100 * results[a]['rps'] / results[b]['rps']:.0f} %")
+    for line in peer_ratios(results):
+        print(line)
     for note in notes:
         print(note)
-    print(f"server log: {log}")
+    print(f"server logs: {', '.join(map(str, logs))}")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
