@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.Model):
@@ -69,10 +70,10 @@ class StockMovement(models.Model):
     """Why a product's stock changed, by whom: orders, refunds and HR restocks alike."""
 
     class Reason(models.TextChoices):
-        ORDER = "order", "Order"
-        REFUND = "refund", "Refund"
-        RESTOCK = "restock", "Restock"
-        CORRECTION = "correction", "Correction"
+        ORDER = "order", _("Order")
+        REFUND = "refund", _("Refund")
+        RESTOCK = "restock", _("Restock")
+        CORRECTION = "correction", _("Correction")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_movements")

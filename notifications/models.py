@@ -19,22 +19,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
-        GRANT = "grant", "Points received"
-        ORDER = "order", "Order receipt"
-        REFUND = "refund", "Refund receipt"
-        EXPIRY_WARNING = "expiry_warning", "Points expiring soon"
+        GRANT = "grant", _("Points received")
+        ORDER = "order", _("Order receipt")
+        REFUND = "refund", _("Refund receipt")
+        EXPIRY_WARNING = "expiry_warning", _("Points expiring soon")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        SUPPRESSED = "suppressed", "Suppressed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Outcome unknown"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        SUPPRESSED = "suppressed", _("Suppressed")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Outcome unknown")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
     kind = models.CharField(max_length=32, choices=Kind.choices)

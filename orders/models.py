@@ -7,12 +7,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        DELIVERED = "delivered", "Delivered"
-        REFUNDED = "refunded", "Refunded"
+        DELIVERED = "delivered", _("Delivered")
+        REFUNDED = "refunded", _("Refunded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -70,8 +71,8 @@ class IdempotencyRecord(models.Model):
     """
 
     class State(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

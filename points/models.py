@@ -19,6 +19,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class PointsAccount(models.Model):
@@ -63,11 +64,11 @@ class PointsTransaction(models.Model):
     append_only = True
 
     class Type(models.TextChoices):
-        EARNED = "earned", "Earned"
-        REDEEMED = "redeemed", "Redeemed"
-        REFUNDED = "refunded", "Refunded"
-        ADJUSTED = "adjusted", "Adjusted"
-        EXPIRED = "expired", "Expired"
+        EARNED = "earned", _("Earned")
+        REDEEMED = "redeemed", _("Redeemed")
+        REFUNDED = "refunded", _("Refunded")
+        ADJUSTED = "adjusted", _("Adjusted")
+        EXPIRED = "expired", _("Expired")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
@@ -147,12 +148,12 @@ class GrantBatch(models.Model):
     """
 
     class Source(models.TextChoices):
-        ALL_ACTIVE = "all_active", "All active employees"
-        SELECTION = "selection", "Selected employees"
-        DEPARTMENT = "department", "A department"
-        CSV = "csv", "CSV file"
-        APPROVED_GRANT = "approved_grant", "Approved grant to one employee"
-        APPROVED_ADJUST = "approved_adjust", "Approved adjustment"
+        ALL_ACTIVE = "all_active", _("All active employees")
+        SELECTION = "selection", _("Selected employees")
+        DEPARTMENT = "department", _("A department")
+        CSV = "csv", _("CSV file")
+        APPROVED_GRANT = "approved_grant", _("Approved grant to one employee")
+        APPROVED_ADJUST = "approved_adjust", _("Approved adjustment")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=32, choices=Source.choices)
@@ -230,14 +231,14 @@ class GrantRequest(models.Model):
     """
 
     class Kind(models.TextChoices):
-        GRANT = "grant", "Grant to one employee"
-        ADJUST = "adjust", "Adjustment of one employee"
-        BULK = "bulk", "Bulk grant"
+        GRANT = "grant", _("Grant to one employee")
+        ADJUST = "adjust", _("Adjustment of one employee")
+        BULK = "bulk", _("Bulk grant")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)

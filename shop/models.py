@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from shop.signals import users_created
 
@@ -167,14 +168,14 @@ class IdentitySync(models.Model):
     """
 
     class Action(models.TextChoices):
-        INVITE = "invite", "Invite (create the Cognito user)"
-        DISABLE = "disable", "Disable and sign out everywhere"
-        ENABLE = "enable", "Enable again"
+        INVITE = "invite", _("Invite (create the Cognito user)")
+        DISABLE = "disable", _("Disable and sign out everywhere")
+        ENABLE = "enable", _("Enable again")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey("shop.User", on_delete=models.CASCADE, related_name="identity_syncs")
