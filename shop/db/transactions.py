@@ -207,13 +207,18 @@ def lock_one(model: type[M], field_name: str, value: Any) -> M | None:
 _UPDATE_SQL: dict[tuple[str, tuple[str, ...], str], tuple[str, list[Field[Any, Any]]]] = {}
 
 
-def save_fields(instance: Model, field_names: list[str]) -> None:
+def save_fields(instance: Model, field_names: list[str], *, send_signals: bool = True) -> None:
     """``instance.save(update_fields=field_names)`` from a statement made once per model and
     field list (see insert_new); a model with save signal receivers is saved the ordinary way.
-    ``auto_now`` fields among them are stamped, as ``save()`` does."""
+    ``auto_now`` fields among them are stamped, as ``save()`` does.
+
+    ``send_signals=False`` writes the row without the save signals even when the model has
+    receivers, as ``QuerySet.update`` does: only for a caller that knows every receiver ignores
+    this save, and says why where it passes it.
+    """
     model = type(instance)
     meta = model._meta
-    if meta.parents or pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if meta.parents or (send_signals and (pre_save.has_listeners(model) or post_save.has_listeners(model))):
         instance.save(update_fields=field_names)
         return
     pk = meta.pk
