@@ -9,10 +9,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from catalog.models import Category, Product
-from catalog.services import catalog_version_bump
+from catalog.services import STOCK_FIELDS, catalog_version_bump
 
-# stock_apply saves exactly these and bumps the version itself, only when stock crosses zero.
-_STOCK_ONLY = frozenset({"stock", "updated_at"})
+# stock_apply writes exactly these (without the save signals) and bumps the version itself,
+# only when stock crosses zero; any other stock-only save is ignored here the same way.
+_STOCK_ONLY = frozenset(STOCK_FIELDS)
 
 
 @receiver(post_save, sender=Product, dispatch_uid="catalog_product_saved")

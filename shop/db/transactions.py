@@ -13,12 +13,15 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from django.conf import settings
 from django.db import (
+    DEFAULT_DB_ALIAS,
     DatabaseError,
     InterfaceError,
     OperationalError,
     connection,
+    connections,
     transaction,
 )
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import NOT_PROVIDED, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
@@ -107,6 +110,12 @@ def atomic_with_known_outcome(detail: str | None = None) -> Iterator[None]:
         raise OutcomeUnknown(detail) from exc
 
 
+def _default_connection() -> BaseDatabaseWrapper:
+    """The connection `django.db.connection` stands for, looked up once per call: the proxy
+    looks it up again on every attribute read, and each field's value preparation reads it."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 # (model label, database vendor, pk set in Python) -> the INSERT statement, and whether it
 # returns the database-made primary key.
 _INSERT_SQL: dict[tuple[str, str, bool], tuple[str, bool]] = {}
@@ -132,6 +141,7 @@ def insert_new(instance: Model) -> None:
     defaults) and `get_db_prep_save`, as in `save()`. A model with save signal receivers, or
     one that is not a single table, is saved the ordinary way, so nothing listening is skipped.
     """
+    db = _default_connection()
     model = type(instance)
     meta = model._meta
     if (
@@ -147,31 +157,31 @@ def insert_new(instance: Model) -> None:
     assert pk is not None
     pk_set = getattr(instance, pk.attname) is not None
     fields = [f for f in meta.local_concrete_fields if pk_set or f is not pk]
-    key = (meta.label, connection.vendor, pk_set)
+    key = (meta.label, db.vendor, pk_set)
     cached = _INSERT_SQL.get(key)
     if cached is None:
-        quote = connection.ops.quote_name
+        quote = db.ops.quote_name
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        returning = not pk_set and connection.features.can_return_columns_from_insert
+        returning = not pk_set and db.features.can_return_columns_from_insert
         if returning:
             sql += f" RETURNING {quote(pk.column)}"
         cached = _INSERT_SQL[key] = (sql, returning)
     sql, returning = cached
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    params = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
     # As save() does: a failed insert inside atomic() marks the transaction for rollback.
-    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(), db.cursor() as cursor:
         cursor.execute(sql, params)
         if returning:
             value = cursor.fetchone()[0]
         elif not pk_set:
-            value = connection.ops.last_insert_id(cursor, meta.db_table, pk.column)
+            value = db.ops.last_insert_id(cursor, meta.db_table, pk.column)
         if not pk_set:
             setattr(instance, pk.attname, pk.to_python(value))
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
 
 
 # (model, field name) -> its locking lookup, compiled by the ORM once per database.
@@ -186,7 +196,8 @@ def lock_one(model: type[M], field_name: str, value: Any) -> M | None:
     those SELECTs from scratch, which costs more than the round trip. `PreparedLookup` keeps
     the ORM's own SQL (its locking clause for this database included) and its row conversion.
     """
-    if not connection.in_atomic_block:
+    db = _default_connection()
+    if not db.in_atomic_block:
         # As the ORM refuses: outside a transaction the lock would end with the statement.
         raise TransactionManagementError("lock_one() locks a row only inside a transaction.")
     lookup = _LOCKS.get((model, field_name))
@@ -199,7 +210,7 @@ def lock_one(model: type[M], field_name: str, value: Any) -> M | None:
                 field=field,
             ),
         )
-    found: M | None = lookup.first(connection, value)
+    found: M | None = lookup.first(db, value)
     return found
 
 
@@ -207,30 +218,36 @@ def lock_one(model: type[M], field_name: str, value: Any) -> M | None:
 _UPDATE_SQL: dict[tuple[str, tuple[str, ...], str], tuple[str, list[Field[Any, Any]]]] = {}
 
 
-def save_fields(instance: Model, field_names: list[str]) -> None:
+def save_fields(instance: Model, field_names: list[str], *, send_signals: bool = True) -> None:
     """``instance.save(update_fields=field_names)`` from a statement made once per model and
     field list (see insert_new); a model with save signal receivers is saved the ordinary way.
-    ``auto_now`` fields among them are stamped, as ``save()`` does."""
+    ``auto_now`` fields among them are stamped, as ``save()`` does.
+
+    ``send_signals=False`` writes the row without the save signals even when the model has
+    receivers, as ``QuerySet.update`` does: only for a caller that knows every receiver ignores
+    this save, and says why where it passes it.
+    """
+    db = _default_connection()
     model = type(instance)
     meta = model._meta
-    if meta.parents or pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if meta.parents or (send_signals and (pre_save.has_listeners(model) or post_save.has_listeners(model))):
         instance.save(update_fields=field_names)
         return
     pk = meta.pk
     assert pk is not None
-    key = (meta.label, tuple(field_names), connection.vendor)
+    key = (meta.label, tuple(field_names), db.vendor)
     cached = _UPDATE_SQL.get(key)
     if cached is None:
-        quote = connection.ops.quote_name
+        quote = db.ops.quote_name
         fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in field_names]
         assignments = ", ".join(f"{quote(cast(str, f.column))} = %s" for f in fields)
         pk_column = quote(cast(str, pk.column))
         sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
         cached = _UPDATE_SQL[key] = (sql, fields)
     sql, fields = cached
-    params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
-    params.append(pk.get_db_prep_value(instance.pk, connection))
-    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+    params = [f.get_db_prep_save(f.pre_save(instance, False), db) for f in fields]
+    params.append(pk.get_db_prep_value(instance.pk, db))
+    with transaction.mark_for_rollback_on_error(), db.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")  # as save() says

@@ -8,8 +8,9 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.db.models.signals import post_save, pre_save
 
-from catalog.models import CatalogVersion, StockMovement
+from catalog.models import CatalogVersion, Product, StockMovement
 from catalog.services import product_stock_adjust
 from orders.services import order_place, order_refund
 from points.services.grants import points_grant
@@ -224,3 +225,20 @@ def test_a_stock_change_renders_once_then_keeps_the_new_bytes(api, shelf, settin
     )
     back = api.get(URL)
     assert back.content == first.content and back["ETag"] == first["ETag"]
+
+
+def test_stock_writes_skip_only_the_catalog_receiver_which_ignores_them(shelf):
+    """stock_apply writes a product's stock without the save signals (catalog.services): right
+    only while the product's one save receiver is the catalog's, which ignores stock-only saves.
+    A new receiver of product saves must decide whether it needs stock writes, and this fails."""
+    assert [r[0] for r in post_save.receivers if r[0][1] == id(Product)] == [
+        ("catalog_product_saved", id(Product))
+    ]
+    assert not pre_save.has_listeners(Product)
+    mug = shelf["mug"]
+    product_stock_adjust(
+        product_id=mug.pk, delta=2, reason=StockMovement.Reason.RESTOCK, note="", changed_by=None
+    )
+    mug.refresh_from_db()
+    assert mug.stock == 5
+    assert StockMovement.objects.filter(product=mug, delta=2, stock_after=5).exists()

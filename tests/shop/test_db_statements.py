@@ -130,6 +130,25 @@ def test_save_fields_writes_the_named_fields_and_stamps_auto_now(employee):
     assert stored.updated_at > stamped and stored.updated_at == account.updated_at
 
 
+def test_save_fields_sends_save_signals_unless_told_not_to(product):
+    heard: list[Any] = []
+
+    def listener(**kwargs: Any) -> None:
+        heard.append(kwargs["update_fields"])
+
+    post_save.connect(listener, sender=Product, dispatch_uid="test_save_fields_listener")
+    try:
+        product.stock = 7
+        save_fields(product, ["stock"])
+        assert heard == [frozenset({"stock"})]
+        product.stock = 6
+        save_fields(product, ["stock", "updated_at"], send_signals=False)
+        assert heard == [frozenset({"stock"})]
+    finally:
+        post_save.disconnect(sender=Product, dispatch_uid="test_save_fields_listener")
+    assert Product.objects.get(pk=product.pk).stock == 6
+
+
 def test_save_fields_of_a_vanished_row_is_an_error_as_in_save(employee):
     account = PointsAccount.objects.get(user=employee)
     account.pk = uuid.uuid4()
