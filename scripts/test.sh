@@ -43,8 +43,15 @@ if [ "$mode" != sqlite ]; then
   echo "== types (mypy)"
   if .venv/bin/mypy . ; then summary+=("types: ok"); else summary+=("types: FAILED"); status=1; fi
 
+  # import-linter prints a banner and its contract table even when every contract is kept:
+  # quiet on success, the whole report (which contract, which import chain) on failure.
   echo "== import layers (import-linter)"
-  if .venv/bin/lint-imports --no-cache ; then summary+=("layers: ok"); else summary+=("layers: FAILED"); status=1; fi
+  if layers_report=$(.venv/bin/lint-imports --no-cache --no-logo 2>&1); then
+    summary+=("layers: ok")
+  else
+    printf '%s\n' "$layers_report"
+    summary+=("layers: FAILED"); status=1
+  fi
 
   echo "== migrations are up to date"
   if DATABASE_URL="sqlite:///:memory:" $py manage.py makemigrations --check --dry-run >/dev/null; then

@@ -74,3 +74,30 @@ def test_readme_shows_the_quick_loop_with_targets_that_exist() -> None:
     for target in ("check", "test-sqlite"):
         assert f"\n{target}:" in makefile
         assert f"`make {target}" in readme
+
+
+BANNER = "#!/bin/sh\necho '╔══╗ import linter banner'\necho 'Contracts: 1 kept, 0 broken.'\nexit {rc}\n"
+
+
+def test_the_import_layers_step_is_quiet_when_every_contract_is_kept(tmp_path: Path) -> None:
+    project = _project(tmp_path, lint_imports=BANNER.format(rc=0))
+
+    result = _run(project, "--check")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "banner" not in result.stdout and "Contracts:" not in result.stdout
+    assert "layers: ok" in result.stdout
+
+
+def test_a_broken_import_layer_prints_the_whole_report(tmp_path: Path) -> None:
+    report = (
+        "#!/bin/sh\necho 'Apps import only the layers below them BROKEN'\n"
+        "echo 'shop.models -> points.models (l.3)'\necho 'Contracts: 0 kept, 1 broken.'\nexit 1\n"
+    )
+    project = _project(tmp_path, lint_imports=report)
+
+    result = _run(project, "--check")
+
+    assert result.returncode == 1
+    assert "shop.models -> points.models (l.3)" in result.stdout
+    assert "Contracts: 0 kept, 1 broken." in result.stdout and "layers: FAILED" in result.stdout
