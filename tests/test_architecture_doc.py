@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,9 @@ def _readme_how_it_is_built() -> str:
         ("ARCHITECTURE.md, Code map", _architecture_code_map),
         ("README.md, How it is built", _readme_how_it_is_built),
     ],
+    ids=["architecture-code-map", "readme-how-it-is-built"],
 )
-def test_every_path_the_maps_name_exists(document: str, text: object) -> None:
-    assert callable(text)
+def test_every_path_the_maps_name_exists(document: str, text: Callable[[], str]) -> None:
     paths = repository_paths(backticked(text()))
     assert paths, f"{document} names no path"
     missing = sorted({p for p in paths if not exists(p)})
