@@ -99,7 +99,8 @@ def test_setup_for_the_tests_stops_at_once_without_node_and_npm(tmp_path: Path, 
 
 def test_readme_names_the_prerequisites_the_setup_does_not_install() -> None:
     readme = (ROOT / "README.md").read_text()
-    prerequisites = readme.split("What must be there first:", 1)[1].split("```sh", 1)[0]
+    section = readme.split("What must be there first:", 1)[1].split("```sh", 1)[0]
+    prerequisites = " ".join(section.split())  # as read, whatever the line breaks
     assert "Python 3.11" in prerequisites and "Node.js 20 with npm" in prerequisites
     # The names the infrastructure tests look for (tests/infra/infra_tools.py).
     assert "AWSOMESHOP_TF_PROVIDER_MIRROR" in prerequisites and "hashicorp/aws` 5.100.0" in prerequisites
