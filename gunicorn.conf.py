@@ -4,8 +4,9 @@ directory; command-line flags override it).
 Two groups are deliberate and tested: the timeouts, aligned with the deployment's shutdown
 (infra_cdktf: ECS stopTimeout, ALB deregistration delay; tests/infra/test_shutdown.py), and the
 request limits, which answer before Django does, in the API's JSON error shape. The access
-log and the worker heartbeat directory come from awsomeshop/gunicorn_config.py (a JSON line per
-request on stdout; heartbeats in /dev/shm, as the container's root filesystem is read-only).
+log, the worker heartbeat directory and the hook that keeps file responses' bytes counted come
+from awsomeshop/gunicorn_config.py (a JSON line per request on stdout; heartbeats in /dev/shm,
+as the container's root filesystem is read-only).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awsomeshop.gunicorn_config import JsonAccessLogger, accesslog, worker_tmp_dir  # noqa: F401
+from awsomeshop.gunicorn_config import (  # noqa: F401 - gunicorn reads these names here
+    JsonAccessLogger,
+    accesslog,
+    post_worker_init,
+    worker_tmp_dir,
+)
 
 logger_class = JsonAccessLogger
 

@@ -7,6 +7,7 @@
 - Worker heartbeat files in /dev/shm (memory), not /tmp: the task's root filesystem is
   read-only, and a heartbeat on disk-backed storage can stall workers (gunicorn's own advice
   for containers).
+- Every response's bytes are counted, files included (post_worker_init below).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +48,24 @@ class JsonAccessLogger(Logger):
             self.access_log.info(json.dumps(entry, separators=(",", ":")))
         except Exception:  # noqa: BLE001 - a log line must never fail a request
             self.exception("access log line failed")
+
+
+def post_worker_init(worker: Any) -> None:
+    """Serve every worker's application without `wsgi.file_wrapper`, so file bytes are counted.
+
+    gunicorn sends a file response handed to the wrapper (Django's FileResponse for media,
+    whitenoise for static files) with sendfile(), which never adds to the count the access log
+    reads: every such line said `"bytes": 0`. Without the wrapper the same responses are
+    iterated in chunks, each counted as it is written. The fronted worker builds its answers in
+    full anyway (gunicorn_worker.py); this keeps the count true under any worker class.
+    """
+    application = worker.wsgi
+
+    def without_file_wrapper(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # A copy: gunicorn reads the wrapper from its own environ after the application returns.
+        return application({k: v for k, v in environ.items() if k != "wsgi.file_wrapper"}, start_response)
+
+    worker.wsgi = without_file_wrapper
 
 
 logger_class = JsonAccessLogger

@@ -6,6 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-dev}"
 
+# The test tools need Node.js (the browser tests' axe-core, and the jsii runtime behind cdktf
+# in the infrastructure tests). It is a prerequisite rather than installed here: Debian's own
+# nodejs is older than the Node.js 20 the project is tested on. Checked first, so a machine
+# without it is told at once, not after the Python packages are installed.
+if [ "$profile" = "dev" ]; then
+  for tool in node npm; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "setup: $tool is missing: the tests need Node.js 20 with npm on PATH (README, \"The two commands\")" >&2
+      exit 1
+    fi
+  done
+fi
+
 need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null || need_apt+=(libmariadb-dev)
@@ -50,10 +63,6 @@ fi
 # The browser tests inject JavaScript tools into pages (axe-core, the accessibility checker),
 # pinned in tests/browser/package-lock.json; reinstalled only when the lock changes, as above.
 if [ "$profile" = "dev" ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "setup: npm is missing: install Node.js 20 and npm (Debian: apt-get install nodejs npm)" >&2
-    exit 1
-  fi
   npm_stamp="tests/browser/node_modules/.package-lock.sha256"
   npm_want=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
   if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then

@@ -35,7 +35,10 @@ ensure_venv() {
   fi
 }
 
-command -v node >/dev/null 2>&1 || { echo "test-infra: Node.js is required (the jsii runtime behind cdktf)"; exit 1; }
+command -v node >/dev/null 2>&1 || {
+  echo "test-infra: Node.js is missing: cdktf runs on it (jsii); install Node.js 20 with npm (README, \"The two commands\")" >&2
+  exit 1
+}
 ensure_venv .venv-infra requirements/infra.txt
 ensure_venv .venv-checkov requirements/checkov.txt
 

@@ -22,7 +22,8 @@ ledger_flush.install()
 # The headless browser (`browser`, `page`) for every folder's browser tests: registered once
 # here, because a session-scoped fixture imported into two folders' conftests would start a
 # second Playwright inside the first one's event loop.
-pytest_plugins = ["tests.admin.browser_support"]
+# The skipped tests, one line per reason (pyproject.toml reports failures and errors only).
+pytest_plugins = ["tests.admin.browser_support", "tests.support.skip_summary"]
 
 
 def pytest_report_header(config: pytest.Config) -> str:

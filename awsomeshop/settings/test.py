@@ -7,9 +7,14 @@ import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
-os.environ.setdefault(
-    "LOCAL_ISSUER_KEY_PATH", os.path.join(tempfile.gettempdir(), "awsomeshop-test-issuer.pem")
-)
+if "LOCAL_ISSUER_KEY_PATH" not in os.environ:
+    # The local issuer's signing key, one per test run as the media folder below: in a folder
+    # the process that makes it removes at exit (a fixed name in the temporary directory stayed
+    # there after every run), found by the servers the tests start through the environment, so
+    # their tokens and the tests' are signed with the same key.
+    _issuer_dir = tempfile.mkdtemp(prefix="awsomeshop-test-issuer-")
+    os.environ["LOCAL_ISSUER_KEY_PATH"] = os.path.join(_issuer_dir, "issuer.pem")
+    atexit.register(shutil.rmtree, _issuer_dir, ignore_errors=True)
 if "MEDIA_ROOT" not in os.environ:
     # One media folder per test run: the process that makes it removes it at exit, and the
     # servers the tests start inherit it through the environment instead of making their own.

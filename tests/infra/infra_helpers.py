@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,10 @@ class Synth:
 
 
 def synth(config: EnvironmentConfig) -> Synth:
-    app = Testing.app()
-    stack = AwsomeShopStack(app, config=config)
-    raw = Testing.synth(stack)
+    # Testing.app() without an outdir makes a cdktf.outdir.* folder in the temporary directory
+    # for every app and never removes it: give it one that is removed here.
+    with tempfile.TemporaryDirectory(prefix="awsomeshop-synth-") as outdir:
+        app = Testing.app(outdir=outdir)
+        stack = AwsomeShopStack(app, config=config)
+        raw = Testing.synth(stack)
     return Synth(raw=raw, doc=json.loads(raw))
