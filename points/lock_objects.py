@@ -5,8 +5,10 @@ one locks it, then applies its grant), then points account(s), ordered by pk, th
 ordered by pk, then the order row, then the order's idempotency record (inserted there with
 its response; orders.idempotency), and last the catalog version row (updated when stock
 reaches or leaves zero or a product changes; catalog.services.catalog_version_bump). Two
-transactions that follow one order cannot
-deadlock each other. Locks are plain `select_for_update()` on single-table querysets: MariaDB
+transactions that follow one order cannot deadlock each other. One departure: taking over a
+key whose earlier claim died locks that key's record right after the account, before the
+product (orders.idempotency); a key belongs to one employee and every path to its record holds
+that employee's account lock first, so no two transactions meet there in opposite orders. Locks are plain `select_for_update()` on single-table querysets: MariaDB
 rejects `of=...`, and these querysets join nothing, so it is not needed.
 """
 
