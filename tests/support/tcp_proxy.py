@@ -109,8 +109,17 @@ class TcpProxy:
 
     def _pipe(self, client: socket.socket, upstream: socket.socket) -> None:
         sel = selectors.DefaultSelector()
-        sel.register(client, selectors.EVENT_READ, upstream)
-        sel.register(upstream, selectors.EVENT_READ, client)
+        try:
+            sel.register(client, selectors.EVENT_READ, upstream)
+            sel.register(upstream, selectors.EVENT_READ, client)
+        except (ValueError, OSError):
+            # The proxy cut or refused its connections between accepting this pair and this
+            # thread starting: a closed socket has no descriptor left to watch.
+            sel.close()
+            for s in (client, upstream):
+                with contextlib.suppress(OSError):
+                    s.close()
+            return
         armed = False
         try:
             while not self._stop.is_set():
