@@ -10,25 +10,22 @@ private bucket is signed and must not be served past its validity; that is well 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 from catalog.models import Product
+from storefront.fragments import FragmentStore
 
 MAX_CARDS = 4096  # per process; a card is about 700 bytes
 LOW_STOCK = 5  # at or under this, a card says how many are left (partials/stock.html)
 TEMPLATE = "storefront/partials/product_card.html"
 
-_cards: OrderedDict[tuple[Any, ...], tuple[float, str]] = OrderedDict()
-_lock = threading.Lock()
+_cards = FragmentStore(max_entries=MAX_CARDS)
 
 
 def _stock_state(stock: int) -> int:
@@ -57,28 +54,13 @@ def product_cards(products: Iterable[Product], *, fresh: bool = False) -> SafeSt
     ``fresh`` renders every card anew (and keeps it): for HTML that is itself kept for up to
     ``STOREFRONT_CARD_CACHE_SECONDS`` (storefront/fragments.py), so that no card in it is older.
     """
-    seconds = settings.STOREFRONT_CARD_CACHE_SECONDS
-    now = time.monotonic()
-    parts: list[str] = []
-    for product in products:
-        key = card_key(product)
-        with _lock:
-            hit = None if fresh else _cards.get(key)
-            if hit is not None and hit[0] > now:
-                _cards.move_to_end(key)
-                parts.append(hit[1])
-                continue
-        html = render_to_string(TEMPLATE, {"product": product})
-        if seconds > 0:
-            with _lock:
-                _cards[key] = (now + seconds, html)
-                _cards.move_to_end(key)
-                while len(_cards) > MAX_CARDS:
-                    _cards.popitem(last=False)
-        parts.append(html)
+    parts = [_cards.get(card_key(product), partial(_render, product), fresh=fresh) for product in products]
     return SafeString("".join(parts))  # each part is the template's own escaped output
 
 
+def _render(product: Product) -> str:
+    return render_to_string(TEMPLATE, {"product": product})
+
+
 def product_cards_clear() -> None:
-    with _lock:
-        _cards.clear()
+    _cards.clear()

@@ -27,11 +27,14 @@ class FragmentStore:
         self._entries: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, render: Callable[[], str]) -> SafeString:
-        """The fragment kept under ``key``, or ``render()``'s (escaped HTML), kept from now on."""
+    def get(self, key: Hashable, render: Callable[[], str], *, fresh: bool = False) -> SafeString:
+        """The fragment kept under ``key``, or ``render()``'s (escaped HTML), kept from now on.
+
+        ``fresh`` renders anew even when a fragment is kept, and keeps the new one.
+        """
         now = time.monotonic()
         with self._lock:
-            hit = self._entries.get(key)
+            hit = None if fresh else self._entries.get(key)
             if hit is not None and hit[0] > now:
                 self._entries.move_to_end(key)
                 return mark_safe(hit[1])  # noqa: S308 (the template's own escaped output)
