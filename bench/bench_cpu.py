@@ -28,6 +28,7 @@ case into FILE.<case>.prof, for `python -m pstats`; the CPU figures then include
 from __future__ import annotations
 
 import cProfile
+import gc
 import json
 import os
 import sys
@@ -162,6 +163,16 @@ def main() -> None:
     if wanted:
         cases = [case for case in cases if case[0] in wanted.split(",")]
     profile_to = os.environ.get("BENCH_PROFILE", "")
+    pauses: list[tuple[int, float]] = []  # (generation, seconds) of each garbage collection
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pauses.append((info["generation"], time.perf_counter() - started[0]))
+
+    gc.callbacks.append(on_gc)
     print(f"database: {connection.vendor}, {N} requests each, one at a time")
     print(f"| {'endpoint':<18} | {'CPU/request':>11} | {'best batch':>11} | {'wall/request':>12} |")
     print(f"| {'-' * 18} | {'-' * 10}: | {'-' * 10}: | {'-' * 11}: |")
@@ -170,7 +181,10 @@ def main() -> None:
             for i in range(20):
                 response = op(i)
                 assert response.status_code < 300, (name, response.status_code)  # type: ignore[attr-defined]
+            if os.environ.get("BENCH_GC_FREEZE"):
+                gc.freeze()  # after the warm-up, as the server's workers do (awsomeshop/gunicorn_worker.py)
             profiler = cProfile.Profile() if profile_to else None
+            pauses.clear()
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler is not None:
                 profiler.enable()
@@ -187,6 +201,16 @@ def main() -> None:
                 f"| {name:<18} | {cpu / N * 1000:8.2f} ms | {min(batches) * 1000:8.2f} ms | "
                 f"{wall / N * 1000:9.2f} ms |"
             )
+            if os.environ.get("BENCH_GC"):
+                print(
+                    f"|   gc: {len(gc.get_objects(2))} objects in the oldest generation, {gc.get_freeze_count()} frozen"
+                )
+                for generation in range(3):
+                    times = [t for g, t in pauses if g == generation]
+                    print(
+                        f"|   gc gen {generation}: {len(times)} collections, "
+                        f"{sum(times) * 1000:.1f} ms in all, longest {max(times, default=0) * 1000:.1f} ms"
+                    )
             if profiler is not None:
                 profiler.dump_stats(f"{profile_to}.{name}.prof")
     finally:
