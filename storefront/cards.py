@@ -37,15 +37,22 @@ def _stock_state(stock: int) -> int:
 
 def card_key(product: Product) -> tuple[Any, ...]:
     """Everything a product's card shows: the card is kept under it."""
-    return (
-        product.pk,
+    return card_key_of(
+        str(product.pk),
         product.name,
         product.points_cost,
         product.thumbnail.name,
         product.image.name,
-        _stock_state(product.stock),
-        get_language(),
+        product.stock,
     )
+
+
+def card_key_of(
+    product_id: str, name: str, points_cost: int, thumbnail: str | None, image: str | None, stock: int
+) -> tuple[Any, ...]:
+    """``card_key`` from the values themselves (catalog.selectors.SHOWN_COLUMNS, a picture as its
+    file name), for a kept page checked against the database without building its products."""
+    return (product_id, name, points_cost, thumbnail or "", image or "", _stock_state(stock), get_language())
 
 
 def product_cards(products: Iterable[Product], *, fresh: bool = False) -> SafeString:

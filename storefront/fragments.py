@@ -48,6 +48,15 @@ class FragmentStore:
                     self._entries.popitem(last=False)
         return mark_safe(html)  # noqa: S308 (the template's own escaped output)
 
+    def peek(self, key: Hashable) -> SafeString | None:
+        """The fragment kept under ``key`` and not expired, or None; nothing is rendered."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or hit[0] <= time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+        return mark_safe(hit[1])  # noqa: S308 (the template's own escaped output)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -16,6 +16,14 @@ what a change made behind the services' back could leave.
 
 Pages filtered by what the employee can afford depend on their balance and are never kept, so
 a kept page carries nobody's data: nothing else on it depends on who asks.
+
+The catalog view also keeps the rendered listing (filters, cards, pagination; the view's
+FragmentStore), and a **recipe** per exact request (language and query string, as sent): the
+token the listing was built under, its products' ids and the rest of its fragment's key. A
+request with a recipe is answered from the kept HTML after the same one query, without building
+the filter form or the products (``recipe_listing_key``): if the token is still the recipe's,
+the categories, count and order are the ones the listing shows, and the cards' keys, made from
+the live values, complete the fragment's key; anything else falls back to building the page.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import copy
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +47,13 @@ from catalog.selectors import (
     category_list_with_version,
     products_shown_with_version,
 )
+from storefront.cards import card_key_of
 
 MAX_LISTINGS = 256  # per process; a page of 12 products is a few KB
+MAX_RECIPES = 1024  # per process; a recipe is its key, a token and up to 12 ids
 _LIVE = SHOWN_COLUMNS.index("is_active")
 _SHOWN = [(i, name) for i, name in enumerate(SHOWN_COLUMNS) if name != "is_active"]
+_CARD = tuple(SHOWN_COLUMNS.index(name) for name in ("name", "points_cost", "thumbnail", "image", "stock"))
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,18 @@ class _Listing:
     products: tuple[Product, ...]  # as built; only copies of them leave this module
 
 
+@dataclass(frozen=True)
+class _Recipe:
+    expires: float
+    token: str
+    ids: tuple[str, ...]
+    key: tuple[Any, ...]  # the fragment key's parts before the cards'
+
+
 _lock = threading.Lock()
 _categories: Categories | None = None
 _listings: OrderedDict[tuple[Any, ...], _Listing] = OrderedDict()
+_recipes: OrderedDict[Hashable, _Recipe] = OrderedDict()
 
 
 def listing_cache_clear() -> None:
@@ -72,6 +92,45 @@ def listing_cache_clear() -> None:
     with _lock:
         _categories = None
         _listings.clear()
+        _recipes.clear()
+
+
+def recipe_keep(
+    request_key: Hashable, *, token: str | None, ids: Sequence[str], key: tuple[Any, ...]
+) -> None:
+    """Remember how the listing for ``request_key`` was built: under ``token`` (the categories'
+    token, read before the page was built), of these products, its fragment key's other parts."""
+    seconds = settings.CATALOG_CACHE_SECONDS
+    if token is None or seconds <= 0:
+        return
+    recipe = _Recipe(time.monotonic() + seconds, token, tuple(ids), key)
+    with _lock:
+        _recipes[request_key] = recipe
+        _recipes.move_to_end(request_key)
+        while len(_recipes) > MAX_RECIPES:
+            _recipes.popitem(last=False)
+
+
+def recipe_listing_key(request_key: Hashable) -> tuple[Any, ...] | None:
+    """The fragment key a fresh build for ``request_key`` would use, with one query, or None.
+
+    None when there is no recipe, or the catalog's token is no longer the recipe's, or one of
+    its products is no longer listed: the caller builds the page.
+    """
+    with _lock:
+        recipe = _recipes.get(request_key)
+    if recipe is None or recipe.expires <= time.monotonic():
+        return None
+    shown, token = products_shown_with_version(product_ids=recipe.ids)
+    if token != recipe.token:
+        return None
+    cards = []
+    for i in recipe.ids:
+        values = shown.get(i)
+        if values is None or not values[_LIVE]:
+            return None
+        cards.append(card_key_of(i, *(values[j] for j in _CARD)))
+    return (*recipe.key, tuple(cards))
 
 
 def cacheable(params: Mapping[str, str]) -> bool:
@@ -152,8 +211,9 @@ def catalog_listing(
     filters: Callable[[Categories], tuple[Any, Mapping[str, str]]],
     number: int,
     build: Callable[[Mapping[str, str]], Page],
-) -> tuple[Any, Mapping[str, str], Page]:
-    """The catalog's filter form, its parameters and the page ``number`` of matching products.
+) -> tuple[Any, Mapping[str, str], Page, str | None]:
+    """The catalog's filter form, its parameters, the page ``number`` of matching products, and
+    the catalog token they were built under (None: not to be kept, or nothing is kept).
 
     ``filters(categories)`` validates the request's filters against the category choices;
     ``build(params)`` queries the page (raising Http404 past the end). Kept choices and pages
@@ -164,14 +224,14 @@ def catalog_listing(
     key = (*sorted(params.items()), number) if cacheable(params) else None
     page, token = listing_get(categories=categories, key=key, current=fresh)
     if page is not None:
-        return form, params, page
+        return form, params, page, categories.token
     if token != categories.token:
         categories, _ = categories_get(token=token, reload=True)
         form, params = filters(categories)
         key = (*sorted(params.items()), number) if cacheable(params) else None
     page = build(params)
     listing_keep(categories=categories, key=key, page=page)
-    return form, params, page
+    return form, params, page, categories.token if key is not None else None
 
 
 def _as_shown(product: Product, values: Sequence[Any]) -> Product:

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -30,7 +31,7 @@ from storefront.access import employee_required
 from storefront.cards import card_key
 from storefront.forms import CatalogFilterForm, PreferencesForm, QuantityForm
 from storefront.fragments import FragmentStore
-from storefront.listing import Categories, catalog_listing
+from storefront.listing import Categories, catalog_listing, recipe_keep, recipe_listing_key
 from storefront.templatetags.storefront import storefront_urls
 
 CATALOG_PAGE_SIZE = 12
@@ -92,6 +93,23 @@ def home(request: HttpRequest) -> HttpResponse:
 @employee_required
 def catalog(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
+    # The request as sent decides everything the listing shows but the live values (the order of
+    # its parameters too: it is kept in the pagination links).
+    request_key = (
+        get_language(),
+        storefront_urls()["catalog"],
+        tuple((k, tuple(v)) for k, v in request.GET.lists()),
+    )
+    key = None if "affordable" in request.GET else recipe_listing_key(request_key)
+    listing = _catalog_listings.peek(key) if key is not None else None
+    if listing is None:
+        listing = _catalog_listing(request, number, request_key)
+    account = account_get(user=request.user)  # type: ignore[arg-type]
+    return render(request, "storefront/catalog.html", {"listing": listing, "account": account})
+
+
+def _catalog_listing(request: HttpRequest, number: int, request_key: tuple[Any, ...]) -> SafeString:
+    """The catalog's filters and page of products, rendered, or taken from those kept."""
 
     def filters(categories: Categories) -> tuple[CatalogFilterForm, dict[str, str]]:
         form = CatalogFilterForm(request.GET or None, categories=categories.choices)
@@ -103,7 +121,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
     # The choices and the page are kept per process while the catalog is unchanged
     # (storefront/listing.py); the balance is read on every request.
-    form, params, page = catalog_listing(filters=filters, number=number, build=build)
+    form, params, page, token = catalog_listing(filters=filters, number=number, build=build)
     query = _query_without_page(request)
     shown = {
         "form": form,
@@ -124,11 +142,12 @@ def catalog(request: HttpRequest) -> HttpResponse:
         query,
         page.paginator.count,
         page.number,
-        tuple(card_key(product) for product in page.object_list),
     )
-    listing = _catalog_listings.get(key, lambda: render_to_string(CATALOG_LISTING, shown))
-    account = account_get(user=request.user)  # type: ignore[arg-type]
-    return render(request, "storefront/catalog.html", {"listing": listing, "account": account})
+    cards = tuple(card_key(product) for product in page.object_list)
+    listing = _catalog_listings.get((*key, cards), lambda: render_to_string(CATALOG_LISTING, shown))
+    # The next request like this one finds the listing from the live values alone.
+    recipe_keep(request_key, token=token, ids=[str(product.pk) for product in page.object_list], key=key)
+    return listing
 
 
 @employee_required

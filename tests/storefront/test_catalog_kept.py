@@ -196,3 +196,34 @@ def test_the_listing_is_rendered_once_and_again_for_anything_it_shows(browser: C
         assert rendered.count("storefront/partials/product_card.html") == cards + 1
     finally:
         template_rendered.disconnect(count)
+
+
+def test_a_request_seen_before_is_answered_from_its_recipe_without_building_the_page(
+    browser: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """storefront/listing.py, "recipe": the same request again costs the live values' query and
+    nothing else; what it shows is what a build would show, byte for byte."""
+    from storefront.forms import CatalogFilterForm
+
+    lamp = ProductFactory(name="Desk Lamp", points_cost=1200, stock=7)
+    ProductFactory(name="Floor Lamp", points_cost=900, stock=3)
+    built: list[int] = []
+    original = CatalogFilterForm.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CatalogFilterForm, "__init__", counted)
+    first = _catalog(browser, "?search=lamp")
+    assert len(built) == 1 and "2 products<" in first
+    second = _catalog(browser, "?search=lamp")
+    assert len(built) == 1 and second == _without_csrf(first, second)
+    # A change to what a card shows is read live: the card, not the recipe, decides.
+    Product.objects.filter(pk=lamp.pk).update(stock=2)
+    assert "Only 2 left" in _catalog(browser, "?search=lamp") and len(built) == 2
+    assert "Only 2 left" in _catalog(browser, "?search=lamp") and len(built) == 2
+    # Another request (here the same filter, another case) is built once, then kept too.
+    _catalog(browser, "?search=LAMP")
+    _catalog(browser, "?search=LAMP")
+    assert len(built) == 3
