@@ -370,6 +370,16 @@ else:
             "LOCATION": CACHE_TABLE_NAME,
         }
     }
+# The storefront's page chrome (head, header, navigation, footer: the same on every page for a
+# language), rendered once per process by the templates' {% cache %} tags. In memory, never shared:
+# a network cache would cost more than rendering it.
+TEMPLATE_FRAGMENTS_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+    "TIMEOUT": None,
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+CACHES["template_fragments"] = TEMPLATE_FRAGMENTS_CACHE
 
 # Loaded with the employee by the API's authentication, in one query (shop imports no domain
 # app, so the project names the relation).

@@ -22,7 +22,7 @@ if "MEDIA_ROOT" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
 
 from .base import *  # noqa: F403
-from .base import DATABASES, STORAGES
+from .base import DATABASES, STORAGES, TEMPLATE_FRAGMENTS_CACHE
 
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -38,7 +38,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 # The process-local cache keeps tests apart and adds no queries to pinned query counts; the
 # throttle tests switch to the database cache and Redis themselves. The order limit is high
 # so that tests placing many orders are not throttled; tests that need it lower set it.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "template_fragments": TEMPLATE_FRAGMENTS_CACHE,
+}
 ORDER_RATE_LIMIT = "100000/min"
 # Metrics stay off whatever the environment says; the metrics tests install their own recorder.
 METRICS_ENABLED = False

@@ -95,6 +95,22 @@ def storefront_urls() -> MappingProxyType[str, str]:
     return urls
 
 
+# The navigation's sections, and the address each is the current one at (or under: True).
+_SECTIONS = (("home", False), ("catalog", True), ("orders", True), ("history", False), ("preferences", False))
+
+
+@register.simple_tag(takes_context=True)
+def nav_section(context: template.Context) -> str:
+    """The navigation entry the page belongs to ("" for none): its link says aria-current."""
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    urls = storefront_urls()
+    for name, below in _SECTIONS:
+        if path == urls[name] or (below and path.startswith(urls[name])):
+            return name
+    return ""
+
+
 @register.simple_tag
 def select_options(field: BoundField) -> SafeString:
     """A select field's ``<option>``s, the chosen one ``selected``, each on its own line.

@@ -276,3 +276,34 @@ def test_product_cards_are_rendered_once_and_never_stale(browser: Client) -> Non
         assert "Desk Lamp" not in page
     finally:
         template_rendered.disconnect(count)
+
+
+def test_every_page_marks_its_own_section_in_the_kept_navigation(alice: Any, browser: Client) -> None:
+    """The header, navigation and footer are rendered once per process ({% cache %} in
+    base.html): each page still marks its own section current, and only its own."""
+    from django.core.cache import caches
+
+    lamp = ProductFactory(name="Desk Lamp", points_cost=100, stock=5)
+    placed = order_place_idempotent(
+        user=alice, product_id=lamp.pk, quantity=1, key="nav-1", body_for=lambda o: {"id": str(o.pk)}
+    )
+    pages = {
+        "/": "/",
+        "/products/": "/products/",
+        f"/products/{lamp.pk}/": "/products/",
+        "/orders/": "/orders/",
+        f"/orders/{placed.body['id']}/": "/orders/",
+        "/points/": "/points/",
+        "/settings/emails/": "/settings/emails/",
+    }
+    caches["template_fragments"].clear()
+    for _round in range(2):  # rendered, then from what was kept
+        for path, current in pages.items():
+            html = _html(browser.get(path))
+            nav = html[html.index('<nav class="site-nav"') : html.index("</nav>")]
+            marked = [
+                link.split('"')[1] for link in nav.split("<a href=")[1:] if 'aria-current="page"' in link
+            ]
+            assert marked == [current], path
+            assert html.count("<footer") == 1 and 'name="csrfmiddlewaretoken"' in html
+            assert "Alice Martin" in html  # the signed-in name is not kept with the header
