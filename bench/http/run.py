@@ -188,7 +188,7 @@ def load_data() -> tuple[Path, Path, Path, Path, str]:
         )
         lines.append(f"{sign(claims, SIGNING_KEY)} {user.pk}")
         # The storefront's pages are signed in by a session cookie, one per employee.
-        sessions.append(storefront_session_for(user).header)
+        sessions.append(storefront_session_for(user).browser_header)
     tokens = WORK / "tokens.txt"
     tokens.write_text("\n".join(lines) + "\n")
     products_file = WORK / "products.txt"

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from awsomeshop import gunicorn_worker
-from awsomeshop.gunicorn_worker import ConnectionTable, FrontedWorker
+from awsomeshop.gunicorn_worker import FrontedWorker
+from awsomeshop.worker_balance import ConnectionTable
 from tests.support.gunicorn import start_gunicorn
 
 
