@@ -102,8 +102,10 @@ def connection_persistence(environ: Mapping[str, str]) -> dict[str, Any]:
     the login and Django's session set-up on every request, and the proxy lends the database
     connection behind it to other clients between transactions. DB_CONN_HEALTH_CHECKS (on by
     default) pings a reused connection once per request before using it, so a connection the
-    proxy or a database failover closed is replaced instead of failing that request. 0 turns
-    persistence off; values above the proxy's idle timeout are refused.
+    proxy or a database failover closed is replaced instead of failing that request; one that
+    answered a statement within the last second is not pinged (shop.db.backends:
+    ANSWERED_RECENTLY_SECONDS). 0 turns persistence off; values above the proxy's idle timeout
+    are refused.
     """
     raw = environ.get("DB_CONN_MAX_AGE", "").strip()
     age = DEFAULT_CONN_MAX_AGE

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from awsomeshop.settings.database import DEFAULT_CONN_MAX_AGE, connection_persistence
+from tests.support.markers import requires_server_db
 
 
 def test_defaults_keep_connections_below_the_proxy_idle_timeout_and_check_them():
@@ -40,3 +41,41 @@ def test_settings_from_the_environment(env, expected):
 def test_nonsense_is_refused_at_start(env):
     with pytest.raises(ImproperlyConfigured):
         connection_persistence(env)
+
+
+@requires_server_db
+@pytest.mark.django_db
+def test_a_connection_that_answered_a_moment_ago_is_not_pinged_again(monkeypatch):
+    """shop.db.backends.NoReconnectAfterStall: the health check's round trip is skipped for a
+    connection that answered within ANSWERED_RECENTLY_SECONDS, and made for one idle longer.
+    Production's engines (the tests' MySQL connection is Django's own) on the test database."""
+    from django.db import connections
+    from django.utils.module_loading import import_string
+
+    from shop.db import backends
+
+    default = connections["default"]
+    engine = {"mysql": "shop.db.backends.mysql", "postgresql": "shop.db.backends.postgresql"}[default.vendor]
+    wrapper = import_string(f"{engine}.base.DatabaseWrapper")
+    connection = wrapper(
+        {**default.settings_dict, "ENGINE": engine, "CONN_HEALTH_CHECKS": True}, "health-check"
+    )
+    pings: list[int] = []
+    monkeypatch.setattr(wrapper, "is_usable", lambda self: pings.append(1) or True)
+
+    def next_request() -> None:
+        connection.health_check_done = False  # as Django resets it when a request starts
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    try:
+        next_request()  # connects, and answers
+        next_request()
+        assert pings == []
+        connection._answered_at -= backends.ANSWERED_RECENTLY_SECONDS + 0.1  # idle since
+        next_request()
+        assert pings == [1]
+        next_request()
+        assert pings == [1]
+    finally:
+        connection.close()
