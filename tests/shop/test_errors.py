@@ -79,3 +79,25 @@ def test_page_past_the_end_is_404(api, product):
 def test_responses_carry_a_request_id(api):
     response = api.get("/api/v1/me/", HTTP_X_REQUEST_ID="trace-123")
     assert response["X-Request-ID"] == "trace-123"
+
+
+def test_made_request_ids_are_32_hex_digits_and_differ_in_forked_workers():
+    """shop.http.middleware._new_request_id: the process's generator, reseeded in each forked
+    worker, so two workers never hand out the same sequence."""
+    import os
+    import re
+
+    from shop.http.middleware import _new_request_id
+
+    made = {_new_request_id() for _ in range(1000)}
+    assert len(made) == 1000 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in made)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: as a gunicorn worker forked from the arbiter
+        os.write(write, _new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert re.fullmatch(r"[0-9a-f]{32}", child) and child != _new_request_id()
