@@ -22,7 +22,10 @@ image collects them (the pages name their CSS and script through the manifest).
 
 Options through the environment: BENCH_N (requests per endpoint, 300), BENCH_CASES (a comma-
 separated subset of the endpoints), BENCH_PROFILE=FILE (cProfile the measured loop of each
-case into FILE.<case>.prof, for `python -m pstats`; the CPU figures then include the profiler).
+case into FILE.<case>.prof, for `python -m pstats`; the CPU figures then include the profiler),
+BENCH_GC=1 (each case's garbage collections by generation, their longest pause and the objects
+a full collection scans), BENCH_GC_FREEZE=1 (freeze what the process holds after each case's
+warm-up, as the server's workers do; awsomeshop/gunicorn_worker.py).
 """
 
 from __future__ import annotations
