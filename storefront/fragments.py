@@ -14,49 +14,61 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
+V = TypeVar("V")
 
-class FragmentStore:
-    """A small thread-safe LRU of rendered HTML with an expiry per entry."""
+
+class KeptStore(Generic[V]):
+    """A small thread-safe LRU with an expiry per entry: what the storefront keeps per process."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> V | None:
+        """The value kept under ``key`` and not expired, or None."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or hit[0] <= time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: Hashable, value: V, seconds: float) -> None:
+        """Keep ``value`` for ``seconds`` (nothing when 0 or less), the oldest entry dropped."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic() + seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class FragmentStore(KeptStore[str]):
+    """Rendered HTML kept under a key of everything it shows, for STOREFRONT_CARD_CACHE_SECONDS."""
 
     def get(self, key: Hashable, render: Callable[[], str], *, fresh: bool = False) -> SafeString:
         """The fragment kept under ``key``, or ``render()``'s (escaped HTML), kept from now on.
 
         ``fresh`` renders anew even when a fragment is kept, and keeps the new one.
         """
-        now = time.monotonic()
-        with self._lock:
-            hit = None if fresh else self._entries.get(key)
-            if hit is not None and hit[0] > now:
-                self._entries.move_to_end(key)
-                return mark_safe(hit[1])  # noqa: S308 (the template's own escaped output)
-        html = render()
-        seconds = settings.STOREFRONT_CARD_CACHE_SECONDS
-        if seconds > 0:
-            with self._lock:
-                self._entries[key] = (now + seconds, html)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+        html = None if fresh else super().peek(key)
+        if html is None:
+            html = render()
+            self.put(key, html, settings.STOREFRONT_CARD_CACHE_SECONDS)
         return mark_safe(html)  # noqa: S308 (the template's own escaped output)
 
     def peek(self, key: Hashable) -> SafeString | None:
         """The fragment kept under ``key`` and not expired, or None; nothing is rendered."""
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is None or hit[0] <= time.monotonic():
-                return None
-            self._entries.move_to_end(key)
-        return mark_safe(hit[1])  # noqa: S308 (the template's own escaped output)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        html = super().peek(key)
+        return None if html is None else mark_safe(html)  # noqa: S308 (the template's own escaped output)

@@ -48,6 +48,7 @@ from catalog.selectors import (
     products_shown_with_version,
 )
 from storefront.cards import card_key_of
+from storefront.fragments import KeptStore
 
 MAX_LISTINGS = 256  # per process; a page of 12 products is a few KB
 MAX_RECIPES = 1024  # per process; a recipe is its key, a token and up to 12 ids
@@ -75,7 +76,6 @@ class _Listing:
 
 @dataclass(frozen=True)
 class _Recipe:
-    expires: float
     token: str
     ids: tuple[str, ...]
     key: tuple[Any, ...]  # the fragment key's parts before the cards'
@@ -84,7 +84,7 @@ class _Recipe:
 _lock = threading.Lock()
 _categories: Categories | None = None
 _listings: OrderedDict[tuple[Any, ...], _Listing] = OrderedDict()
-_recipes: OrderedDict[Hashable, _Recipe] = OrderedDict()
+_recipes: KeptStore[_Recipe] = KeptStore(max_entries=MAX_RECIPES)
 
 
 def listing_cache_clear() -> None:
@@ -92,7 +92,7 @@ def listing_cache_clear() -> None:
     with _lock:
         _categories = None
         _listings.clear()
-        _recipes.clear()
+    _recipes.clear()
 
 
 def recipe_keep(
@@ -100,15 +100,9 @@ def recipe_keep(
 ) -> None:
     """Remember how the listing for ``request_key`` was built: under ``token`` (the categories'
     token, read before the page was built), of these products, its fragment key's other parts."""
-    seconds = settings.CATALOG_CACHE_SECONDS
-    if token is None or seconds <= 0:
-        return
-    recipe = _Recipe(time.monotonic() + seconds, token, tuple(ids), key)
-    with _lock:
-        _recipes[request_key] = recipe
-        _recipes.move_to_end(request_key)
-        while len(_recipes) > MAX_RECIPES:
-            _recipes.popitem(last=False)
+    if token is not None:
+        seconds = settings.CATALOG_CACHE_SECONDS
+        _recipes.put(request_key, _Recipe(token, tuple(ids), key), seconds)
 
 
 def recipe_listing_key(request_key: Hashable) -> tuple[Any, ...] | None:
@@ -117,9 +111,8 @@ def recipe_listing_key(request_key: Hashable) -> tuple[Any, ...] | None:
     None when there is no recipe, or the catalog's token is no longer the recipe's, or one of
     its products is no longer listed: the caller builds the page.
     """
-    with _lock:
-        recipe = _recipes.get(request_key)
-    if recipe is None or recipe.expires <= time.monotonic():
+    recipe = _recipes.peek(request_key)
+    if recipe is None:
         return None
     shown, token = products_shown_with_version(product_ids=recipe.ids)
     if token != recipe.token:
