@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from importlib import import_module
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -214,3 +217,28 @@ class PendingRosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"roster upload {self.filename or self.pk}"
+
+
+class BrowserSession(AbstractBaseSession):
+    """A browser's server-side session (the storefront's and the admin's), with its user's id.
+
+    Django's own session row keeps the signed-in user only inside its encoded data, so every
+    page read the session, decoded it, then asked for the user in a second query. Kept beside
+    the data as a column, the user (with the points account) comes in the same query as the
+    session (awsomeshop/sessions.py). The data stays the single source of truth: the column is
+    written from it on every save, and a session whose column disagrees is looked up as Django
+    would (shop.auth.session_user).
+    """
+
+    # Sessions go with their user; nothing else refers to them. The index serves that delete.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = "browser session"
+        verbose_name_plural = "browser sessions"
+
+    @classmethod
+    def get_session_store_class(cls) -> type[Any]:
+        # The configured engine (awsomeshop.sessions), named by the settings: the project
+        # package sits above shop, so it is looked up rather than imported.
+        return import_module(settings.SESSION_ENGINE).SessionStore

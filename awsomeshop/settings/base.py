@@ -31,7 +31,7 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The design's 8-hour session, for admin sign-ins as for Cognito's refresh tokens.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
-# Django's database sessions, their per-request read compiled once (awsomeshop/sessions.py).
+# Database sessions whose one per-request query also reads the user (awsomeshop/sessions.py).
 SESSION_ENGINE = "awsomeshop.sessions"
 # Django's defaults, stated because the storefront's sign-in depends on them: script never
 # reads the session cookie, and Lax (not Strict) still sends it on the top-level redirect back

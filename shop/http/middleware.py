@@ -9,15 +9,18 @@ import random
 import re
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject
 
 from shop.http.errors import ServiceUnavailable, error_body, is_driver_connection_error
 from shop.observability import metrics
@@ -215,9 +218,37 @@ class BrowserSessionMiddleware(_NotForApi, SessionMiddleware):
     """Django's session middleware, for everything but the employee API."""
 
 
+# The session Django's get_user is reading, while it runs: an authentication backend can take
+# the user the session engine read along with the session (awsomeshop/sessions.py) instead of
+# asking the database again. A context variable because get_user hands backends only the id.
+_reading_session: ContextVar[Any] = ContextVar("reading_session", default=None)
+
+
+def preloaded_user(user_id: object) -> Any:
+    """The user with `user_id` as read along with the current request's session, or None.
+
+    For an authentication backend's get_user: None (outside get_user, with another engine, or
+    when the session's data no longer names that user) means "look the user up yourself".
+    """
+    find = getattr(_reading_session.get(), "preloaded_user", None)
+    return find(user_id) if find is not None else None
+
+
+def _session_user(request: HttpRequest) -> Any:
+    token = _reading_session.set(request.session)
+    try:
+        return get_user(request)  # Django's, with its session-hash and backend checks
+    finally:
+        _reading_session.reset(token)
+
+
 class BrowserAuthenticationMiddleware(_NotForApi, AuthenticationMiddleware):
     """Django's request.user (from the session), for everything but the employee API, whose
     user comes from the bearer token (shop.access.authentication)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _session_user(request))  # type: ignore[assignment]
 
 
 class BrowserMessageMiddleware(_NotForApi, MessageMiddleware):

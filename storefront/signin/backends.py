@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from shop.auth.oidc_sign_in import CognitoSignInBackend
 from shop.auth.verifier import Claims
 from shop.db.prepared import PreparedLookup
+from shop.http.middleware import preloaded_user
 from shop.models import User
 from storefront.signin.services import employee_for_claims
 
@@ -61,10 +62,13 @@ class StorefrontSignInBackend(CognitoSignInBackend):
         # Deactivated users are returned: storefront.access signs them out with a message.
         # The points account comes in the same query, as on the API. Every storefront page
         # runs this, so the statement is compiled once per database (shop.db.prepared).
-        try:
-            user = _USER_BY_PK.first(connection, user_id)
-        except (ValueError, ValidationError):
-            return None  # a session from before the ids were UUIDs, or a tampered one
+        # Usually the user came with the session, in its query (awsomeshop/sessions.py).
+        user = preloaded_user(user_id)
+        if user is None:
+            try:
+                user = _USER_BY_PK.first(connection, user_id)
+            except (ValueError, ValidationError):
+                return None  # a session from before the ids were UUIDs, or a tampered one
         if user is not None:
             user.is_staff = False
             user.is_superuser = False

@@ -131,20 +131,21 @@ def test_a_product_changed_without_the_services_never_shows_a_stale_card(browser
     assert "Floor Lamp" not in page and "1 product<" in page
 
 
-def test_a_kept_catalog_page_costs_three_queries(browser: Client, django_assert_num_queries: Any) -> None:
+def test_a_kept_catalog_page_costs_two_queries(browser: Client, django_assert_num_queries: Any) -> None:
     for n in range(15):
         ProductFactory(name=f"Thing {n:02}", points_cost=100, stock=3)
-    # session, user with its points account, categories with the catalog version, count, page
-    with django_assert_num_queries(5):
+    # the session with its user and points account (awsomeshop/sessions.py), categories with
+    # the catalog version, count, page
+    with django_assert_num_queries(4):
         first = _catalog(browser)
-    # session, user, the page's products as shown with the catalog version
-    with django_assert_num_queries(3):
+    # the session with its user, the page's products as shown with the catalog version
+    with django_assert_num_queries(2):
         second = _catalog(browser)
     assert second == _without_csrf(first, second)  # the same page, byte for byte
     # A page not kept yet: the catalog version (the categories are kept), count, page.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         _catalog(browser, "?page=2")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         assert "Page 2 of 2" in _catalog(browser, "?page=2")
     # Past the end is still a 404, and a kept page is served only with its own number.
     assert browser.get("/products/?page=3").status_code == 404
@@ -154,7 +155,7 @@ def test_a_kept_catalog_page_costs_three_queries(browser: Client, django_assert_
 def test_with_the_catalog_cache_off_nothing_is_kept(browser: Client, django_assert_num_queries: Any) -> None:
     ProductFactory(name="Kettle", points_cost=800, stock=9)
     for _ in range(2):
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             assert "Kettle" in _catalog(browser)
 
 

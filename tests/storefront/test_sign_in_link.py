@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
+from awsomeshop.sessions import SessionStore
 from shop.identity.services import user_create
 from shop.models import User
 from storefront.access import employee_required

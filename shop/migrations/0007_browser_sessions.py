@@ -1,0 +1,81 @@
+"""Browser sessions with their user's id as a column (awsomeshop/sessions.py).
+
+The sessions signed in before this release are copied over, so nobody is signed out by it. Django's
+table stays, unused, as the previous release still writes to it while a deployment rolls: a
+session that release starts during the rollout is not copied, and that browser signs in again.
+"""
+
+import uuid
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+from django.utils import timezone
+
+USER_ID_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY
+
+
+def copy_signed_in_sessions(apps, schema_editor):
+    # Django's engine decodes the data (the same signature salt as ours: both classes are
+    # named SessionStore), only to read the user id; the data itself is copied as it is.
+    from django.contrib.sessions.backends.db import SessionStore
+
+    Session = apps.get_model("sessions", "Session")
+    BrowserSession = apps.get_model("shop", "BrowserSession")
+    User = apps.get_model("shop", "User")
+    decoder = SessionStore()
+    batch = []
+    for old in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
+        user_id = decoder.decode(old.session_data).get(USER_ID_KEY)
+        try:
+            user_id = uuid.UUID(str(user_id)) if user_id is not None else None
+        except ValueError:
+            user_id = None
+        batch.append(
+            BrowserSession(
+                session_key=old.session_key,
+                session_data=old.session_data,
+                expire_date=old.expire_date,
+                user_id=user_id,
+            )
+        )
+    known = set(User.objects.filter(pk__in={s.user_id for s in batch if s.user_id}).values_list("pk", flat=True))
+    for session in batch:
+        if session.user_id not in known:
+            session.user_id = None  # signed out, or a user removed since
+    BrowserSession.objects.bulk_create(batch, batch_size=500)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("sessions", "0001_initial"),
+        ("shop", "0006_departments"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="BrowserSession",
+            fields=[
+                ("session_key", models.CharField(max_length=40, primary_key=True, serialize=False, verbose_name="session key")),
+                ("session_data", models.TextField(verbose_name="session data")),
+                ("expire_date", models.DateTimeField(db_index=True, verbose_name="expire date")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "browser session",
+                "verbose_name_plural": "browser sessions",
+                "abstract": False,
+            },
+        ),
+        migrations.RunPython(copy_signed_in_sessions, migrations.RunPython.noop),
+    ]
