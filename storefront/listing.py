@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +67,6 @@ class Categories:
 
 @dataclass(frozen=True)
 class _Listing:
-    expires: float
     count: int
     per_page: int
     products: tuple[Product, ...]  # as built; only copies of them leave this module
@@ -83,7 +81,7 @@ class _Recipe:
 
 _lock = threading.Lock()
 _categories: Categories | None = None
-_listings: OrderedDict[tuple[Any, ...], _Listing] = OrderedDict()
+_listings: KeptStore[_Listing] = KeptStore(max_entries=MAX_LISTINGS)
 _recipes: KeptStore[_Recipe] = KeptStore(max_entries=MAX_RECIPES)
 
 
@@ -91,7 +89,7 @@ def listing_cache_clear() -> None:
     global _categories
     with _lock:
         _categories = None
-        _listings.clear()
+    _listings.clear()
     _recipes.clear()
 
 
@@ -167,13 +165,8 @@ def listing_get(
     """
     if categories.token is None:
         return None, None  # nothing is kept, so nothing is compared
-    listing = None
-    if key is not None:
-        with _lock:
-            listing = _listings.get((categories.token, *key))
-            if listing is not None:
-                _listings.move_to_end((categories.token, *key))
-    if listing is None or listing.expires <= time.monotonic():
+    listing = _listings.peek((categories.token, *key)) if key is not None else None
+    if listing is None:
         return None, categories.token if current else catalog_version_token()
     ids = [str(product.pk) for product in listing.products]
     shown, token = products_shown_with_version(product_ids=ids)
@@ -189,14 +182,8 @@ def listing_keep(*, categories: Categories, key: tuple[Any, ...] | None, page: P
     if key is None or categories.token is None or seconds <= 0:
         return
     paginator = page.paginator
-    listing = _Listing(
-        time.monotonic() + seconds, paginator.count, paginator.per_page, tuple(page.object_list)
-    )
-    with _lock:
-        _listings[(categories.token, *key)] = listing
-        _listings.move_to_end((categories.token, *key))
-        while len(_listings) > MAX_LISTINGS:
-            _listings.popitem(last=False)
+    listing = _Listing(paginator.count, paginator.per_page, tuple(page.object_list))
+    _listings.put((categories.token, *key), listing, seconds)
 
 
 def catalog_listing(
