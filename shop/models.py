@@ -227,7 +227,7 @@ class BrowserSession(AbstractBaseSession):
     the data as a column, the user (with the points account) comes in the same query as the
     session (awsomeshop/sessions.py). The data stays the single source of truth: the column is
     written from it on every save, and a session whose column disagrees is looked up as Django
-    would (shop.auth.session_user).
+    would (shop.http.middleware.preloaded_user).
     """
 
     # Sessions go with their user; nothing else refers to them. The index serves that delete.
