@@ -114,7 +114,9 @@ def test_the_column_follows_the_data_and_a_changed_session_has_no_preloaded_user
     assert BrowserSession.objects.get(session_key=anonymous).user_id is None
 
 
-def test_the_migration_copies_the_unexpired_sessions_with_their_users() -> None:
+def test_the_migration_copies_the_unexpired_sessions_with_their_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     alice = UserFactory(email="alice@example.com")
     django_store = DjangoSessionStore()
     now = timezone.now()
@@ -132,6 +134,7 @@ def test_the_migration_copies_the_unexpired_sessions_with_their_users() -> None:
         )
 
     migration = importlib.import_module("shop.migrations.0007_browser_sessions")
+    monkeypatch.setattr(migration, "CHUNK", 2)  # three to copy: a full chunk and a partial one
     migration.copy_signed_in_sessions(apps, None)
 
     copied = {s.session_key.rstrip("x"): s for s in BrowserSession.objects.all()}

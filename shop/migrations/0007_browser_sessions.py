@@ -18,32 +18,51 @@ USER_ID_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY
 def copy_signed_in_sessions(apps, schema_editor):
     # Django's engine decodes the data (the same signature salt as ours: both classes are
     # named SessionStore), only to read the user id; the data itself is copied as it is.
+    # In chunks, so a large table is never held in memory at once.
     from django.contrib.sessions.backends.db import SessionStore
 
     Session = apps.get_model("sessions", "Session")
     BrowserSession = apps.get_model("shop", "BrowserSession")
     User = apps.get_model("shop", "User")
     decoder = SessionStore()
-    batch = []
-    for old in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
-        user_id = decoder.decode(old.session_data).get(USER_ID_KEY)
-        try:
-            user_id = uuid.UUID(str(user_id)) if user_id is not None else None
-        except ValueError:
-            user_id = None
-        batch.append(
-            BrowserSession(
-                session_key=old.session_key,
-                session_data=old.session_data,
-                expire_date=old.expire_date,
-                user_id=user_id,
-            )
+    unexpired = Session.objects.filter(expire_date__gt=timezone.now()).order_by("pk")
+    for chunk in _chunks(unexpired.iterator(chunk_size=CHUNK), CHUNK):
+        user_ids = {old.session_key: _user_id(decoder.decode(old.session_data)) for old in chunk}
+        known = set(User.objects.filter(pk__in={u for u in user_ids.values() if u}).values_list("pk", flat=True))
+        BrowserSession.objects.bulk_create(
+            [
+                BrowserSession(
+                    session_key=old.session_key,
+                    session_data=old.session_data,
+                    expire_date=old.expire_date,
+                    # None: signed out, or a user removed since
+                    user_id=user_ids[old.session_key] if user_ids[old.session_key] in known else None,
+                )
+                for old in chunk
+            ]
         )
-    known = set(User.objects.filter(pk__in={s.user_id for s in batch if s.user_id}).values_list("pk", flat=True))
-    for session in batch:
-        if session.user_id not in known:
-            session.user_id = None  # signed out, or a user removed since
-    BrowserSession.objects.bulk_create(batch, batch_size=500)
+
+
+CHUNK = 500
+
+
+def _chunks(rows, size):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _user_id(data):
+    value = data.get(USER_ID_KEY)
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 class Migration(migrations.Migration):
