@@ -40,8 +40,11 @@ from infra_cdktf.mail import Mail
 from infra_cdktf.monitoring import AlarmSpec, metric_alarm
 
 WORKER_CONTAINER = "worker"
+# Besides mail, the worker deletes expired sessions and idempotency keys every hour
+# (orders.housekeeping): the one process that always runs, so no schedule of its own.
 WORKER_COMMAND = [
     "python", "manage.py", "send_notifications", "--loop", "--interval", "10", "--batch-size", "50",
+    "--purge-every", "3600",
 ]  # fmt: skip
 WORKER_CPU = 256
 WORKER_MEMORY = 512

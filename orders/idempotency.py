@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from orders.lock_objects import idempotency_record_for_update
 from orders.models import IdempotencyRecord, Order
+from shop.db.purge import BATCH_SIZE, delete_in_batches
 from shop.db.transactions import atomic_with_known_outcome, insert_new
 from shop.http.errors import IdempotencyInProgress, IdempotencyKeyReused, OutcomeUnknown
 from shop.models import User
@@ -217,7 +218,12 @@ def idempotency_record_failure(*, claim: Claim, status: int, body: Any) -> None:
         idempotency_complete(record=record, status=status, body=body)
 
 
-def idempotency_purge_expired() -> int:
+def idempotency_purge_expired(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None) -> int:
+    """Delete the keys older than IDEMPOTENCY_TTL_SECONDS, in batches; the number deleted.
+
+    A request that comes with such a key is treated as new whether its row is still there
+    (idempotency_claim replaces it) or not, so deleting them changes no answer.
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    return delete_in_batches(expired, batch_size=batch_size, max_batches=max_batches)

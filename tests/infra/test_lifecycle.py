@@ -184,8 +184,10 @@ def test_worker_is_one_small_task_running_send_notifications_in_a_loop(dev: Synt
     containers = _containers(dev)
     _, web = containers["awsomeshop-core-task-dev"]
     task, worker = containers["awsomeshop-worker-task-dev"]
+    # Mail every 10 s; expired sessions and idempotency keys deleted every hour.
     assert worker["command"] == [
         "python", "manage.py", "send_notifications", "--loop", "--interval", "10", "--batch-size", "50",
+        "--purge-every", "3600",
     ]  # fmt: skip
     assert (task["cpu"], task["memory"]) == ("256", "512")
     # SIGTERM, then time to finish the batch in hand before SIGKILL.
