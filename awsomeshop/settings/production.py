@@ -41,8 +41,6 @@ ADMIN_PASSWORD_LOGIN = not ADMIN_OIDC_ENABLED
 # Employees sign in to the storefront through Cognito only: no variable turns the offline
 # one-time links (manage.py storefront_login_url, /signin/link/) back on.
 STOREFRONT_LOCAL_SIGN_IN = False
-# MySQL/MariaDB through the project's engine even without DB_SECRET_ARN: a request whose database
-# stops answering then fails after DB_READ_TIMEOUT instead of also waiting out a reconnect
-# (shop.db.backends.NoReconnectAfterStall; docs/faults.md). PostgreSQL always uses its own engine.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # noqa: F405
-    DATABASES["default"]["ENGINE"] = "shop.db.backends.mysql"  # noqa: F405
+# MySQL/MariaDB and PostgreSQL run through the project's engines, set in settings/base.py for
+# every environment: a request whose database stops answering fails after DB_READ_TIMEOUT
+# instead of also waiting out a reconnect (shop.db.backends.NoReconnectAfterStall; docs/faults.md).

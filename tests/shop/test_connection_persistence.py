@@ -48,7 +48,7 @@ def test_nonsense_is_refused_at_start(env):
 def test_a_connection_that_answered_a_moment_ago_is_not_pinged_again(monkeypatch):
     """shop.db.backends.NoReconnectAfterStall: the health check's round trip is skipped for a
     connection that answered within ANSWERED_RECENTLY_SECONDS, and made for one idle longer.
-    Production's engines (the tests' MySQL connection is Django's own) on the test database."""
+    Production's engines, on a connection of its own to the test database."""
     from django.db import connections
     from django.utils.module_loading import import_string
 

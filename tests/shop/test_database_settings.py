@@ -137,7 +137,7 @@ def _write_certificates(directory: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.mysql":
+    if settings.DATABASES["default"]["ENGINE"] != "shop.db.backends.mysql":
         pytest.skip("MySQL TLS settings: the MariaDB run executes this test")
     server_binary = shutil.which("mariadbd") or shutil.which("mysqld", path="/usr/sbin:/usr/local/sbin")
     install = shutil.which("mariadb-install-db")
