@@ -427,6 +427,10 @@ AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "shop.access.client_ip.client_ip"
 # The lockout page in the admin's look, with the cool-off time and a link back to sign-in.
 AXES_LOCKOUT_CALLABLE = "shop.access.lockout.lockout_response"
+# axes also records every sign-in (the storefront's employees' too) in its access log, which HR
+# reads in the admin. Kept a year, then deleted by the worker's hourly purge (orders.housekeeping);
+# 0 keeps them forever.
+SIGN_IN_RECORDS_RETENTION_DAYS = env.int("SIGN_IN_RECORDS_RETENTION_DAYS", default=365)
 # How many proxies we run in front of Django that append to X-Forwarded-For (the ALB: 1).
 # 0 ignores the header, which any client can forge.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

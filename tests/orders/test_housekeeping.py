@@ -1,6 +1,7 @@
-"""Expired browser sessions and idempotency keys are deleted (orders.housekeeping), in bounded
-batches, by hand (`manage.py purge_expired`) and by the notification worker every hour; live ones
-are left alone, and an expired key's request is ordered anew as before."""
+"""Expired browser sessions, idempotency keys and sign-in records past their retention are deleted
+(orders.housekeeping), in bounded batches, by hand (`manage.py purge_expired`) and by the
+notification worker every hour; live ones are left alone, and an expired key's request is
+ordered anew as before."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessLog
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -63,18 +65,22 @@ def _keys(old: int, fresh: int) -> tuple[list[int], list[int]]:
 def test_only_what_has_expired_is_deleted() -> None:
     _, live_sessions = _sessions(expired=5, live=2)
     _, fresh_keys = _keys(old=5, fresh=2)
-    assert purge_expired(batch_size=2) == Purged(sessions=5, idempotency_keys=5)
+    assert purge_expired(batch_size=2) == Purged(sessions=5, idempotency_keys=5, sign_in_records=0)
     assert sorted(BrowserSession.objects.values_list("pk", flat=True)) == sorted(live_sessions)
     assert sorted(IdempotencyRecord.objects.values_list("pk", flat=True)) == sorted(fresh_keys)
     assert SessionStore(live_sessions[0]).load() == {"n": 5}
-    assert purge_expired() == Purged(sessions=0, idempotency_keys=0)
+    assert purge_expired() == Purged(sessions=0, idempotency_keys=0, sign_in_records=0)
 
 
 def test_a_purge_stops_after_its_batches_and_the_next_one_goes_on() -> None:
     _sessions(expired=5, live=0)
     _keys(old=3, fresh=0)
-    assert purge_expired(batch_size=2, max_batches=2) == Purged(sessions=4, idempotency_keys=3)
-    assert purge_expired(batch_size=2, max_batches=2) == Purged(sessions=1, idempotency_keys=0)
+    assert purge_expired(batch_size=2, max_batches=2) == Purged(
+        sessions=4, idempotency_keys=3, sign_in_records=0
+    )
+    assert purge_expired(batch_size=2, max_batches=2) == Purged(
+        sessions=1, idempotency_keys=0, sign_in_records=0
+    )
     assert not BrowserSession.objects.exists()
 
 
@@ -94,12 +100,53 @@ def test_a_request_with_a_purged_key_orders_anew(api: Any, product: Any) -> None
     assert Order.objects.count() == 2
 
 
+def _sign_ins(days_ago: list[int]) -> list[int]:
+    now = timezone.now()
+    ids = []
+    for i, days in enumerate(days_ago):
+        record = AccessLog.objects.create(
+            username=f"someone{i}@example.com", ip_address="10.0.0.1", user_agent="test", path_info="/"
+        )
+        # attempt_time is stamped on insert (auto_now_add): aged afterwards.
+        AccessLog.objects.filter(pk=record.pk).update(attempt_time=now - timedelta(days=days, seconds=1))
+        ids.append(record.pk)
+    return ids
+
+
+def test_sign_in_records_are_kept_for_their_retention(settings: Any) -> None:
+    settings.SIGN_IN_RECORDS_RETENTION_DAYS = 365
+    _old = _sign_ins([365, 400, 800])
+    kept = _sign_ins([0, 30, 364])
+    assert purge_expired(batch_size=2).sign_in_records == 3
+    assert sorted(AccessLog.objects.values_list("pk", flat=True)) == sorted(kept)
+
+
+def test_a_retention_of_0_keeps_every_sign_in_record(settings: Any) -> None:
+    settings.SIGN_IN_RECORDS_RETENTION_DAYS = 0
+    _sign_ins([3650])
+    assert purge_expired().sign_in_records == 0
+    assert AccessLog.objects.count() == 1
+
+
+def test_a_sign_in_is_recorded_and_purged_like_the_others(client: Any, settings: Any) -> None:
+    # What fills the table: every sign-in, the storefront's included (axes' user_logged_in).
+    employee = UserFactory()
+    client.force_login(employee, backend="storefront.signin.backends.StorefrontSignInBackend")
+    record = AccessLog.objects.get()
+    assert record.username == employee.email
+    settings.SIGN_IN_RECORDS_RETENTION_DAYS = 30
+    AccessLog.objects.update(attempt_time=timezone.now() - timedelta(days=31))
+    assert purge_expired().sign_in_records == 1
+
+
 def test_the_command_says_what_it_deleted() -> None:
     _sessions(expired=3, live=1)
     _keys(old=2, fresh=1)
     out = io.StringIO()
     call_command("purge_expired", "--batch-size", "2", stdout=out)
-    assert out.getvalue().strip() == "Deleted 3 expired sessions and 2 expired idempotency keys."
+    assert out.getvalue().strip() == (
+        "Deleted 3 expired sessions, 2 expired idempotency keys, 0 sign-in records past their retention."
+    )
     with pytest.raises(CommandError, match="--batch-size"):
         call_command("purge_expired", "--batch-size", "0")
 
@@ -122,7 +169,7 @@ def test_the_notification_worker_purges_when_it_starts_and_then_every_hour() -> 
         signal.signal(signal.SIGTERM, previous)
     # Once, at the start: the next purge is an hour away, although the loop went round ~10 times.
     assert out.getvalue().count("purged") == 1
-    assert "purged 2 expired sessions, 1 expired idempotency keys" in out.getvalue()
+    assert "purged 2 expired sessions, 1 expired idempotency keys, 0 sign-in records" in out.getvalue()
     assert BrowserSession.objects.count() == 1 and not IdempotencyRecord.objects.exists()
 
 

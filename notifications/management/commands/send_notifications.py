@@ -3,7 +3,7 @@
 Each message is sent at most once, and none is lost (``notifications/services.py``). With
 ``--loop`` it also reports how old the oldest unsent message is (metric ``OutboxOldestAge``,
 seconds), which has an alarm in the deployment, and every ``--purge-every`` seconds deletes
-expired browser sessions and idempotency keys (orders.housekeeping): this worker is the one
+expired browser sessions, idempotency keys and old sign-in records (orders.housekeeping): this worker is the one
 process that always runs, so nothing else needs scheduling for it. Each purge deletes at most
 PURGE_BATCHES batches per table, so mail waits a second or so at most; a larger backlog (the
 first run after an upgrade) is worked off round by round, 10 s apart, instead of an hour.
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             "--purge-every",
             type=float,
             default=3600.0,
-            help="with --loop: seconds between purges of expired sessions and idempotency keys (0: never)",
+            help="with --loop: seconds between purges of expired sessions, keys and sign-in records (0: never)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -91,11 +91,9 @@ class Command(BaseCommand):
             purged = purge_expired(max_batches=PURGE_BATCHES)
         except DatabaseError:
             # The database is down or refused: mail would fail the same way; try next hour.
-            logger.exception("purging expired sessions and idempotency keys failed")
+            logger.exception("purging expired sessions, idempotency keys and sign-in records failed")
             return time.monotonic() + every
-        if purged.sessions or purged.idempotency_keys:
-            self.stdout.write(
-                f"purged {purged.sessions} expired sessions, {purged.idempotency_keys} expired idempotency keys"
-            )
-        backlog = max(purged.sessions, purged.idempotency_keys) >= PURGE_BATCHES * BATCH_SIZE
+        if purged.most:
+            self.stdout.write(f"purged {purged}")
+        backlog = purged.most >= PURGE_BATCHES * BATCH_SIZE
         return time.monotonic() + (min(interval, every) if backlog else every)

@@ -1,4 +1,5 @@
-"""Delete expired browser sessions and idempotency keys now (orders.housekeeping).
+"""Delete expired browser sessions, idempotency keys and old sign-in records now
+(orders.housekeeping).
 
 The notification worker does this every hour in the deployment; this is the same, by hand: after
 a long outage of the worker, or to see what it would delete.
@@ -15,7 +16,7 @@ from shop.db.purge import BATCH_SIZE
 
 
 class Command(BaseCommand):
-    help = "Delete expired browser sessions and idempotency keys, in batches."
+    help = "Delete expired browser sessions, idempotency keys and sign-in records past their retention."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="rows per DELETE statement")
@@ -24,6 +25,4 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         purged = purge_expired(batch_size=options["batch_size"])
-        self.stdout.write(
-            f"Deleted {purged.sessions} expired sessions and {purged.idempotency_keys} expired idempotency keys."
-        )
+        self.stdout.write(f"Deleted {purged}.")
