@@ -9,8 +9,9 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI extension for the bearer-token authentication, the checks that
-        # make production fail closed, and the system check on EMPLOYEE_PROVISIONING.
-        # Warns when HR's company sign-in is only partly configured.
+        # make production fail closed, and the system checks on EMPLOYEE_PROVISIONING and
+        # SIGN_IN_RECORDS_RETENTION_DAYS. Warns when HR's company sign-in is only partly configured.
+        from shop.access import retention  # noqa: F401
         from shop.access.admin_sign_in import checks as admin_sign_in_checks  # noqa: F401
 
         # Connects the receiver that rebuilds the token verifier when its settings change.

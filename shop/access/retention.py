@@ -5,9 +5,11 @@ older than SIGN_IN_RECORDS_RETENTION_DAYS."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from axes.models import AccessLog
 from django.conf import settings
+from django.core.checks import Error, register
 from django.utils import timezone
 
 from shop.db.purge import BATCH_SIZE, delete_in_batches
@@ -31,3 +33,17 @@ def sign_in_records_purge_expired(*, batch_size: int = BATCH_SIZE, max_batches: 
         return 0
     old = AccessLog.objects.filter(attempt_time__lt=timezone.now() - timedelta(days=days))
     return delete_in_batches(old, batch_size=batch_size, max_batches=max_batches)
+
+
+@register()
+def check_retention_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    # A negative number would keep the records, as 0 does; the operator meant something else.
+    days = settings.SIGN_IN_RECORDS_RETENTION_DAYS
+    if days < 0:
+        return [
+            Error(
+                f"SIGN_IN_RECORDS_RETENTION_DAYS is {days}; use a number of days, or 0 to keep sign-in records.",
+                id="shop.E020",
+            )
+        ]
+    return []

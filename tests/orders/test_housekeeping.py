@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from axes.models import AccessLog
 from django.conf import settings
+from django.core import checks
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -126,6 +127,14 @@ def test_a_retention_of_0_keeps_every_sign_in_record(settings: Any) -> None:
     _sign_ins([3650])
     assert purge_expired().sign_in_records == 0
     assert AccessLog.objects.count() == 1
+
+
+def test_a_negative_retention_stops_the_start(settings: Any) -> None:
+    settings.SIGN_IN_RECORDS_RETENTION_DAYS = -1
+    errors = [m for m in checks.run_checks() if m.level >= checks.ERROR]
+    assert [e.id for e in errors] == ["shop.E020"]
+    settings.SIGN_IN_RECORDS_RETENTION_DAYS = 0
+    assert not [m for m in checks.run_checks() if m.level >= checks.ERROR]
 
 
 def test_a_sign_in_is_recorded_and_purged_like_the_others(client: Any, settings: Any) -> None:
