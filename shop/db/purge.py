@@ -1,7 +1,7 @@
 """Deleting rows that have outlived their use, a bounded batch at a time.
 
-The tables this serves (browser sessions, idempotency keys) take a row per sign-in or per order
-and nothing else removes them. One ``DELETE ... WHERE expires < now`` over a year of them would
+The tables this serves (browser sessions, sign-in records, idempotency keys) take a row per
+sign-in or per order and nothing else removes them. One ``DELETE ... WHERE expires < now`` over a year of them would
 hold its locks (InnoDB locks every row it scans) and fill the undo log for as long as it runs, in
 front of the sign-ins and orders writing new rows. Batches of primary keys keep every statement
 short: each is its own autocommitted DELETE of at most ``batch_size`` rows.
