@@ -1,11 +1,11 @@
 """Deleting rows that have outlived their use, a bounded batch at a time.
 
 The tables this serves (browser sessions, sign-in records, idempotency keys) take a row per
-sign-in or per order and nothing else removes them. One ``DELETE ... WHERE expires < now`` over a year of them would
-hold its locks (InnoDB locks every row it scans) and fill the undo log for as long as it runs, in
-front of the sign-ins and orders writing new rows. Batches of primary keys keep every statement
-short: each is its own autocommitted DELETE of at most ``batch_size`` rows.
-"""
+sign-in or per order and nothing else removes them. One ``DELETE ... WHERE expires < now`` over
+a year of them would hold its locks (InnoDB locks every row it scans) and fill the undo log for
+as long as it runs, in front of the sign-ins and orders writing new rows. Batches of primary
+keys keep every statement short: each is its own autocommitted DELETE of at most
+``batch_size`` rows."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def delete_in_batches(
     """Delete the rows of ``queryset`` in batches; the number deleted.
 
     Stops after ``max_batches`` batches (None: when none are left), so a caller that runs
-    between other work bounds how long it takes; the rest goes next time. The queryset's model
-    must have nothing that cascades to it or listens for its deletes: the batches are deleted
-    with ``QuerySet.delete``, which would otherwise load every row first.
+    between other work bounds how long it takes; the rest goes next time. Each batch goes
+    through ``QuerySet.delete``, so cascades and delete signals still happen; a batch is one
+    DELETE statement only for a model with neither (the three tables above).
     """
     deleted = batches = 0
     while max_batches is None or batches < max_batches:

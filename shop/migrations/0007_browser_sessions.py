@@ -6,6 +6,7 @@ session that release starts during the rollout is not copied, and that browser s
 """
 
 import uuid
+from itertools import islice
 
 import django.db.models.deletion
 from django.conf import settings
@@ -25,8 +26,8 @@ def copy_signed_in_sessions(apps, schema_editor):
     BrowserSession = apps.get_model("shop", "BrowserSession")
     User = apps.get_model("shop", "User")
     decoder = SessionStore()
-    unexpired = Session.objects.filter(expire_date__gt=timezone.now()).order_by("pk")
-    for chunk in _chunks(unexpired.iterator(chunk_size=CHUNK), CHUNK):
+    unexpired = Session.objects.filter(expire_date__gt=timezone.now()).order_by("pk").iterator(chunk_size=CHUNK)
+    while chunk := list(islice(unexpired, CHUNK)):
         user_ids = {old.session_key: _user_id(decoder.decode(old.session_data)) for old in chunk}
         known = set(User.objects.filter(pk__in={u for u in user_ids.values() if u}).values_list("pk", flat=True))
         BrowserSession.objects.bulk_create(
@@ -44,17 +45,6 @@ def copy_signed_in_sessions(apps, schema_editor):
 
 
 CHUNK = 500
-
-
-def _chunks(rows, size):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _user_id(data):

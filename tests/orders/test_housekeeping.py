@@ -160,42 +160,39 @@ def test_the_command_says_what_it_deleted() -> None:
         call_command("purge_expired", "--batch-size", "0")
 
 
+def _run_worker(*args: str, seconds: float) -> str:
+    """Run the worker's loop for about ``seconds``; what it printed.
+
+    It stops on SIGTERM after the round in hand, as on a deploy. The signal comes from another
+    thread, long after the command has installed its handler (its first thing)."""
+    out = io.StringIO()
+    stopper = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    previous = signal.getsignal(signal.SIGTERM)
+    stopper.start()
+    try:
+        call_command("send_notifications", "--loop", "--interval", "0.1", *args, stdout=out)
+    finally:
+        stopper.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    return out.getvalue()
+
+
 # The worker's loop closes connections between rounds, so not inside a test's transaction.
 @pytest.mark.django_db(transaction=True)
 def test_the_notification_worker_purges_when_it_starts_and_then_every_hour() -> None:
     _sessions(expired=2, live=1)
     _keys(old=1, fresh=0)
-    out = io.StringIO()
-    # The worker stops on SIGTERM after the round in hand, as on a deploy. The signal comes from
-    # another thread once the command has installed its handler (its first round takes longer).
-    stopper = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
-    previous = signal.getsignal(signal.SIGTERM)
-    stopper.start()
-    try:
-        call_command("send_notifications", "--loop", "--interval", "0.1", stdout=out)
-    finally:
-        stopper.cancel()
-        signal.signal(signal.SIGTERM, previous)
+    printed = _run_worker(seconds=1.0)
     # Once, at the start: the next purge is an hour away, although the loop went round ~10 times.
-    assert out.getvalue().count("purged") == 1
-    assert "purged 2 expired sessions, 1 expired idempotency keys, 0 sign-in records" in out.getvalue()
+    assert printed.count("purged") == 1
+    assert "purged 2 expired sessions, 1 expired idempotency keys, 0 sign-in records" in printed
     assert BrowserSession.objects.count() == 1 and not IdempotencyRecord.objects.exists()
 
 
-# The worker's loop closes connections between rounds, so not inside a test's transaction.
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_can_be_told_not_to_purge() -> None:
     _sessions(expired=1, live=0)
-    stopper = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
-    previous = signal.getsignal(signal.SIGTERM)
-    stopper.start()
-    try:
-        call_command(
-            "send_notifications", "--loop", "--interval", "0.1", "--purge-every", "0", stdout=io.StringIO()
-        )
-    finally:
-        stopper.cancel()
-        signal.signal(signal.SIGTERM, previous)
+    _run_worker("--purge-every", "0", seconds=0.5)
     assert BrowserSession.objects.count() == 1
     with pytest.raises(CommandError, match="--purge-every"):
         call_command("send_notifications", "--purge-every", "-1")
