@@ -45,12 +45,14 @@ def grant_recipients_split(
 def grant_left_out_reason(user: User, *, acting: User | None) -> str | None:
     """Why a grant by `acting` leaves `user` out (never one's own account, only active
     employees on the roster), or None when the grant reaches them."""
-    if acting is not None and user.pk == acting.pk:
-        return LEFT_OUT_OWN
+    # What is true of the account whoever grants comes first: an HR-only account has no points
+    # to grant, so "another HR user must grant it" would send HR looking for a way that is not there.
     if not user.is_active:
         return LEFT_OUT_INACTIVE
     if not user.is_employee:
         return LEFT_OUT_NOT_EMPLOYEE
+    if acting is not None and user.pk == acting.pk:
+        return LEFT_OUT_OWN
     return None
 
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from orders.models import Order
 from orders.services import order_place, order_refund
 from points.models import GrantBatch, PointsAccount, PointsTransaction
-from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN
+from points.selectors import LEFT_OUT_NOT_EMPLOYEE, LEFT_OUT_OWN, grant_recipients_split
 from points.services.checks import NotOnRoster
 from points.services.grant_files import grant_plan_from_csv
 from points.services.grants import grant_recipients_all, points_adjust, points_grant, points_grant_bulk
@@ -110,6 +110,16 @@ def test_csv_plan_leaves_out_oneself_and_accounts_off_the_roster(hr, make_user, 
     assert plan.ok, plan.errors
     assert [r.email for r in plan.rows] == [a.email]
     assert plan.left_out == [(2, hr.email, LEFT_OUT_OWN), (3, superuser.email, LEFT_OUT_NOT_EMPLOYEE)]
+
+
+def test_an_hr_only_account_is_left_out_as_off_the_roster_even_when_it_is_ones_own(make_user):
+    # Not "another HR user must grant it": no HR user can, as the account holds no points.
+    hr_only = make_hr("henri@example.com")
+    a = make_user()
+    plan = grant_plan_from_csv(f"{a.email},10,Award\n{hr_only.email},10,Award\n".encode(), acting=hr_only)
+    assert plan.left_out == [(2, hr_only.email, LEFT_OUT_NOT_EMPLOYEE)]
+    _, left_out = grant_recipients_split(users=[a, hr_only], acting=hr_only)
+    assert left_out == [(hr_only, LEFT_OUT_NOT_EMPLOYEE)]
 
 
 def test_csv_plan_with_only_left_out_rows_has_nothing_to_grant(hr):
