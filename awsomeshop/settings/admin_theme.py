@@ -64,6 +64,10 @@ def admin_theme_settings() -> dict[str, Any]:
         "COLORS": {"primary": PRIMARY},
         # Styles for the back office's own pages (dashboard, reports, imports, forms).
         "STYLES": [lambda request: static("hr/back-office.css")],
+        # The storefront's icon: without one, browsers ask for /favicon.ico, which is a 404.
+        "SITE_FAVICONS": [
+            {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("storefront/icon.svg")}
+        ],
         "SIDEBAR": {
             "show_search": False,
             # Superusers and operators still reach every model (groups, users' syncs, ...).

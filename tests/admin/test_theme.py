@@ -56,3 +56,15 @@ def test_the_back_offices_own_stylesheet_is_served_on_its_pages(hr_client, clien
     body = hr_client.get(reverse("hr_reports")).content.decode()
     (href,) = re.findall(r'href="([^"]*hr/back-office\.css)"', body)
     assert client.get(href).status_code == 200
+
+
+def test_admin_pages_name_the_shops_icon_so_browsers_do_not_ask_for_favicon_ico(hr_client, client):
+    # Without a <link rel="icon">, every browser fetches /favicon.ico: a 404 in the console.
+    for body in (
+        client.get(reverse("admin:login")).content.decode(),
+        hr_client.get(reverse("admin:index")).content.decode(),
+    ):
+        (href,) = re.findall(
+            r'<link rel="icon" href="([^"]*storefront/icon[^"]*\.svg)" type="image/svg\+xml"', body
+        )
+        assert client.get(href).status_code == 200
