@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -68,6 +69,30 @@ def refusal_message(code: str) -> str:
             "form again is safe: it never orders twice."
         ),
     }.get(code, _("The order could not be placed. Nothing was charged."))
+
+
+def blocked_reason(*, product: Product, quantity: int, balance: int) -> str:
+    """Why this order cannot be placed as the page shows it, or "" when it can.
+
+    The confirmation then says so instead of offering the button: an employee who opened it from
+    an old tab, or after someone else took the last item, learns why before anything is sent.
+    """
+    if product.stock < quantity:
+        if product.stock == 0:
+            return _("This product is out of stock, so it cannot be ordered now.")
+        return ngettext(
+            "Only %(stock)s is left in stock: choose a smaller quantity.",
+            "Only %(stock)s are left in stock: choose a smaller quantity.",
+            product.stock,
+        ) % {"stock": f"{product.stock:,}"}
+    short = product.points_cost * quantity - balance
+    if short > 0:
+        return ngettext(
+            "You need %(short)s more point for this order.",
+            "You need %(short)s more points for this order.",
+            short,
+        ) % {"short": f"{short:,}"}
+    return ""
 
 
 def _slot(product_id: Any, quantity: int) -> str:
@@ -125,6 +150,8 @@ def _confirm_page(
         "form": form,
         "recent": recent,
         "error": error,
+        # Shown when no refusal says it already; either way there is no button to press.
+        "blocked": blocked_reason(product=product, quantity=quantity, balance=account.balance),
     }
     return render(request, "storefront/redeem.html", context, status=status)
 
@@ -140,7 +167,9 @@ def redeem(request: HttpRequest, pk: Any) -> HttpResponse:
     product = product_or_404(pk)
     quantity = _quantity(request.GET.get("quantity", "1"))
     if quantity is None:
-        messages.error(request, _("Choose a quantity from 1 to %(most)d.") % {"most": MAX_QUANTITY})
+        # The most the product page's menu offers: no more than what is in stock.
+        most = min(MAX_QUANTITY, product.stock) or MAX_QUANTITY
+        messages.error(request, _("Choose a quantity from 1 to %(most)d.") % {"most": most})
         return redirect("storefront:product", pk=product.pk)
     return _confirm_page(request, product=product, quantity=quantity)
 

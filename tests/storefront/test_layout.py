@@ -1,5 +1,6 @@
 """Every storefront page at a phone's (390 px) and a laptop's (1366 px) width, served by gunicorn:
-nothing scrolls sideways, the main navigation is all on screen, nothing the page needs is over
+nothing scrolls sideways, the main navigation is all on screen, the content keeps clear of the
+header and the footer, tick boxes sit beside their labels, nothing the page needs is over
 100 KB before images, every resource loads, the Content-Security-Policy refuses nothing and
 no script fails. A full-page screenshot of each page at each width is saved under
 artifacts/screenshots/storefront/ for people to look at.
@@ -48,6 +49,34 @@ LOAD_LAZY_IMAGES = """async () => {
   await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 3000))]);
 }"""
 
+# Room around the page's own content: from the header's bottom to the first thing seen in
+# <main>, and from the last one to the footer. Seen: an element with no child elements (text,
+# an image, a field) or one drawn with a background or a border (a panel, a card); boxes of a
+# pixel or less, such as text kept for screen readers only, do not count.
+CONTENT_GAPS = """() => {
+  const drawn = (e) => {
+    const s = getComputedStyle(e);
+    return s.backgroundColor !== 'rgba(0, 0, 0, 0)' || parseFloat(s.borderTopWidth) > 0
+      || parseFloat(s.borderBottomWidth) > 0;
+  };
+  const boxes = [...document.querySelectorAll('main *')]
+    .filter((e) => e.children.length === 0 || drawn(e))
+    .map((e) => e.getBoundingClientRect()).filter((r) => r.width > 1 && r.height > 1);
+  const header = document.querySelector('.site-header'), footer = document.querySelector('.site-footer');
+  return [
+    header ? Math.min(...boxes.map((r) => r.top)) - header.getBoundingClientRect().bottom : null,
+    footer ? footer.getBoundingClientRect().top - Math.max(...boxes.map((r) => r.bottom)) : null,
+  ];
+}"""
+MIN_GAP_ABOVE, MIN_GAP_BELOW = 12, 24
+# Each tick box on the same line as its label (the label may wrap beside it, not under it).
+CHECKBOXES_OFF_THEIR_LABEL = """() => [...document.querySelectorAll('input[type=checkbox]')]
+  .filter((i) => i.labels.length && i.getBoundingClientRect().height > 0)
+  .filter((i) => {
+    const box = i.getBoundingClientRect(), label = i.labels[0].getBoundingClientRect();
+    return !(label.top < box.bottom && label.bottom > box.top);
+  }).map((i) => i.id)"""
+
 
 class AssetSizes:
     """Bytes of each stylesheet and script, fetched once (the browser's cache hides repeats)."""
@@ -94,6 +123,14 @@ def test_every_storefront_page_fits_the_screen_stays_light_and_is_photographed(
             )
             if scroll_width > inner_width:
                 problems.append(f"{label}: scrolls sideways ({scroll_width}px wide in {inner_width}px)")
+
+            above, below = page.evaluate(CONTENT_GAPS)
+            if above is not None and above < MIN_GAP_ABOVE:
+                problems.append(f"{label}: the content starts {above:.0f}px below the header")
+            if below is not None and below < MIN_GAP_BELOW:
+                problems.append(f"{label}: the content ends {below:.0f}px above the footer")
+            for box in page.evaluate(CHECKBOXES_OFF_THEIR_LABEL):
+                problems.append(f"{label}: the tick box #{box} is not on its label's line")
 
             document_bytes = len(documents[-1].body())
             total = document_bytes + sum(asset_size(url) for url in page.evaluate(PAGE_ASSETS))

@@ -16,6 +16,7 @@ from django.test import Client
 
 from catalog.models import Product
 from orders.models import IdempotencyRecord, Order
+from orders.services import order_place
 from points.models import PointsAccount, PointsTransaction
 from tests.factories import ProductFactory, UserFactory
 from tests.storefront.sessions import signed_in_client
@@ -108,6 +109,45 @@ def test_back_and_resubmit_cannot_order_again_without_saying_so(
     assert again.status_code == 302
     assert Order.objects.count() == 2
     assert balance(alice) == 2600
+
+
+@pytest.mark.parametrize(
+    ("stock", "cost", "quantity", "reason"),
+    [
+        (0, 100, 1, "This product is out of stock, so it cannot be ordered now."),
+        (2, 100, 3, "Only 2 are left in stock: choose a smaller quantity."),
+        (1, 100, 2, "Only 1 is left in stock: choose a smaller quantity."),
+        (3, 2000, 2, "You need 200 more points for this order."),
+        (3, 3801, 1, "You need 1 more point for this order."),
+    ],
+    ids=["out_of_stock", "less_stock_than_asked", "one_left", "points_short", "one_point_short"],
+)
+def test_a_confirmation_that_cannot_be_ordered_says_why_and_offers_no_button(
+    alice: Any, browser: Client, lamp: Product, stock: int, cost: int, quantity: int, reason: str
+) -> None:
+    # The button used to vanish without a word (an old tab, the last item gone meanwhile).
+    order_place(user=alice, product_id=lamp.pk)  # 3,800 points left; the repeat window is open
+    Product.objects.filter(pk=lamp.pk).update(stock=stock, points_cost=cost)
+    page = browser.get(f"/products/{lamp.pk}/redeem/?quantity={quantity}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'<div class="notice notice--error" role="alert" id="redeem-blocked"><p>{reason}</p></div>' in html
+    assert "Redeem for" not in html and 'name="confirm_repeat"' not in html
+    assert "Cancel" in html
+
+
+@pytest.mark.parametrize("quantity", ["0", "11", "abc"])
+def test_a_quantity_out_of_range_names_the_range_the_menu_offers(
+    browser: Client, lamp: Product, quantity: str
+) -> None:
+    response = browser.get(f"/products/{lamp.pk}/redeem/?quantity={quantity}", follow=True)
+    html = response.content.decode()
+    assert "Choose a quantity from 1 to 3." in html  # the lamp's stock, not the order limit of 10
+
+
+def test_a_confirmation_that_can_be_ordered_has_no_blocked_notice(browser: Client, lamp: Product) -> None:
+    html = browser.get(f"/products/{lamp.pk}/redeem/?quantity=3").content.decode()
+    assert "redeem-blocked" not in html and "Redeem for 3,600 points" in html
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,7 @@ def stops(data: ShopData) -> list[Stop]:
         Stop("emails-saved", EMPLOYEE, "/settings/emails/", act=_save_preferences),
         Stop("not-found", EMPLOYEE, "/no-such-page/", status=404),
         Stop("sign-in", SIGNED_OUT, "/signin/"),
+        Stop("sign-in-link-unusable", SIGNED_OUT, "/signin/link/not-a-sign-in-link/", status=400),
         Stop("not-employee", HR, "/", status=403),
         # Last: it takes the product's stock away.
         Stop(
