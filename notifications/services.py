@@ -158,8 +158,15 @@ def storefront_links(context: dict[str, Any]) -> dict[str, str]:
     return links
 
 
+# Amounts in a message's context, written as the storefront writes them ("5,000 points").
+AMOUNTS = ("points", "balance", "quantity")
+
+
 def render_message(notification: Notification, user: User) -> EmailMultiAlternatives:
     context = {**notification.context, "name": user.get_short_name(), "kind": notification.kind}
+    for name in AMOUNTS:
+        if isinstance(context.get(name), int):
+            context[name] = f"{context[name]:,}"
     context.update(storefront_links(context))
     template = f"notifications/{notification.kind}"
     message = EmailMultiAlternatives(

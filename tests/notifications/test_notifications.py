@@ -121,6 +121,18 @@ def test_send_delivers_text_and_html_with_the_name_once(db):
     assert len(mail.outbox) == 1
 
 
+def test_amounts_are_written_with_thousands_separators_as_in_the_storefront(db):
+    ana = UserFactory(name="Ana Lima")
+    points_grant(user=ana, amount=9_500, reason="Welcome")
+    order_place(user=ana, product_id=ProductFactory(name="Desk", points_cost=3_000).pk)
+    _send()
+    grant, order = sorted(mail.outbox, key=lambda m: m.subject.startswith("Your order"))
+    assert grant.subject == "You received 9,500 points"
+    assert "Your balance is now 9,500 points" in grant.body
+    assert "<strong>9,500 points</strong>" in grant.alternatives[0][0]
+    assert "1 x Desk for 3,000 points" in order.body and "Your balance is now 6,500 points" in order.body
+
+
 def test_text_mails_are_not_html_escaped(db):
     ana = UserFactory(points=500)
     order_place(user=ana, product_id=ProductFactory(name="Salt & Pepper <set>", points_cost=10).pk)
