@@ -19,7 +19,7 @@ from catalog.models import Category, Product, StockMovement
 from catalog.selectors import LOW_STOCK_THRESHOLD
 from catalog.services import product_stock_adjust
 from shop.admin_kit.repeats import RepeatNotConfirmed
-from shop.admin_kit.tools import acting_user, admin_url, form_page
+from shop.admin_kit.tools import acting_user, admin_url, form_page, points_figure
 from shop.http.errors import OutOfStock
 
 
@@ -68,7 +68,7 @@ def _thumbnail(product: Product, size: int) -> str:
 class ProductAdmin(ModelAdmin):
     form = ProductForm
     change_form_template = "admin/catalog/product/change_form.html"
-    list_display = ("thumbnail_small", "name", "category", "points_cost", "stock", "is_active")
+    list_display = ("thumbnail_small", "name", "category", "cost", "stock_shown", "is_active")
     list_display_links = ("thumbnail_small", "name")
     list_filter = ("is_active", StockLevelFilter, "category")
     search_fields = ("name", "description")
@@ -102,6 +102,14 @@ class ProductAdmin(ModelAdmin):
             ("Image", {"fields": ("thumbnail_large", "image_upload")}),
             ("Stock", {"fields": ("stock", "stock_movements")}),
         ]
+
+    @admin.display(description="Points cost", ordering="points_cost")
+    def cost(self, obj: Product) -> str:
+        return points_figure(obj.points_cost)
+
+    @admin.display(description="Stock", ordering="stock")
+    def stock_shown(self, obj: Product) -> str:
+        return f"{obj.stock:,}"
 
     @admin.display(description="Image")
     def thumbnail_small(self, obj: Product) -> str:

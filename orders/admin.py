@@ -25,6 +25,7 @@ from shop.admin_kit.tools import (
     admin_url,
     counted,
     form_page,
+    points_figure,
 )
 from shop.http.errors import AlreadyRefunded, OwnAccountRefused
 
@@ -41,7 +42,7 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
         "user",
         "product",
         "quantity",
-        "points_used",
+        "points",
         "status",
         "refunded_at",
     )
@@ -70,6 +71,10 @@ class OrderAdmin(CsvExportMixin, ModelAdmin):
     @admin.display(description="Order", ordering="id")
     def short_id(self, obj: Order) -> str:
         return str(obj.pk)[:8]
+
+    @admin.display(description="Points used", ordering="points_used")
+    def points(self, obj: Order) -> str:
+        return points_figure(obj.points_used)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

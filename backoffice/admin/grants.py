@@ -42,7 +42,7 @@ else:
 
 def approval_note(*, bulk: bool = False) -> str:
     what = "A total" if bulk else "An amount"
-    return f"{what} above {approval_threshold()} points waits for another HR user's approval before anything moves."
+    return f"{what} above {approval_threshold():,} points waits for another HR user's approval before anything moves."
 
 
 class EmployeeGrantsMixin(_Base):

@@ -14,6 +14,7 @@ from points.models import GrantBatch
 from points.selectors import Flows
 from points.services.grants import points_grant, points_grant_bulk
 from shop.admin_kit.charts import MIN_BAR_HEIGHT, weekly_flows_svg
+from tests.factories import ProductFactory
 
 USERS = reverse("admin:shop_user_changelist")
 
@@ -52,6 +53,18 @@ def test_points_figures_have_thousands_separators(hr_client, hr_user, make_user,
     assert "<strong>1,250,000</strong> points" in detail and "+1,000,000" in detail
     ledger = hr_client.get(reverse("admin:points_pointstransaction_changelist")).content.decode()
     assert "+1,000,000" in ledger and "1,250,000" in ledger
+
+
+def test_product_and_order_lists_and_the_grant_form_write_figures_as_the_rest(hr_client, make_user, settings):
+    settings.GRANT_APPROVAL_THRESHOLD = 10_000
+    product = ProductFactory(name="Espresso machine", points_cost=12_500, stock=1_200)
+    order_place(user=make_user(points=30_000), product_id=product.pk, quantity=2)
+    products = hr_client.get(reverse("admin:catalog_product_changelist")).content.decode()
+    assert "12,500" in products and "1,198" in products and "12500" not in products  # 2 ordered
+    orders = hr_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "25,000" in orders and "25000" not in orders
+    grant = hr_client.get(reverse("admin:shop_user_grant_all")).content.decode()
+    assert "above 10,000 points waits" in grant
 
 
 def test_the_single_employee_grant_form_speaks_of_this_employee(hr_client, make_user):

@@ -165,7 +165,7 @@ CELLS_JS = """
 KEY_FACTS = {
     "employees": ["email", "balance", "is_active"],
     "ledger": ["employee", "points", "balance"],
-    "orders": ["user", "points_used", "status"],
+    "orders": ["user", "points", "status"],
 }
 
 # On a phone an employee's card shows the essentials (email, name, department, balance, active),
@@ -176,6 +176,27 @@ CARD_HEIGHT_JS = """
 () => {
   const row = document.querySelector('#result_list tbody tr');
   return row ? row.getBoundingClientRect().height : null;
+}
+"""
+
+# Whole words of 2 to 16 letters split across two lines in a list cell at 1366 px ("Employe" / "e"):
+# the lists let long emails and descriptions wrap anywhere, and a squeezed column then breaks
+# short words too. Each word's range has one box per line it is drawn on.
+BROKEN_WORDS_JS = """
+() => {
+  const broken = [];
+  const walker = document.createTreeWalker(
+    document.querySelector('#result_list tbody') || document.createElement('tbody'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/(?<!\\S)\\p{L}{2,16}(?!\\S)/gu)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(m[0]);
+    }
+  }
+  return broken;
 }
 """
 
@@ -217,6 +238,9 @@ class Layout:
             )
             if narrow:
                 self.problems.append(f"{name}: columns squeezed below {MIN_COLUMN_PX} px: {narrow}")
+        broken = page.evaluate(BROKEN_WORDS_JS)
+        if broken:
+            self.problems.append(f"{name}: words broken across lines in the list: {sorted(set(broken))}")
         if name in KEY_FACTS:
             # HR's main lists are read whole at 1366 px: no sideways scrolling, even in their own box.
             fit = page.evaluate(LIST_FIT_JS)
