@@ -81,7 +81,7 @@ def test_make_run_starts_the_email_sender_and_stops_it_with_the_server(tmp_path:
     # manage.py send_notifications records its arguments and pid, then runs until it is stopped.
     _stub(
         project / ".venv" / "bin" / "python",
-        f'#!/bin/sh\nif [ "$2" = send_notifications ]; then echo "$*" > {sender}.args; '
+        f'#!/bin/sh\nif [ "$2 $3" = "send_notifications --loop" ]; then echo "$*" > {sender}.args; '
         f'echo "$SITE_URL" > {sender}.site; '
         f"echo $$ > {sender}.pid; exec sleep 60; fi\necho demo-token\n",
     )
@@ -133,6 +133,8 @@ def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> N
         busy.listen()
         port = busy.getsockname()[1]
         project = _project(tmp_path)
+        ran = tmp_path / "setup-ran"
+        _stub(project / "scripts" / "setup.sh", f"#!/bin/sh\ntouch {ran}\n")
         _stub(project / ".venv" / "bin" / "python", "#!/bin/sh\necho demo-token\n")
         result = subprocess.run(
             ["bash", "scripts/run.sh"],
@@ -146,6 +148,8 @@ def test_make_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> N
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"PORT={port + 1} make run" in result.stderr
     assert "demo-token" not in result.stdout  # nothing else was started or printed
+    # Not even the setup, which takes minutes on a new machine.
+    assert not ran.exists(), "the setup ran before the port was checked"
 
 
 def test_stopping_make_run_stops_the_server_and_the_sender(tmp_path: Path) -> None:
@@ -155,7 +159,7 @@ def test_stopping_make_run_stops_the_server_and_the_sender(tmp_path: Path) -> No
     pids = tmp_path / "pids"
     _stub(
         project / ".venv" / "bin" / "python",
-        f'#!/bin/sh\nif [ "$2" = send_notifications ]; then echo $$ >> {pids}; exec sleep 60; fi\necho demo-token\n',
+        f'#!/bin/sh\nif [ "$2 $3" = "send_notifications --loop" ]; then echo $$ >> {pids}; exec sleep 60; fi\necho demo-token\n',
     )
     _stub(project / ".venv" / "bin" / "gunicorn", f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 60\n")
     script = subprocess.Popen(

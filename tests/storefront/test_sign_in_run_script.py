@@ -21,8 +21,13 @@ def test_make_run_prints_the_storefront_and_a_sign_in_link_for_the_printed_addre
     shutil.copy(ROOT / "scripts" / "run.sh", project / "scripts" / "run.sh")
     _stub(project / "scripts" / "setup.sh", "#!/bin/sh\nexit 0\n")
     (project / ".venv" / "bin").mkdir(parents=True)
-    # manage.py stands in for itself: the link command answers with the arguments it was given.
-    python = '#!/bin/sh\ncase "$*" in *storefront_login_url*) echo "LINK[$*]";; *) echo demo-token;; esac\n'
+    # manage.py stands in for itself: the link command answers with the arguments it was given,
+    # a sending pass with an e-mail of the demo data.
+    python = (
+        '#!/bin/sh\ncase "$*" in *storefront_login_url*) echo "LINK[$*]";;'
+        ' *"send_notifications --batch-size"*) echo "Subject: You received 5,000 points";;'
+        " *) echo demo-token;; esac\n"
+    )
     _stub(project / ".venv" / "bin" / "python", python)
     _stub(project / ".venv" / "bin" / "gunicorn", "#!/bin/sh\nexit 0\n")
     env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
@@ -38,3 +43,7 @@ def test_make_run_prints_the_storefront_and_a_sign_in_link_for_the_printed_addre
     assert "Storefront: http://127.0.0.1:8123/" in result.stdout
     link = "LINK[manage.py storefront_login_url --email alice@example.com --base-url http://127.0.0.1:8123]"
     assert link in result.stdout
+    # The demo data's e-mails are kept in a file, not printed between the link and the server's log.
+    assert "You received" not in result.stdout
+    assert "var/demo-emails.txt" in result.stdout
+    assert "You received 5,000 points" in (project / "var" / "demo-emails.txt").read_text()
