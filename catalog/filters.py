@@ -26,7 +26,9 @@ class ProductFilter(django_filters.FilterSet):
         help_text="A category slug. A slug no category has is refused with 400 validation_error.",
     )
     search = SearchTextFilter(
-        method="filter_search", max_length=200, help_text="Text in the name or description."
+        method="filter_search",
+        max_length=200,
+        help_text="Words in the name or description: every word, in any order.",
     )
     min_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="gte")
     max_cost = StrictIntegerFilter(field_name="points_cost", lookup_expr="lte")
@@ -41,10 +43,11 @@ class ProductFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        value = value.strip()
-        if not value:
-            return qs
-        return qs.filter(Q(name__icontains=value) | Q(description__icontains=value))
+        """Each word in the name or the description, in any order: "set coffee" finds the
+        "Pour-Over Coffee Set" that the phrase alone missed. One word behaves as before."""
+        for word in dict.fromkeys(value.split()):  # in order, each once
+            qs = qs.filter(Q(name__icontains=word) | Q(description__icontains=word))
+        return qs
 
     def filter_in_stock(self, qs: QuerySet[Product], name: str, value: Any) -> QuerySet[Product]:
         if value is None:

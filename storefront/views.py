@@ -113,7 +113,12 @@ def _catalog_listing(request: HttpRequest, number: int, request_key: tuple[Any, 
 
     def filters(categories: Categories) -> tuple[CatalogFilterForm, dict[str, str]]:
         form = CatalogFilterForm(request.GET or None, categories=categories.choices)
-        return form, form.filter_params() if form.is_valid() else {"ordering": "name"}
+        if form.is_bound:
+            # An invalid filter (an old bookmark's category, a search over 200 characters) is
+            # left out and named on the page; the valid ones still apply.
+            form.is_valid()
+            return form, form.filter_params()
+        return form, {"ordering": "name"}
 
     def build(params: Mapping[str, str]) -> Page:
         products = ProductFilter(params, queryset=product_list_visible(), request=request).qs

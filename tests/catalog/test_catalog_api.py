@@ -73,6 +73,10 @@ def test_image_url_is_fetchable(api, catalog, client):
         ("category=home", ["Mug", "Sticker"]),
         ("search=tech", ["Mug"]),
         ("search=LAPTOP", ["Laptop stand"]),
+        ("search=stand%20laptop", ["Laptop stand"]),  # every word, in any order
+        ("search=ceramic%20mug", ["Mug"]),  # one word in the description, one in the name
+        ("search=laptop%20mug", []),
+        ("search=%20%20", ["Laptop stand", "Mug", "Sticker", "Voucher"]),
         ("min_cost=500", ["Laptop stand", "Mug", "Voucher"]),
         ("max_cost=500", ["Mug", "Sticker"]),
         ("min_cost=100&max_cost=900", ["Mug", "Voucher"]),

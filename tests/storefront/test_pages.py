@@ -126,9 +126,18 @@ def test_catalog_filters_sorts_and_pages(alice: Any, browser: Client) -> None:
     assert dearest.index("Espresso Machine") < dearest.index("Cable 13")
     nothing = _html(browser.get("/products/?search=zzz"))
     assert "No products match these filters" in nothing
-    # A value nobody offers is left out, with a word, instead of failing the page.
-    bad = browser.get("/products/?sort=price&category=nope")
-    assert bad.status_code == 200 and "were not valid" in _html(bad)
+    # A value nobody offers is left out, named, instead of failing the page; the rest applies.
+    bad = _html(browser.get("/products/?sort=price&category=nope&search=espresso"))
+    assert "These filters were not valid, so they were left out:" in bad
+    assert '<a href="#id_category">Category</a>: Select a valid choice.' in bad
+    assert '<a href="#id_sort">Sort by</a>: Select a valid choice.' in bad
+    assert "1 product<" in bad and "Espresso Machine" in bad  # the valid search still applies
+    too_long = _html(browser.get("/products/?category=home&search=" + "a" * 500))
+    assert (
+        '<a href="#id_search">Search</a>: Ensure this value has at most 200 characters (it has 500).'
+        in too_long
+    )
+    assert "Espresso Machine" in too_long and "Cable 00" not in too_long  # the category still applies
 
 
 def test_a_page_past_the_end_is_the_storefronts_404(browser: Client) -> None:

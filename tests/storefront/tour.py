@@ -124,6 +124,7 @@ def stops(data: ShopData) -> list[Stop]:
             "catalog-filtered", EMPLOYEE, "/products/?search=e&category=tech&sort=-points_cost&affordable=on"
         ),
         Stop("catalog-no-match", EMPLOYEE, "/products/?search=nothing-sells-this"),
+        Stop("catalog-invalid-filters", EMPLOYEE, "/products/?category=no-such-category&search=" + "e" * 201),
         Stop("catalog-page-2", EMPLOYEE, "/products/?page=2"),
         Stop("product", EMPLOYEE, f"/products/{p}/"),
         Stop("product-unaffordable", NEWCOMER, f"/products/{p}/"),
