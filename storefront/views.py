@@ -170,6 +170,7 @@ def product_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "form": form,
         "cost_rows": rows,
         "affordable": account.balance >= product.points_cost,
+        "points_short": product.points_cost - account.balance,  # shown when not affordable
     }
     return render(request, "storefront/product.html", context)
 

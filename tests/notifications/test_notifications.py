@@ -133,6 +133,20 @@ def test_amounts_are_written_with_thousands_separators_as_in_the_storefront(db):
     assert "1 x Desk for 3,000 points" in order.body and "Your balance is now 6,500 points" in order.body
 
 
+def test_both_parts_link_to_the_storefront_pages_they_speak_of(db, settings):
+    settings.SITE_URL = "https://shop.example.com"
+    ana = UserFactory()
+    points_grant(user=ana, amount=500, reason="Welcome")
+    order_place(user=ana, product_id=ProductFactory(points_cost=10).pk)
+    _send()
+    grant, order = sorted(mail.outbox, key=lambda m: m.subject.startswith("Your order"))
+    for part in (grant.body, grant.alternatives[0][0]):
+        assert "https://shop.example.com/settings/emails/" in part  # where to turn them off
+        assert "https://shop.example.com/points/" in part
+    order_id = Notification.objects.get(user=ana, kind="order").context["order_id"]
+    assert f"https://shop.example.com/orders/{order_id}/" in order.body
+
+
 def test_text_mails_are_not_html_escaped(db):
     ana = UserFactory(points=500)
     order_place(user=ana, product_id=ProductFactory(name="Salt & Pepper <set>", points_cost=10).pk)

@@ -143,7 +143,13 @@ def test_catalog_filters_sorts_and_pages(alice: Any, browser: Client) -> None:
 def test_a_page_past_the_end_is_the_storefronts_404(browser: Client) -> None:
     response = browser.get("/products/?page=9")
     assert response.status_code == 404
-    assert 'id="error-page"' in _html(response)
+    html = _html(response)
+    assert 'id="error-page"' in html
+    # Ways on: the home page, and the catalog that the past-the-end page came from.
+    assert (
+        '<a class="button" href="/">' in html
+        and '<a class="button button--secondary" href="/products/">' in html
+    )
 
 
 def test_product_page_shows_cost_by_quantity_and_balance_after(alice: Any, browser: Client) -> None:
@@ -153,6 +159,21 @@ def test_product_page_shows_cost_by_quantity_and_balance_after(alice: Any, brows
     assert "4,000 points" in page and "8,500 points" in page  # 12,500 - 4,000
     assert "Not enough points" in page  # four of them cost 16,000
     assert page.count('<option value="') == 4  # no more than the stock
+
+
+@pytest.mark.parametrize(("cost", "says"), [(14_000, "1,500 more points "), (12_501, "1 more point ")])
+def test_a_product_out_of_reach_says_how_many_points_are_missing(
+    alice: Any, browser: Client, cost: int, says: str
+) -> None:
+    product = ProductFactory(name="Bike", points_cost=cost, stock=2)  # alice holds 12,500
+    page = _html(browser.get(f"/products/{product.pk}/"))
+    assert f"You need {says}for this product." in page
+    assert "Continue to confirm" not in page
+
+
+def test_the_history_totals_use_the_entries_words(alice: Any, browser: Client) -> None:
+    totals = _html(browser.get("/points/")).split('<dl class="totals">', 1)[1].split("</dl>", 1)[0]
+    assert "<dt>Earned</dt>" in totals and "<dt>Redeemed</dt>" in totals and "<dt>Expired</dt>" in totals
 
 
 def test_an_inactive_or_unknown_product_is_a_404_page(browser: Client) -> None:
