@@ -77,6 +77,14 @@ CHECKBOXES_OFF_THEIR_LABEL = """() => [...document.querySelectorAll('input[type=
     return !(label.top < box.bottom && label.bottom > box.top);
   }).map((i) => i.id)"""
 
+# A product picture's box, when it paints a background, is no wider than the picture (a white
+# strip showed beside the product page's image, square behind its rounded corners).
+PICTURE_STRIPS = """() => [...document.querySelectorAll('.product__image, .card__image')]
+  .filter((box) => getComputedStyle(box).backgroundColor !== 'rgba(0, 0, 0, 0)')
+  .filter((box) => { const img = box.querySelector('img');
+    return img && box.getBoundingClientRect().width > img.getBoundingClientRect().width + 1; })
+  .map((box) => box.className)"""
+
 
 class AssetSizes:
     """Bytes of each stylesheet and script, fetched once (the browser's cache hides repeats)."""
@@ -129,6 +137,8 @@ def test_every_storefront_page_fits_the_screen_stays_light_and_is_photographed(
                 problems.append(f"{label}: the content starts {above:.0f}px below the header")
             if below is not None and below < MIN_GAP_BELOW:
                 problems.append(f"{label}: the content ends {below:.0f}px above the footer")
+            for box in page.evaluate(PICTURE_STRIPS):
+                problems.append(f"{label}: .{box} paints a strip beside its picture")
             for box in page.evaluate(CHECKBOXES_OFF_THEIR_LABEL):
                 problems.append(f"{label}: the tick box #{box} is not on its label's line")
 
