@@ -77,6 +77,8 @@ def blocked_reason(*, product: Product, quantity: int, balance: int) -> str:
     The confirmation then says so instead of offering the button: an employee who opened it from
     an old tab, or after someone else took the last item, learns why before anything is sent.
     """
+    if not product.is_active:  # taken off the catalog since the page was opened
+        return _("This product can no longer be ordered.")
     if product.stock < quantity:
         if product.stock == 0:
             return _("This product is out of stock, so it cannot be ordered now.")

@@ -177,6 +177,7 @@ def test_refusals_are_messages_on_the_page_and_change_nothing(
     assert response.status_code == status
     html = response.content.decode()
     assert message in html and 'role="alert"' in html
+    assert "Redeem for" not in html  # nothing left to press: the refusal stands
     assert Order.objects.count() == 0
     assert PointsTransaction.objects.count() == entries
     assert balance(alice) == 5000
