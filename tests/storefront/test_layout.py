@@ -85,6 +85,13 @@ PICTURE_STRIPS = """() => [...document.querySelectorAll('.product__image, .card_
     return img && box.getBoundingClientRect().width > img.getBoundingClientRect().width + 1; })
   .map((box) => box.className)"""
 
+# Product cards lay out price and stock the same way, all side by side or all stacked (a wrap
+# where one card's line was too long made neighbouring cards differ).
+CARD_META_LAYOUTS = """() => [...new Set([...document.querySelectorAll('.card__meta')].map((meta) => {
+  const [price, stock] = [...meta.children].map((e) => e.getBoundingClientRect());
+  return stock && stock.top >= price.bottom ? 'stacked' : 'side by side';
+}))]"""
+
 
 class AssetSizes:
     """Bytes of each stylesheet and script, fetched once (the browser's cache hides repeats)."""
@@ -137,6 +144,9 @@ def test_every_storefront_page_fits_the_screen_stays_light_and_is_photographed(
                 problems.append(f"{label}: the content starts {above:.0f}px below the header")
             if below is not None and below < MIN_GAP_BELOW:
                 problems.append(f"{label}: the content ends {below:.0f}px above the footer")
+            layouts = page.evaluate(CARD_META_LAYOUTS)
+            if len(layouts) > 1:
+                problems.append(f"{label}: product cards differ: price and stock {layouts}")
             for box in page.evaluate(PICTURE_STRIPS):
                 problems.append(f"{label}: .{box} paints a strip beside its picture")
             for box in page.evaluate(CHECKBOXES_OFF_THEIR_LABEL):
