@@ -32,8 +32,9 @@ token=$($py manage.py issue_token --email alice@example.com --name "Alice Martin
 signin_link=$($py manage.py storefront_login_url --email alice@example.com --base-url "${BASE}")
 # The demo data's own e-mails (a welcome grant for every demo employee) go to a file, sent as the
 # worker would send them: printed here, they pushed the address and the sign-in link off screen.
+# Appended: a later run, whose demo data is already there, sends none and keeps the file.
 mkdir -p var
-$py manage.py send_notifications --batch-size 1000 > var/demo-emails.txt
+$py manage.py send_notifications --batch-size 1000 >> var/demo-emails.txt
 
 cat <<MSG
 

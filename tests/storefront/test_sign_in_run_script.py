@@ -47,3 +47,18 @@ def test_make_run_prints_the_storefront_and_a_sign_in_link_for_the_printed_addre
     assert "You received" not in result.stdout
     assert "var/demo-emails.txt" in result.stdout
     assert "You received 5,000 points" in (project / "var" / "demo-emails.txt").read_text()
+    # A later run finds the demo data there and sends nothing: the first run's e-mails stay.
+    _stub(
+        project / ".venv" / "bin" / "python",
+        python.replace('echo "Subject: You received 5,000 points"', "true"),
+    )
+    again = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=project,
+        env={**env, "PORT": "8123"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "You received 5,000 points" in (project / "var" / "demo-emails.txt").read_text()
