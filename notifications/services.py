@@ -159,7 +159,7 @@ def storefront_links(context: dict[str, Any]) -> dict[str, str]:
 
 
 # Amounts in a message's context, written as the storefront writes them ("5,000 points").
-AMOUNTS = ("points", "balance", "quantity")
+AMOUNTS = ("points", "balance")
 
 
 def render_message(notification: Notification, user: User) -> EmailMultiAlternatives:
