@@ -43,6 +43,7 @@ from shop.http.throttling import OrderPlacementThrottle
 from shop.models import User
 from storefront.access import employee_required
 from storefront.forms import RedeemForm
+from storefront.templatetags.storefront import number
 from storefront.views import product_or_404
 
 logger = logging.getLogger(__name__)
@@ -86,14 +87,14 @@ def blocked_reason(*, product: Product, quantity: int, balance: int) -> str:
             "Only %(stock)s is left in stock: choose a smaller quantity.",
             "Only %(stock)s are left in stock: choose a smaller quantity.",
             product.stock,
-        ) % {"stock": f"{product.stock:,}"}
+        ) % {"stock": number(product.stock)}
     short = product.points_cost * quantity - balance
     if short > 0:
         return ngettext(
             "You need %(short)s more point for this order.",
             "You need %(short)s more points for this order.",
             short,
-        ) % {"short": f"{short:,}"}
+        ) % {"short": number(short)}
     return ""
 
 
